@@ -17,6 +17,13 @@ enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 
 struct matcher; /* one compiled pattern, phrase list or link matcher */
 
+/* An "example" (must match) or "counter" (must not) line of a rule. */
+struct rule_example {
+	char *text;
+	int line, col;
+	int counter;
+};
+
 struct rule {
 	char *id;
 	char *description;
@@ -40,6 +47,10 @@ struct rule {
 	char **platforms; size_t nplatforms; /* scope; empty = every platform */
 	char **langs; size_t nlangs;         /* scope; empty = every language */
 
+	struct rule_example *examples; /* checked by ruleset_finish */
+	size_t nexamples;
+
+	int errors;    /* parse errors in this rule; the set is unusable when any */
 	uint64_t hits; /* counted by the matcher */
 };
 

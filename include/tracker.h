@@ -121,6 +121,8 @@ void tracker_drain(struct tracker *t);
 void tracker_restore(struct tracker *t, const struct tcase *c);
 /* Calls fn for every case the tracker holds, in no particular order. */
 void tracker_foreach(struct tracker *t, void (*fn)(void *arg, const struct tcase *c), void *arg);
+/* Has a post with this platform and id been fed within the retention? */
+int tracker_seen(const struct tracker *t, const char *platform, const char *id);
 void tracker_stats(const struct tracker *t, struct tracker_stats *st);
 
 const char *finding_type_name(enum finding_type t);

@@ -1,0 +1,258 @@
+/*
+ * deflectd replay: the whole pipeline over a recording, on the event clock.
+ * Findings go to stdout as NDJSON (byte-identical for the same input); bad
+ * lines and the summary go to stderr.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "pipeline.h"
+#include "reader.h"
+#include "xmalloc.h"
+
+struct replay {
+	FILE *out;
+	uint64_t findings;
+};
+
+static void
+replay_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: deflectd replay [-c FILE] [--rules DIR] [--window DURATION] [--lateness DURATION]\n"
+	    "                       [--sort] [--brands LIST] [--drain] [--max-line BYTES] FILE|-\n"
+	    "\n"
+	    "  --window DURATION    default case window (config: window, default 72h)\n"
+	    "  --lateness DURATION  how late an out-of-order post may be (default 10m)\n"
+	    "  --sort               put the whole recording in time order first (for exports\n"
+	    "                       grouped by conversation rather than by time)\n"
+	    "  --brands LIST        comma-separated brand accounts, when the input does not\n"
+	    "                       say author_is_brand\n"
+	    "  --drain              expire every still-open case at the end\n"
+	    "  --max-line BYTES     longest accepted input line (default 1048576)\n");
+}
+
+/* Sets a string field, or null when s is NULL. */
+static void
+set_str(json_t *o, const char *k, const char *s)
+{
+	json_object_set_new(o, k, s ? json_string(s) : json_null());
+}
+
+/* Sets a time field as RFC 3339. */
+static void
+set_time(json_t *o, const char *k, int64_t t)
+{
+	char ts[32];
+
+	rfc3339_format(t, ts, sizeof ts);
+	json_object_set_new(o, k, json_string(ts));
+}
+
+/* Writes one finding as a JSON line. */
+static void
+on_event(void *arg, const struct event *ev)
+{
+	struct replay *r = arg;
+	const struct finding *f = ev->f;
+	const struct tcase *c = f->c;
+	json_t *o = json_object(), *tags = json_array();
+
+	json_object_set_new(o, "type", json_string(finding_type_name(f->type)));
+	set_time(o, "at", f->at);
+	set_str(o, "platform", c->platform);
+	set_str(o, "brand", c->brand);
+	set_str(o, "conversation_id", c->conversation_id);
+	set_str(o, "customer", c->customer);
+	set_str(o, "post_id", f->post_id);
+	set_str(o, "rule", f->rule);
+	json_object_set_new(o, "span", json_pack("[II]", (json_int_t)f->start, (json_int_t)f->end));
+	if (ev->text != NULL && f->end <= ev->len && f->start <= f->end)
+		json_object_set_new(o, "match",
+		    json_stringn(ev->text + f->start, f->end - f->start));
+	if (ev->rule != NULL) {
+		for (size_t i = 0; i < ev->rule->ntags; i++)
+			json_array_append_new(tags, json_string(ev->rule->tags[i]));
+		json_object_set_new(o, "severity", json_string(severity_name(ev->rule->severity)));
+	}
+	json_object_set_new(o, "tags", tags);
+	json_object_set_new(o, "state", json_string(case_state_name(c->state)));
+	set_time(o, "deflected_at", c->deflected_at);
+	set_time(o, "deadline", c->deadline);
+	json_object_set_new(o, "repeats", json_integer(c->repeats));
+	json_object_set_new(o, "escalations", json_integer(c->escalations));
+	if (c->resolved_at != 0)
+		json_object_set_new(o, "time_to_resolution",
+		    json_integer(c->resolved_at - c->deflected_at));
+	json_dumpf(o, r->out, JSON_COMPACT);
+	fputc('\n', r->out);
+	json_decref(o);
+	r->findings++;
+}
+
+int
+cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"lateness", required_argument, NULL, 'l'},
+	    {"sort", no_argument, NULL, 's'},
+	    {"brands", required_argument, NULL, 'b'},
+	    {"drain", no_argument, NULL, 'd'},
+	    {"max-line", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *rules_dir = NULL, *brands = NULL;
+	int64_t window = -1, lateness = -1;
+	int sort = 0, drain = 0, ch;
+	long max_line = READER_DEFAULT_MAX;
+	struct config *cfg;
+	struct ruleset *rs;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'r': rules_dir = optarg; break;
+		case 'b': brands = optarg; break;
+		case 's': sort = 1; break;
+		case 'd': drain = 1; break;
+		case 'w':
+		case 'l': {
+			int64_t v = parse_duration(optarg);
+
+			if (v < 0 || (ch == 'w' && v == 0)) {
+				fprintf(stderr, "deflectd replay: bad duration \"%s\" for --%s\n",
+				    optarg, ch == 'w' ? "window" : "lateness");
+				return 2;
+			}
+			*(ch == 'w' ? &window : &lateness) = v;
+			break;
+		}
+		case 'm':
+			max_line = strtol(optarg, NULL, 10);
+			if (max_line < 16) {
+				fprintf(stderr, "deflectd replay: bad --max-line \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': replay_usage(stdout); return 0;
+		default: replay_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		replay_usage(stderr);
+		return 2;
+	}
+	const char *path = argv[optind];
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+
+	if (in == NULL) {
+		fprintf(stderr, "deflectd replay: %s: %m\n", path);
+		return 1;
+	}
+	if (cmd_load(config_path, rules_dir, &cfg, &rs) != 0) {
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
+	if (brands != NULL)
+		config_add_brand_list(cfg, brands);
+	if (window > 0)
+		cfg->window = window;
+	if (lateness >= 0)
+		cfg->lateness = lateness;
+	/* Sorting is buffering the whole recording: a lateness longer than it. */
+	if (sort)
+		cfg->lateness = INT64_MAX / 4;
+
+	struct replay r = {stdout, 0};
+	struct pipeline_config pc;
+	struct pipeline *pl;
+	struct reader *rd = reader_new(in, (size_t)max_line);
+	struct post p;
+	uint64_t lines = 0, bad = 0;
+	const char *line;
+	size_t len;
+	char err[256];
+	enum reader_status st;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	config_pipeline(cfg, &pc, 1);
+	pl = pipeline_new(&pc, rs, on_event, &r);
+	while ((st = reader_next(rd, &line, &len)) != READER_EOF) {
+		if (st == READER_IO) {
+			fprintf(stderr, "%s:%zu: read error: %m\n", name, reader_lineno(rd));
+			bad++;
+			break;
+		}
+		lines++;
+		if (st == READER_TOO_LONG) {
+			fprintf(stderr, "%s:%zu: line longer than %ld bytes\n", name,
+			    reader_lineno(rd), max_line);
+			bad++;
+			continue;
+		}
+		if (len == 0 || strspn(line, " \t\r") == len) {
+			lines--;
+			continue;
+		}
+		if (post_parse(line, len, &p, err, sizeof err) != 0) {
+			fprintf(stderr, "%s:%zu: %s\n", name, reader_lineno(rd), err);
+			bad++;
+			continue;
+		}
+		pipeline_post(pl, &p);
+	}
+	if (drain)
+		pipeline_drain(pl);
+	else
+		pipeline_flush(pl);
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	struct pipeline_stats ps;
+	struct tracker_stats ts;
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+	pipeline_stats(pl, &ps);
+	tracker_stats(pipeline_tracker(pl), &ts);
+	fprintf(stderr,
+	    "replay: %llu lines, %llu posts, %llu bad lines, %llu duplicates, %llu late\n"
+	    "replay: matches: %llu deflection, %llu resolution, %llu escalation; "
+	    "%llu regex match-limit hits\n"
+	    "replay: findings: %llu deflection, %llu repeat_deflection, %llu escalation, "
+	    "%llu resolution, %llu unresolved, %llu resolved_late\n"
+	    "replay: cases at the end: %llu open, %llu unresolved; %llu deflections without a "
+	    "customer\n"
+	    "replay: %.3f s, %.0f posts/s\n",
+	    (unsigned long long)lines, (unsigned long long)ps.posts, (unsigned long long)bad,
+	    (unsigned long long)ps.duplicates, (unsigned long long)ps.late,
+	    (unsigned long long)ps.matched[RULE_DEFLECTION],
+	    (unsigned long long)ps.matched[RULE_RESOLUTION],
+	    (unsigned long long)ps.matched[RULE_ESCALATION], (unsigned long long)rs->limit_hits,
+	    (unsigned long long)ts.findings[FINDING_DEFLECTION],
+	    (unsigned long long)ts.findings[FINDING_REPEAT_DEFLECTION],
+	    (unsigned long long)ts.findings[FINDING_ESCALATION],
+	    (unsigned long long)ts.findings[FINDING_RESOLUTION],
+	    (unsigned long long)ts.findings[FINDING_UNRESOLVED],
+	    (unsigned long long)ts.findings[FINDING_RESOLVED_LATE], (unsigned long long)ts.open,
+	    (unsigned long long)ts.unresolved, (unsigned long long)ts.no_customer, secs,
+	    secs > 0 ? (double)ps.posts / secs : 0.0);
+	pipeline_free(pl);
+	reader_free(rd);
+	if (in != stdin)
+		fclose(in);
+	ruleset_free(rs);
+	config_free(cfg);
+	return 0;
+}

@@ -1,0 +1,560 @@
+/*
+ * deflectd test-rules: what fail2ban-regex is to fail2ban. Runs the rules
+ * over recordings and reports hits per rule, sample matches and the brand
+ * posts no deflection rule caught; with labels, precision, recall and F1 per
+ * class and the posts behind every miss, so rule writing is a measured loop.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "match.h"
+#include "normalize.h"
+#include "pipeline.h"
+#include "reader.h"
+#include "xmalloc.h"
+
+#define TR_MAX_MATCHES 64
+#define SAMPLES_PER_RULE 3
+
+/* The classes scored; which ones apply depends on the label file. */
+enum cls { C_DM, C_CHANNEL, C_PRIVATE, C_RESOLUTION, C_ESCALATION, C_DEFLECTION, C_N };
+static const char *cls_names[C_N] = {"dm", "channel", "dm+channel", "resolution", "escalation",
+    "deflection"};
+
+struct label {
+	char *id;
+	char *label;
+	int followup; /* from the follow-up file (else the deflection file) */
+	int seen;
+};
+
+struct miss {
+	enum cls c;
+	int fp; /* else a false negative */
+	char *id;
+	char *label;
+	char *rule;
+	char *text;
+};
+
+struct score {
+	unsigned tp, fp, fn, tn;
+};
+
+struct tr {
+	struct ruleset *rs;
+	struct match_scratch *ms;
+	struct buf norm;
+	struct label *labels;
+	size_t nlabels;
+	struct score score[C_N];
+	int scored[C_N];
+	struct miss *misses;
+	size_t nmisses;
+	char ***samples; /* per rule, up to SAMPLES_PER_RULE lines */
+	size_t *nsamples;
+	char **unmatched; /* brand posts no deflection rule matched (first few) */
+	size_t nunmatched;
+	size_t unmatched_total;
+	size_t brand_posts, customer_posts, posts, bad;
+	int ndjson;
+	size_t list;
+	const struct config *cfg;
+};
+
+static const char tr_usage[] =
+    "usage: deflectd test-rules [-c FILE] [--rules DIR] [--brands LIST] [--labels FILE]...\n"
+    "                           [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
+    "\n"
+    "  --labels FILE     score against hand labels (deflection or follow-up label files)\n"
+    "  --format ndjson   one {\"id\",\"matches\"} object per post instead of the report\n"
+    "  --list N          list up to N false positives and N false negatives per class\n"
+    "                    (default 20; 0 lists none)\n"
+    "  --min-f1 C=F      exit 1 when class C scores an F1 below F (dm, channel,\n"
+    "                    dm+channel, resolution, escalation, deflection)\n";
+
+/* qsort/bsearch comparator on label ids. */
+static int
+cmp_label(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->id, ((const struct label *)b)->id);
+}
+
+/* Reads a label file: {"id", "label", "unsure"} plus "brand" or "conversation_id". */
+static int
+load_labels(struct tr *t, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct reader *rd;
+	const char *line;
+	size_t len;
+	enum reader_status st;
+	int errors = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "deflectd test-rules: %s: %m\n", path);
+		return -1;
+	}
+	rd = reader_new(f, READER_DEFAULT_MAX);
+	while ((st = reader_next(rd, &line, &len)) != READER_EOF) {
+		json_error_t je;
+		json_t *o, *id, *lab, *unsure;
+
+		if (st != READER_LINE) {
+			fprintf(stderr, "%s:%zu: unreadable line\n", path, reader_lineno(rd));
+			errors++;
+			continue;
+		}
+		if (len == 0)
+			continue;
+		o = json_loadb(line, len, 0, &je);
+		id = o ? json_object_get(o, "id") : NULL;
+		lab = o ? json_object_get(o, "label") : NULL;
+		unsure = o ? json_object_get(o, "unsure") : NULL;
+		if (!json_is_string(id) || !json_is_string(lab)) {
+			fprintf(stderr, "%s:%zu: not a label object with \"id\" and \"label\"\n", path,
+			    reader_lineno(rd));
+			errors++;
+			json_decref(o);
+			continue;
+		}
+		if (!json_is_true(unsure)) {
+			struct label *l;
+
+			t->labels = xreallocarray(t->labels, t->nlabels + 1, sizeof *t->labels);
+			l = &t->labels[t->nlabels++];
+			l->id = xstrdup(json_string_value(id));
+			l->label = xstrdup(json_string_value(lab));
+			l->followup = json_object_get(o, "conversation_id") != NULL;
+			l->seen = 0;
+		}
+		json_decref(o);
+	}
+	reader_free(rd);
+	fclose(f);
+	return errors ? -1 : 0;
+}
+
+/* Keeps a false positive or negative for the report. */
+static void
+add_miss(struct tr *t, enum cls c, int fp, const char *id, const char *label,
+    const struct match *m, size_t nm, enum rule_kind kind)
+{
+	struct miss *x;
+	const char *rule = NULL;
+
+	for (size_t i = 0; i < nm && rule == NULL; i++)
+		if (m[i].rule->kind == kind)
+			rule = m[i].rule->id;
+	t->misses = xreallocarray(t->misses, t->nmisses + 1, sizeof *t->misses);
+	x = &t->misses[t->nmisses++];
+	x->c = c;
+	x->fp = fp;
+	x->id = xstrdup(id);
+	x->label = xstrdup(label);
+	x->rule = rule ? xstrdup(rule) : NULL;
+	x->text = xstrdup(t->norm.s);
+}
+
+/* Counts one class decision. */
+static void
+score(struct tr *t, enum cls c, int truth, int pred, const struct label *l,
+    const struct match *m, size_t nm, enum rule_kind kind)
+{
+	struct score *s = &t->score[c];
+
+	t->scored[c] = 1;
+	if (truth && pred)
+		s->tp++;
+	else if (!truth && pred) {
+		s->fp++;
+		add_miss(t, c, 1, l->id, l->label, m, nm, kind);
+	} else if (truth && !pred) {
+		s->fn++;
+		add_miss(t, c, 0, l->id, l->label, m, nm, kind);
+	} else
+		s->tn++;
+}
+
+/* Does any deflection match carry this tag? */
+static int
+has_tag(const struct match *m, size_t nm, const char *tag)
+{
+	for (size_t i = 0; i < nm; i++) {
+		const struct rule *r = m[i].rule;
+
+		if (r->kind != RULE_DEFLECTION)
+			continue;
+		for (size_t j = 0; j < r->ntags; j++)
+			if (strcmp(r->tags[j], tag) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* Scores one labelled post. */
+static void
+score_post(struct tr *t, struct label *l, const struct match *m, size_t nm)
+{
+	int kinds[RULE_KINDS] = {0};
+
+	l->seen = 1;
+	for (size_t i = 0; i < nm; i++)
+		kinds[m[i].rule->kind] = 1;
+	if (!l->followup) {
+		int dm = has_tag(m, nm, "dm");
+		int ch = !dm && has_tag(m, nm, "channel");
+
+		score(t, C_DM, strcmp(l->label, "dm") == 0, dm, l, m, nm, RULE_DEFLECTION);
+		score(t, C_CHANNEL, strcmp(l->label, "channel") == 0, ch, l, m, nm, RULE_DEFLECTION);
+		score(t, C_PRIVATE, strcmp(l->label, "dm") == 0 || strcmp(l->label, "channel") == 0,
+		    kinds[RULE_DEFLECTION], l, m, nm, RULE_DEFLECTION);
+		return;
+	}
+	score(t, C_RESOLUTION, strcmp(l->label, "resolution") == 0, kinds[RULE_RESOLUTION], l, m,
+	    nm, RULE_RESOLUTION);
+	score(t, C_ESCALATION, strcmp(l->label, "escalation") == 0, kinds[RULE_ESCALATION], l, m,
+	    nm, RULE_ESCALATION);
+	score(t, C_DEFLECTION, strcmp(l->label, "deflection") == 0, kinds[RULE_DEFLECTION], l, m,
+	    nm, RULE_DEFLECTION);
+}
+
+/* Prints one post's matches as a JSON line. */
+static void
+print_ndjson(const struct post *p, const struct match *m, size_t nm)
+{
+	json_t *o = json_object(), *arr = json_array();
+
+	json_object_set_new(o, "id", json_string(p->id));
+	for (size_t i = 0; i < nm; i++) {
+		const struct rule *r = m[i].rule;
+		json_t *x = json_object(), *tags = json_array();
+
+		for (size_t j = 0; j < r->ntags; j++)
+			json_array_append_new(tags, json_string(r->tags[j]));
+		json_object_set_new(x, "rule", json_string(r->id));
+		json_object_set_new(x, "kind", json_string(rule_kind_name(r->kind)));
+		json_object_set_new(x, "tags", tags);
+		json_object_set_new(x, "span",
+		    json_pack("[II]", (json_int_t)m[i].start, (json_int_t)m[i].end));
+		json_array_append_new(arr, x);
+	}
+	json_object_set_new(o, "matches", arr);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+/* Matches one post and records everything the report needs. */
+static void
+test_post(struct tr *t, const struct post *p)
+{
+	struct match m[TR_MAX_MATCHES];
+	struct match_input in = {0};
+	const char *acct = brand_account_find(t->cfg->accounts, t->cfg->naccounts, p->platform, p->author);
+	int is_brand = p->author_is_brand >= 0 ? p->author_is_brand : acct != NULL;
+	size_t nm;
+
+	normalize(p->text, p->text_len, &t->norm);
+	in.text = t->norm.s;
+	in.len = t->norm.len;
+	in.role = is_brand ? ROLE_BRAND : ROLE_CUSTOMER;
+	in.brand = p->brand ? p->brand : is_brand ? (acct ? acct : p->author) : NULL;
+	in.platform = p->platform;
+	in.lang = p->lang;
+	nm = match_run(t->rs, t->ms, &in, m, TR_MAX_MATCHES);
+	if (nm > TR_MAX_MATCHES)
+		nm = TR_MAX_MATCHES;
+	t->posts++;
+	*(is_brand ? &t->brand_posts : &t->customer_posts) += 1;
+	if (t->ndjson)
+		print_ndjson(p, m, nm);
+
+	int deflected = 0;
+	for (size_t i = 0; i < nm; i++) {
+		size_t r = (size_t)(m[i].rule - t->rs->rules);
+
+		deflected |= m[i].rule->kind == RULE_DEFLECTION;
+		if (t->nsamples[r] < SAMPLES_PER_RULE) {
+			t->samples[r] = xreallocarray(t->samples[r], t->nsamples[r] + 1, sizeof(char *));
+			t->samples[r][t->nsamples[r]++] = xasprintf("%s: %.*s[%.*s]%s", p->id,
+			    (int)m[i].start, t->norm.s, (int)(m[i].end - m[i].start),
+			    t->norm.s + m[i].start, t->norm.s + m[i].end);
+		}
+	}
+	if (is_brand && !deflected) {
+		if (t->nunmatched < 10) {
+			t->unmatched = xreallocarray(t->unmatched, t->nunmatched + 1, sizeof(char *));
+			t->unmatched[t->nunmatched++] = xasprintf("%s: %s", p->id, t->norm.s);
+		}
+		t->unmatched_total++;
+	}
+	if (t->nlabels) {
+		struct label key = {(char *)p->id, NULL, 0, 0};
+		struct label *l = bsearch(&key, t->labels, t->nlabels, sizeof key, cmp_label);
+
+		/* An id may carry a deflection label and a follow-up label. */
+		for (; l != NULL && l > t->labels && strcmp(l[-1].id, p->id) == 0; l--)
+			;
+		for (; l != NULL && l < t->labels + t->nlabels && strcmp(l->id, p->id) == 0; l++)
+			if (!l->seen)
+				score_post(t, l, m, nm);
+	}
+}
+
+/* Runs every post of one recording. */
+static int
+test_file(struct tr *t, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	struct reader *rd;
+	const char *line;
+	size_t len;
+	enum reader_status st;
+	char err[256];
+	struct post p;
+
+	if (f == NULL) {
+		fprintf(stderr, "deflectd test-rules: %s: %m\n", path);
+		return -1;
+	}
+	rd = reader_new(f, READER_DEFAULT_MAX);
+	while ((st = reader_next(rd, &line, &len)) != READER_EOF) {
+		if (st != READER_LINE) {
+			fprintf(stderr, "%s:%zu: %s\n", path, reader_lineno(rd),
+			    st == READER_TOO_LONG ? "line too long" : "read error");
+			t->bad++;
+			if (st == READER_IO)
+				break;
+			continue;
+		}
+		if (len == 0)
+			continue;
+		if (post_parse(line, len, &p, err, sizeof err) != 0) {
+			fprintf(stderr, "%s:%zu: %s\n", path, reader_lineno(rd), err);
+			t->bad++;
+			continue;
+		}
+		test_post(t, &p);
+		post_release(&p);
+	}
+	reader_free(rd);
+	if (f != stdin)
+		fclose(f);
+	return 0;
+}
+
+/* Prints the fail2ban-regex style report and the label scores. */
+static void
+report(struct tr *t)
+{
+	printf("Posts: %zu (%zu brand, %zu customer), %zu bad lines\n", t->posts, t->brand_posts,
+	    t->customer_posts, t->bad);
+	printf("Rules: %zu loaded, PCRE2 JIT %s, %llu match-limit hits\n\n", t->rs->n,
+	    t->rs->jit ? "on" : "off", (unsigned long long)t->rs->limit_hits);
+	printf("Hits per rule:\n");
+	for (size_t i = 0; i < t->rs->n; i++) {
+		const struct rule *r = &t->rs->rules[i];
+
+		printf("  %8llu  %-10s %s%s\n", (unsigned long long)r->hits, rule_kind_name(r->kind),
+		    r->id, r->enabled ? "" : " (disabled)");
+		for (size_t j = 0; j < t->nsamples[i]; j++)
+			printf("            | %s\n", t->samples[i][j]);
+	}
+	printf("\nBrand posts no deflection rule matched: %zu\n", t->unmatched_total);
+	for (size_t i = 0; i < t->nunmatched; i++)
+		printf("  %s\n", t->unmatched[i]);
+	if (t->nlabels == 0)
+		return;
+
+	size_t unseen = 0;
+	for (size_t i = 0; i < t->nlabels; i++)
+		unseen += !t->labels[i].seen;
+	printf("\nLabels: %zu (unsure left out), %zu with no post in the input\n", t->nlabels,
+	    unseen);
+	printf("  %-12s %6s %6s %6s %9s %9s %9s\n", "class", "tp", "fp", "fn", "precision",
+	    "recall", "f1");
+	for (int c = 0; c < C_N; c++) {
+		const struct score *s = &t->score[c];
+		double p, r, f;
+
+		if (!t->scored[c])
+			continue;
+		p = s->tp + s->fp ? (double)s->tp / (s->tp + s->fp) : 1.0;
+		r = s->tp + s->fn ? (double)s->tp / (s->tp + s->fn) : 1.0;
+		f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+		printf("  %-12s %6u %6u %6u %9.4f %9.4f %9.4f\n", cls_names[c], s->tp, s->fp, s->fn,
+		    p, r, f);
+	}
+	for (int c = 0; c < C_N; c++) {
+		for (int fp = 1; fp >= 0; fp--) {
+			size_t shown = 0, total = 0;
+
+			for (size_t i = 0; i < t->nmisses; i++)
+				total += t->misses[i].c == (enum cls)c && t->misses[i].fp == fp;
+			if (total == 0 || t->list == 0)
+				continue;
+			printf("\n%s %s (%zu):\n", cls_names[c],
+			    fp ? "false positives" : "false negatives", total);
+			for (size_t i = 0; i < t->nmisses && shown < t->list; i++) {
+				const struct miss *x = &t->misses[i];
+
+				if (x->c != (enum cls)c || x->fp != fp)
+					continue;
+				printf("  %s [%s%s%s] %s\n", x->id, x->label, x->rule ? " by " : "",
+				    x->rule ? x->rule : "", x->text);
+				shown++;
+			}
+		}
+	}
+}
+
+/* Is every --min-f1 threshold met? Prints the ones that are not. */
+static int
+check_thresholds(const struct tr *t, char **mins, size_t nmins)
+{
+	int ok = 1;
+
+	for (size_t i = 0; i < nmins; i++) {
+		char *eq = strchr(mins[i], '=');
+		int c;
+
+		for (c = 0; c < C_N; c++)
+			if (eq && strlen(cls_names[c]) == (size_t)(eq - mins[i]) &&
+			    strncmp(cls_names[c], mins[i], (size_t)(eq - mins[i])) == 0)
+				break;
+		if (eq == NULL || c == C_N) {
+			fprintf(stderr, "deflectd test-rules: bad --min-f1 \"%s\"\n", mins[i]);
+			ok = 0;
+			continue;
+		}
+		const struct score *s = &t->score[c];
+		double p = s->tp + s->fp ? (double)s->tp / (s->tp + s->fp) : 1.0;
+		double r = s->tp + s->fn ? (double)s->tp / (s->tp + s->fn) : 1.0;
+		double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+		double want = strtod(eq + 1, NULL);
+
+		if (!t->scored[c] || f < want) {
+			fprintf(stderr, "deflectd test-rules: %s F1 %.4f is below %.4f\n", cls_names[c],
+			    t->scored[c] ? f : 0.0, want);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
+int
+cmd_test_rules(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"brands", required_argument, NULL, 'b'},
+	    {"labels", required_argument, NULL, 'L'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"list", required_argument, NULL, 'n'},
+	    {"min-f1", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *rules_dir = NULL, *brands = NULL;
+	char **labels = NULL, **mins = NULL;
+	size_t nlabels = 0, nmins = 0;
+	struct tr t;
+	struct config *cfg;
+	int ch, rc = 0;
+
+	memset(&t, 0, sizeof t);
+	t.list = 20;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'r': rules_dir = optarg; break;
+		case 'b': brands = optarg; break;
+		case 'L':
+			labels = xreallocarray(labels, nlabels + 1, sizeof *labels);
+			labels[nlabels++] = optarg;
+			break;
+		case 'm':
+			mins = xreallocarray(mins, nmins + 1, sizeof *mins);
+			mins[nmins++] = optarg;
+			break;
+		case 'n': t.list = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'f':
+			if (strcmp(optarg, "ndjson") == 0)
+				t.ndjson = 1;
+			else if (strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "deflectd test-rules: --format is text or ndjson\n");
+				return 2;
+			}
+			break;
+		case 'h': fputs(tr_usage, stdout); return 0;
+		default: fputs(tr_usage, stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs(tr_usage, stderr);
+		free(labels);
+		free(mins);
+		return 2;
+	}
+	if (cmd_load(config_path, rules_dir, &cfg, &t.rs) != 0) {
+		free(labels);
+		free(mins);
+		return 1;
+	}
+	if (brands != NULL)
+		config_add_brand_list(cfg, brands);
+	for (size_t i = 0; i < nlabels; i++)
+		if (load_labels(&t, labels[i]) != 0)
+			rc = 1;
+	if (rc == 0) {
+		qsort(t.labels, t.nlabels, sizeof *t.labels, cmp_label);
+		t.cfg = cfg;
+		t.ms = match_scratch_new();
+		t.samples = xcalloc(t.rs->n, sizeof *t.samples);
+		t.nsamples = xcalloc(t.rs->n, sizeof *t.nsamples);
+		for (int i = optind; i < argc && rc == 0; i++)
+			if (test_file(&t, argv[i]) != 0)
+				rc = 1;
+		if (rc == 0 && !t.ndjson)
+			report(&t);
+		if (rc == 0 && !check_thresholds(&t, mins, nmins))
+			rc = 1;
+		for (size_t i = 0; i < t.rs->n; i++) {
+			for (size_t j = 0; j < t.nsamples[i]; j++)
+				free(t.samples[i][j]);
+			free(t.samples[i]);
+		}
+		free(t.samples);
+		free(t.nsamples);
+		match_scratch_free(t.ms);
+	}
+	for (size_t i = 0; i < t.nunmatched; i++)
+		free(t.unmatched[i]);
+	free(t.unmatched);
+	for (size_t i = 0; i < t.nmisses; i++) {
+		free(t.misses[i].id);
+		free(t.misses[i].label);
+		free(t.misses[i].rule);
+		free(t.misses[i].text);
+	}
+	free(t.misses);
+	for (size_t i = 0; i < t.nlabels; i++) {
+		free(t.labels[i].id);
+		free(t.labels[i].label);
+	}
+	free(t.labels);
+	buf_free(&t.norm);
+	ruleset_free(t.rs);
+	config_free(cfg);
+	free(labels);
+	free(mins);
+	return rc;
+}

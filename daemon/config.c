@@ -1,0 +1,411 @@
+/*
+ * The config file. Unknown sections and keys are errors, like bad values:
+ * a typo in a config must not silently fall back to a default.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "ini.h"
+#include "rules.h"
+#include "xmalloc.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+enum section { SEC_NONE, SEC_DAEMON, SEC_BRAND, SEC_SOURCE, SEC_WEBHOOK, SEC_BAD };
+
+struct cparse {
+	struct config *c;
+	const char *file;
+	char *dir; /* of the config file, for relative paths */
+	struct diag *d;
+	enum section sec;
+	const char *brand; /* current [brand NAME] */
+	struct config_section *cur;
+};
+
+/* Keys the daemon's later stages read from [source] and [webhook] sections. */
+static const char *source_keys[] = {"type", "path", "format", "url", "platform",
+    "bearer_token_file", "token_file", "stall_timeout", "poll_interval", "instance",
+    "account", "accounts", NULL};
+static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
+    "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", NULL};
+
+struct config *
+config_default(void)
+{
+	struct config *c = xcalloc(1, sizeof *c);
+
+	c->state_dir = xstrdup("/var/lib/deflectd");
+	c->rules_dir = xstrdup("/etc/deflectd/rules.d");
+	c->window = 72 * 3600;
+	c->lateness = 10 * 60;
+	c->retention = 30 * 86400;
+	c->admin_listen = xstrdup("127.0.0.1:8787");
+	return c;
+}
+
+/* Makes a path from the config relative to the config file's directory. */
+static char *
+resolve(const struct cparse *p, const char *v)
+{
+	if (v[0] == '/' || p->dir == NULL)
+		return xstrdup(v);
+	return xasprintf("%s/%s", p->dir, v);
+}
+
+/* Parses a duration value or reports it. */
+static int
+duration_key(struct cparse *p, const struct ini_item *it, int64_t *out, int allow_zero)
+{
+	int64_t v = parse_duration(it->value);
+
+	if (v < 0 || (v == 0 && !allow_zero)) {
+		diag_add(p->d, p->file, it->line, it->value_col,
+		    "%s must be a duration such as 90s, 15m, 72h or 3d", it->key);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+add_account(struct config *c, const char *platform, const char *account, size_t len,
+    const char *brand)
+{
+	struct brand_account *a;
+
+	if (len > 0 && account[0] == '@') {
+		account++;
+		len--;
+	}
+	c->accounts = xreallocarray(c->accounts, c->naccounts + 1, sizeof *c->accounts);
+	a = &c->accounts[c->naccounts++];
+	a->platform = platform ? xstrdup(platform) : NULL;
+	a->account = xstrndup(account, len);
+	a->brand = xstrdup(brand ? brand : a->account);
+}
+
+/* Splits "a, b" into accounts; an empty item is an error. */
+static int
+add_account_list(struct config *c, const char *platform, const char *list, const char *brand)
+{
+	const char *p = list;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma ? comma : p + strlen(p);
+
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		if (e == p)
+			return -1;
+		add_account(c, platform, p, (size_t)(e - p), brand);
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+void
+config_add_brand_list(struct config *c, const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ", ");
+
+		if (n > 0)
+			add_account(c, NULL, p, n, NULL);
+		p += n;
+		p += strspn(p, ", ");
+	}
+}
+
+/* Starts a section from its header. */
+static void
+begin(struct cparse *p, const struct ini_item *it)
+{
+	const char *s = it->section;
+	size_t w = strcspn(s, " \t");
+	const char *name = s + w + strspn(s + w, " \t");
+	struct config_section **v = NULL;
+	size_t *n = NULL;
+
+	p->sec = SEC_BAD;
+	p->cur = NULL;
+	if (w == 6 && strncmp(s, "daemon", 6) == 0 && *name == '\0') {
+		p->sec = SEC_DAEMON;
+		return;
+	}
+	if (*name == '\0' || strpbrk(name, " \t") != NULL) {
+		diag_add(p->d, p->file, it->line, it->col,
+		    "unknown section [%s] (expected [daemon], [brand NAME], [source NAME] or "
+		    "[webhook NAME])", s);
+		return;
+	}
+	if (w == 5 && strncmp(s, "brand", 5) == 0) {
+		p->sec = SEC_BRAND;
+		p->brand = NULL;
+		/* The name lives as long as the brand's windows and accounts. */
+		p->c->brand_windows = xreallocarray(p->c->brand_windows, p->c->nbrand_windows + 1,
+		    sizeof *p->c->brand_windows);
+		p->c->brand_windows[p->c->nbrand_windows].brand = xstrdup(name);
+		p->c->brand_windows[p->c->nbrand_windows].window = 0;
+		p->brand = p->c->brand_windows[p->c->nbrand_windows++].brand;
+		return;
+	}
+	if (w == 6 && strncmp(s, "source", 6) == 0) {
+		p->sec = SEC_SOURCE;
+		v = &p->c->sources;
+		n = &p->c->nsources;
+	} else if (w == 7 && strncmp(s, "webhook", 7) == 0) {
+		p->sec = SEC_WEBHOOK;
+		v = &p->c->webhooks;
+		n = &p->c->nwebhooks;
+	} else {
+		diag_add(p->d, p->file, it->line, it->col, "unknown section [%s]", s);
+		p->sec = SEC_BAD;
+		return;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0)
+			diag_add(p->d, p->file, it->line, it->col,
+			    "duplicate section [%s] (first at line %d)", s, (*v)[i].line);
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	p->cur = &(*v)[(*n)++];
+	memset(p->cur, 0, sizeof *p->cur);
+	p->cur->name = xstrdup(name);
+	p->cur->line = it->line;
+}
+
+/* A [daemon] key. */
+static void
+daemon_key(struct cparse *p, const struct ini_item *it)
+{
+	struct config *c = p->c;
+	const char *k = it->key;
+
+	if (strcmp(k, "state_dir") == 0) {
+		free(c->state_dir);
+		c->state_dir = resolve(p, it->value);
+	} else if (strcmp(k, "rules_dir") == 0) {
+		free(c->rules_dir);
+		c->rules_dir = resolve(p, it->value);
+	} else if (strcmp(k, "window") == 0) {
+		duration_key(p, it, &c->window, 0);
+	} else if (strcmp(k, "lateness") == 0) {
+		duration_key(p, it, &c->lateness, 1);
+	} else if (strcmp(k, "retention") == 0) {
+		duration_key(p, it, &c->retention, 0);
+	} else if (strcmp(k, "admin_listen") == 0) {
+		free(c->admin_listen);
+		c->admin_listen = xstrdup(it->value);
+	} else if (strcmp(k, "admin_token_file") == 0) {
+		free(c->admin_token_file);
+		c->admin_token_file = xstrdup(it->value);
+	} else {
+		diag_add(p->d, p->file, it->line, it->col, "unknown key \"%s\" in [daemon]", k);
+	}
+}
+
+/* A [brand NAME] key: a window or accounts on a platform. */
+static void
+brand_key(struct cparse *p, const struct ini_item *it)
+{
+	const char *k = it->key;
+	static const char *platforms[] = {"twitter", "mastodon", "bluesky", NULL};
+
+	if (strcmp(k, "window") == 0) {
+		duration_key(p, it, &p->c->brand_windows[p->c->nbrand_windows - 1].window, 0);
+		return;
+	}
+	if (strcmp(k, "accounts") == 0) {
+		if (add_account_list(p->c, NULL, it->value, p->brand) != 0)
+			diag_add(p->d, p->file, it->line, it->value_col, "empty account in list");
+		return;
+	}
+	for (size_t i = 0; platforms[i]; i++) {
+		if (strcmp(k, platforms[i]) == 0) {
+			if (add_account_list(p->c, k, it->value, p->brand) != 0)
+				diag_add(p->d, p->file, it->line, it->value_col,
+				    "empty account in list");
+			return;
+		}
+	}
+	diag_add(p->d, p->file, it->line, it->col,
+	    "unknown key \"%s\" in [brand %s] (expected twitter, mastodon, bluesky, accounts "
+	    "or window)", k, p->brand);
+}
+
+/* A [source] or [webhook] key, checked by name and kept for its module. */
+static void
+raw_key(struct cparse *p, const struct ini_item *it, const char **known, const char *what)
+{
+	struct config_section *s = p->cur;
+	struct config_kv *kv;
+	int ok = 0;
+
+	for (size_t i = 0; known[i]; i++)
+		if (strcmp(it->key, known[i]) == 0)
+			ok = 1;
+	if (!ok) {
+		diag_add(p->d, p->file, it->line, it->col, "unknown key \"%s\" in [%s %s]", it->key,
+		    what, s->name);
+		return;
+	}
+	s->kv = xreallocarray(s->kv, s->nkv + 1, sizeof *s->kv);
+	kv = &s->kv[s->nkv++];
+	kv->key = xstrdup(it->key);
+	kv->value = xstrdup(it->value);
+	kv->line = it->line;
+}
+
+/* ini_parse callback. */
+static void
+on_item(void *arg, const struct ini_item *it)
+{
+	struct cparse *p = arg;
+
+	if (it->section != NULL) {
+		begin(p, it);
+		return;
+	}
+	/* SPEC's example config carries "# ..." comments after values. */
+	char *hash = strstr(it->value, " #");
+	struct ini_item copy = *it;
+	char *v = NULL;
+
+	if (hash != NULL || it->value[0] == '#') {
+		size_t n = it->value[0] == '#' ? 0 : (size_t)(hash - it->value);
+
+		while (n > 0 && isspace((unsigned char)it->value[n - 1]))
+			n--;
+		v = xstrndup(it->value, n);
+		copy.value = v;
+	}
+	if (copy.value[0] == '\0') {
+		diag_add(p->d, p->file, it->line, it->value_col, "empty value for \"%s\"", it->key);
+		free(v);
+		return;
+	}
+	switch (p->sec) {
+	case SEC_NONE:
+		diag_add(p->d, p->file, it->line, it->col,
+		    "\"%s\" outside a section; start with [daemon]", it->key);
+		break;
+	case SEC_DAEMON: daemon_key(p, &copy); break;
+	case SEC_BRAND: brand_key(p, &copy); break;
+	case SEC_SOURCE: raw_key(p, &copy, source_keys, "source"); break;
+	case SEC_WEBHOOK: raw_key(p, &copy, webhook_keys, "webhook"); break;
+	case SEC_BAD: break;
+	}
+	free(v);
+}
+
+struct config *
+config_parse(const char *path, const char *buf, size_t len, struct diag *d)
+{
+	struct cparse p;
+	size_t nerr = d->n;
+	const char *slash = strrchr(path, '/');
+
+	memset(&p, 0, sizeof p);
+	p.c = config_default();
+	p.c->path = xstrdup(path);
+	p.file = path;
+	p.dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+	p.d = d;
+	ini_parse(buf, len, path, on_item, &p, d);
+	free(p.dir);
+	if (d->n != nerr) {
+		config_free(p.c);
+		return NULL;
+	}
+	return p.c;
+}
+
+struct config *
+config_load(const char *path, struct diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	struct config *c;
+
+	if (f == NULL) {
+		diag_add(d, path, 0, 0, "cannot open config: %s", strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= CONFIG_FILE_MAX)
+		buf_add(&b, chunk, n);
+	if (ferror(f) || b.len > CONFIG_FILE_MAX) {
+		diag_add(d, path, 0, 0, ferror(f) ? "read error" : "config larger than 1 MiB");
+		fclose(f);
+		buf_free(&b);
+		return NULL;
+	}
+	fclose(f);
+	c = config_parse(path, b.s ? b.s : "", b.len, d);
+	buf_free(&b);
+	return c;
+}
+
+static void
+sections_free(struct config_section *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < s[i].nkv; j++) {
+			free(s[i].kv[j].key);
+			free(s[i].kv[j].value);
+		}
+		free(s[i].kv);
+		free(s[i].name);
+	}
+	free(s);
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->state_dir);
+	free(c->rules_dir);
+	free(c->admin_listen);
+	free(c->admin_token_file);
+	for (size_t i = 0; i < c->naccounts; i++) {
+		free((char *)c->accounts[i].platform);
+		free((char *)c->accounts[i].account);
+		free((char *)c->accounts[i].brand);
+	}
+	free(c->accounts);
+	for (size_t i = 0; i < c->nbrand_windows; i++)
+		free((char *)c->brand_windows[i].brand);
+	free(c->brand_windows);
+	sections_free(c->sources, c->nsources);
+	sections_free(c->webhooks, c->nwebhooks);
+	free(c);
+}
+
+void
+config_pipeline(const struct config *c, struct pipeline_config *pc, int event_clock)
+{
+	memset(pc, 0, sizeof *pc);
+	pc->window = c->window;
+	pc->lateness = c->lateness;
+	pc->retention = c->retention;
+	pc->accounts = c->accounts;
+	pc->naccounts = c->naccounts;
+	pc->brand_windows = c->brand_windows;
+	pc->nbrand_windows = c->nbrand_windows;
+	pc->event_clock = event_clock;
+}

@@ -1,0 +1,92 @@
+/*
+ * deflectd: one binary, several commands. The daemon itself (no command)
+ * arrives with the service issue; the commands here run the same core.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "xmalloc.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: deflectd COMMAND [OPTIONS]\n"
+	    "\n"
+	    "  check      [-c FILE] [--rules DIR]            validate config and rules\n"
+	    "  replay     [-c FILE] [--rules DIR] [options] FILE|-\n"
+	    "                                                 run the pipeline over a recording\n"
+	    "  test-rules [-c FILE] [--rules DIR] [--labels FILE] [--format text|ndjson] FILE...\n"
+	    "                                                 rule hits, samples, label scores\n"
+	    "  explain    [--rules DIR] [--by brand|customer] TEXT\n"
+	    "                                                 which rules match a text, and where\n"
+	    "\n"
+	    "Run 'deflectd COMMAND --help' for a command's options.\n");
+}
+
+void
+cmd_print_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "%s\n", d->msgs[i]);
+}
+
+int
+cmd_load(const char *config_path, const char *rules_dir, struct config **cfgp,
+    struct ruleset **rsp)
+{
+	struct diag d = DIAG_INIT;
+	struct config *cfg;
+	struct ruleset *rs = NULL;
+	struct stat st;
+
+	/* Without -c, the installed config is used when there is one. */
+	if (config_path == NULL && rules_dir == NULL && stat(CONFIG_DEFAULT_PATH, &st) == 0)
+		config_path = CONFIG_DEFAULT_PATH;
+	cfg = config_path ? config_load(config_path, &d) : config_default();
+	if (cfg != NULL && rsp != NULL)
+		rs = ruleset_load_dir(rules_dir ? rules_dir : cfg->rules_dir, &d);
+	if (d.n > 0) {
+		cmd_print_diag(&d);
+		diag_free(&d);
+		config_free(cfg);
+		ruleset_free(rs);
+		return -1;
+	}
+	*cfgp = cfg;
+	if (rsp != NULL)
+		*rsp = rs;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+	    {"check", cmd_check},
+	    {"replay", cmd_replay},
+	    {"test-rules", cmd_test_rules},
+	    {"explain", cmd_explain},
+	};
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "deflectd: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,180 @@
+/*
+ * Runs compiled rules over normalized text. Every match attempt carries
+ * PCRE2 limits, so a runaway pattern fails that one match (counted in the
+ * rule set) instead of stalling the daemon.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "match.h"
+#include "rules_internal.h"
+#include "xmalloc.h"
+
+/* Generous for honest patterns, small enough to bound a post's cost. */
+#define MATCH_LIMIT 200000
+#define DEPTH_LIMIT 5000
+#define HEAP_LIMIT_KIB 8192
+#define JIT_STACK_MAX (1024 * 1024)
+
+struct match_scratch {
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	pcre2_jit_stack *js;
+};
+
+struct match_scratch *
+match_scratch_new(void)
+{
+	struct match_scratch *ms = xcalloc(1, sizeof *ms);
+
+	ms->md = pcre2_match_data_create(1, NULL);
+	ms->mc = pcre2_match_context_create(NULL);
+	ms->js = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	/* PCRE2 fails these only when out of memory, which is fatal (STYLE.md 5). */
+	if (ms->md == NULL || ms->mc == NULL || ms->js == NULL)
+		abort();
+	pcre2_set_match_limit(ms->mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(ms->mc, DEPTH_LIMIT);
+	pcre2_set_heap_limit(ms->mc, HEAP_LIMIT_KIB);
+	pcre2_jit_stack_assign(ms->mc, NULL, ms->js);
+	return ms;
+}
+
+void
+match_scratch_free(struct match_scratch *ms)
+{
+	if (ms == NULL)
+		return;
+	pcre2_match_data_free(ms->md);
+	pcre2_match_context_free(ms->mc);
+	pcre2_jit_stack_free(ms->js);
+	free(ms);
+}
+
+int
+matcher_run(const struct matcher *m, pcre2_match_data *md, pcre2_match_context *mc,
+    const char *text, size_t len, size_t *start, size_t *end)
+{
+	/* The normalizer guarantees valid UTF-8, so PCRE2 need not check it again. */
+	int rc = pcre2_match(m->code, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, md, mc);
+
+	if (rc >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+		*start = ov[0];
+		*end = ov[1];
+		return 1;
+	}
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	return -1;
+}
+
+/*
+ * The text part of a rule: one "any" matcher, every "require", no "unless".
+ * The span is the first matching "any" matcher's.
+ */
+static int
+rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len, size_t *start,
+    size_t *end)
+{
+	size_t s, e;
+	int rc = 0;
+
+	for (size_t i = 0; i < r->nany && rc == 0; i++)
+		rc = matcher_run(r->any[i], ms->md, ms->mc, text, len, start, end);
+	if (rc != 1)
+		return rc;
+	for (size_t i = 0; i < r->nrequire; i++) {
+		rc = matcher_run(r->require[i], ms->md, ms->mc, text, len, &s, &e);
+		if (rc != 1)
+			return rc;
+	}
+	for (size_t i = 0; i < r->nunless; i++) {
+		rc = matcher_run(r->unless[i], ms->md, ms->mc, text, len, &s, &e);
+		if (rc != 0)
+			return rc == 1 ? 0 : rc;
+	}
+	return 1;
+}
+
+int
+match_rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len,
+    size_t *start, size_t *end)
+{
+	return rule_text(r, ms, text, len, start, end);
+}
+
+/* Is s (case-insensitively) in the list? */
+static int
+in_list(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* A language tag is in scope when its primary subtag is listed ("es-MX" for "es"). */
+static int
+lang_in_scope(const struct rule *r, const char *lang)
+{
+	size_t n = strcspn(lang, "-_");
+
+	for (size_t i = 0; i < r->nlangs; i++)
+		if (strncasecmp(r->langs[i], lang, n) == 0 && r->langs[i][n] == '\0')
+			return 1;
+	return in_list(r->langs, r->nlangs, lang);
+}
+
+/* Does the rule apply to this author and post at all? */
+static int
+rule_applies(const struct rule *r, const struct match_input *in)
+{
+	if (!r->enabled)
+		return 0;
+	if (r->by == BY_BRAND && in->role != ROLE_BRAND)
+		return 0;
+	if (r->by == BY_CUSTOMER && in->role != ROLE_CUSTOMER)
+		return 0;
+	if (r->nbrands && (in->brand == NULL || !in_list(r->brands, r->nbrands, in->brand)))
+		return 0;
+	if (r->nplatforms &&
+	    (in->platform == NULL || !in_list(r->platforms, r->nplatforms, in->platform)))
+		return 0;
+	if (r->nlangs && in->lang != NULL && !lang_in_scope(r, in->lang))
+		return 0;
+	return 1;
+}
+
+size_t
+match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input *in,
+    struct match *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->rules[i];
+		size_t s, e;
+		int rc;
+
+		if (!rule_applies(r, in))
+			continue;
+		rc = rule_text(r, ms, in->text, in->len, &s, &e);
+		if (rc < 0) {
+			rs->limit_hits++;
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		r->hits++;
+		if (n < max) {
+			out[n].rule = r;
+			out[n].start = s;
+			out[n].end = e;
+		}
+		n++;
+	}
+	return n;
+}

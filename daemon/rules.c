@@ -1,0 +1,701 @@
+/*
+ * Rule files: "[KIND ID]" sections of "key = value" lines (SPEC section 3),
+ * compiled once into PCRE2 code. Every error is collected with its
+ * file:line:col and parsing goes on, so an operator sees them all at once.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "ini.h"
+#include "match.h"
+#include "normalize.h"
+#include "rules.h"
+#include "rules_internal.h"
+#include "xmalloc.h"
+
+/* Rule files are written by hand; anything this big is a mistake. */
+#define RULES_FILE_MAX (16 * 1024 * 1024)
+
+struct parse_state {
+	struct ruleset *rs;
+	const char *file;
+	struct diag *d;
+	struct rule *cur; /* NULL outside a rule section, or in a broken header */
+	int in_section;   /* a section header was seen, even a broken one */
+};
+
+static const char *kind_names[RULE_KINDS] = {"deflection", "resolution", "escalation"};
+static const char *severity_names[] = {"info", "low", "medium", "high", "critical"};
+
+const char *
+rule_kind_name(enum rule_kind k)
+{
+	return k < RULE_KINDS ? kind_names[k] : "?";
+}
+
+const char *
+severity_name(enum severity s)
+{
+	return s <= SEV_CRITICAL ? severity_names[s] : "?";
+}
+
+int64_t
+parse_duration(const char *s)
+{
+	int64_t total = 0;
+	int parts = 0;
+
+	while (*s != '\0') {
+		int64_t n = 0, unit;
+		int digits = 0;
+
+		while (isdigit((unsigned char)*s)) {
+			if (n > INT64_MAX / 100000000)
+				return -1;
+			n = n * 10 + (*s++ - '0');
+			digits++;
+		}
+		if (digits == 0)
+			return -1;
+		switch (*s) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		case '\0':
+			/* A bare number is seconds, but only on its own. */
+			if (parts > 0)
+				return -1;
+			unit = 1;
+			s--;
+			break;
+		default: return -1;
+		}
+		s++;
+		total += n * unit;
+		if (total > (int64_t)100 * 365 * 86400)
+			return -1;
+		parts++;
+	}
+	return parts ? total : -1;
+}
+
+/* Appends s to a growable string array. */
+static void
+strv_add(char ***v, size_t *n, const char *s, size_t len)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrndup(s, len);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Splits a comma-separated list into v; returns 0, or -1 on an empty item. */
+static int
+split_list(const char *value, char ***v, size_t *n)
+{
+	const char *p = value;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma ? comma : p + strlen(p);
+		const char *s = p;
+
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if (s == e)
+			return -1;
+		strv_add(v, n, s, (size_t)(e - s));
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static void
+matcher_free(struct matcher *m)
+{
+	if (m == NULL)
+		return;
+	pcre2_code_free(m->code);
+	free(m);
+}
+
+static void
+rule_clear(struct rule *r)
+{
+	free(r->id);
+	free(r->description);
+	free(r->file);
+	for (size_t i = 0; i < r->nany; i++)
+		matcher_free(r->any[i]);
+	for (size_t i = 0; i < r->nrequire; i++)
+		matcher_free(r->require[i]);
+	for (size_t i = 0; i < r->nunless; i++)
+		matcher_free(r->unless[i]);
+	free(r->any);
+	free(r->require);
+	free(r->unless);
+	strv_free(r->tags, r->ntags);
+	strv_free(r->brands, r->nbrands);
+	strv_free(r->platforms, r->nplatforms);
+	strv_free(r->langs, r->nlangs);
+	for (size_t i = 0; i < r->nexamples; i++)
+		free(r->examples[i].text);
+	free(r->examples);
+}
+
+struct ruleset *
+ruleset_new(void)
+{
+	struct ruleset *rs = xcalloc(1, sizeof *rs);
+
+	rs->jit = 1;
+	return rs;
+}
+
+void
+ruleset_free(struct ruleset *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->n; i++)
+		rule_clear(&rs->rules[i]);
+	free(rs->rules);
+	free(rs);
+}
+
+/*
+ * Compiles a PCRE2 pattern with deflectd's defaults. On error, reports the
+ * pattern offset and PCRE2's own message against the value's column.
+ */
+static struct matcher *
+matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
+    const struct ini_item *it, int report_col)
+{
+	struct matcher *m;
+	PCRE2_SIZE off;
+	int code;
+	pcre2_code *c;
+
+	c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+	    PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
+	if (c == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(code, msg, sizeof msg);
+		if (type == MATCHER_PATTERN)
+			diag_add(ps->d, ps->file, it->line, it->value_col + (int)off,
+			    "pattern error at offset %zu: %s", (size_t)off, (char *)msg);
+		else
+			diag_add(ps->d, ps->file, it->line, report_col, "cannot compile %s: %s",
+			    type == MATCHER_LINK ? "link" : "phrase", (char *)msg);
+		return NULL;
+	}
+	if (pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) != 0)
+		ps->rs->jit = 0;
+
+	/* A pattern that matches empty text would flag every post. */
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc = pcre2_match(c, (PCRE2_SPTR) "", 0, 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	if (rc >= 0) {
+		diag_add(ps->d, ps->file, it->line, it->value_col,
+		    "pattern matches empty text, so it would match every post");
+		pcre2_code_free(c);
+		return NULL;
+	}
+	m = xcalloc(1, sizeof *m);
+	m->type = type;
+	m->code = c;
+	m->line = it->line;
+	m->col = it->value_col;
+	return m;
+}
+
+/* Is the byte part of a word for phrase boundaries (ASCII word or any non-ASCII)? */
+static int
+is_word_byte(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* A phrase is a literal: escape it, let any whitespace run match any other, guard word edges. */
+static char *
+phrase_to_regex(const char *phrase)
+{
+	struct buf b = BUF_INIT;
+	size_t n = strlen(phrase);
+
+	if (is_word_byte((unsigned char)phrase[0]))
+		buf_adds(&b, "(?<!\\w)");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)phrase[i];
+
+		if (isspace(c)) {
+			while (i + 1 < n && isspace((unsigned char)phrase[i + 1]))
+				i++;
+			buf_adds(&b, "\\s+");
+		} else if (c < 0x80 && !isalnum(c)) {
+			buf_addc(&b, '\\');
+			buf_addc(&b, (char)c);
+		} else {
+			buf_addc(&b, (char)c);
+		}
+	}
+	if (is_word_byte((unsigned char)phrase[n - 1]))
+		buf_adds(&b, "(?!\\w)");
+	return b.s;
+}
+
+/*
+ * A link matcher "host[/path]" matches a URL in the text on that host or a
+ * subdomain, whose path starts with path; the span covers the whole URL.
+ * Returns NULL and sets *why for a value that is not host[/path].
+ */
+static char *
+link_to_regex(const char *v, const char **why)
+{
+	struct buf b = BUF_INIT;
+	const char *host, *slash;
+	size_t hlen;
+
+	if (strncasecmp(v, "https://", 8) == 0)
+		v += 8;
+	else if (strncasecmp(v, "http://", 7) == 0)
+		v += 7;
+	if (strncmp(v, "*.", 2) == 0)
+		v += 2;
+	host = v;
+	slash = strchr(v, '/');
+	hlen = slash ? (size_t)(slash - v) : strlen(v);
+	if (hlen == 0 || memchr(host, '.', hlen) == NULL) {
+		*why = "link must be host[/path], e.g. twitter.com/messages/compose";
+		return NULL;
+	}
+	for (size_t i = 0; i < hlen; i++) {
+		if (!isalnum((unsigned char)host[i]) && host[i] != '.' && host[i] != '-') {
+			*why = "link host may hold only letters, digits, '.' and '-'";
+			return NULL;
+		}
+	}
+	for (const char *p = v; *p; p++) {
+		if (isspace((unsigned char)*p)) {
+			*why = "link may not contain spaces";
+			return NULL;
+		}
+	}
+	buf_adds(&b, "(?<![\\w.@-])(?:https?://)?(?:[\\w-]+\\.)*");
+	for (size_t i = 0; i < hlen; i++) {
+		if (host[i] == '.' || host[i] == '-')
+			buf_addc(&b, '\\');
+		buf_addc(&b, host[i]);
+	}
+	buf_adds(&b, "(?::\\d+)?");
+	if (slash != NULL && slash[1] != '\0') {
+		for (const char *p = slash; *p; p++) {
+			if ((unsigned char)*p < 0x80 && !isalnum((unsigned char)*p))
+				buf_addc(&b, '\\');
+			buf_addc(&b, *p);
+		}
+	} else {
+		buf_adds(&b, "(?![\\w.-])");
+	}
+	buf_adds(&b, "\\S*");
+	return b.s;
+}
+
+static void
+add_matcher(struct matcher ***v, size_t *n, struct matcher *m)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = m;
+}
+
+/* Reports an error in the current rule, which marks it unusable. */
+static void
+rule_error(struct parse_state *ps, int line, int col, const char *msg)
+{
+	diag_add(ps->d, ps->file, line, col, "%s", msg);
+	if (ps->cur != NULL)
+		ps->cur->errors++;
+}
+
+/* Starts a rule from a "[KIND ID]" header. */
+static void
+begin_section(struct parse_state *ps, const struct ini_item *it)
+{
+	struct ruleset *rs = ps->rs;
+	const char *s = it->section, *sp;
+	struct rule *r;
+	int kind = -1;
+	size_t klen;
+
+	ps->cur = NULL;
+	ps->in_section = 1;
+	sp = s + strcspn(s, " \t");
+	klen = (size_t)(sp - s);
+	for (int k = 0; k < RULE_KINDS; k++)
+		if (strlen(kind_names[k]) == klen && strncmp(s, kind_names[k], klen) == 0)
+			kind = k;
+	if (kind < 0) {
+		diag_add(ps->d, ps->file, it->line, it->col,
+		    "unknown rule kind \"%.*s\" (expected deflection, resolution or escalation)",
+		    (int)klen, s);
+		return;
+	}
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	int idcol = it->col + (int)(sp - s);
+	size_t idlen = strcspn(sp, " \t");
+	if (idlen == 0) {
+		diag_add(ps->d, ps->file, it->line, idcol, "missing rule id after \"%s\"",
+		    kind_names[kind]);
+		return;
+	}
+	if (sp[idlen] != '\0') {
+		diag_add(ps->d, ps->file, it->line, idcol + (int)idlen + 1,
+		    "unexpected text after the rule id");
+		return;
+	}
+	for (size_t i = 0; i < idlen; i++) {
+		char c = sp[i];
+
+		if (!isalnum((unsigned char)c) && c != '-' && c != '_' && c != '.') {
+			diag_add(ps->d, ps->file, it->line, idcol + (int)i,
+			    "rule id may hold only letters, digits, '-', '_' and '.'");
+			return;
+		}
+	}
+	rs->rules = xreallocarray(rs->rules, rs->n + 1, sizeof *rs->rules);
+	r = &rs->rules[rs->n++];
+	memset(r, 0, sizeof *r);
+	r->id = xstrndup(sp, idlen);
+	r->file = xstrdup(ps->file);
+	r->line = it->line;
+	r->kind = (enum rule_kind)kind;
+	r->by = kind == RULE_DEFLECTION ? BY_BRAND : kind == RULE_ESCALATION ? BY_CUSTOMER : BY_ANY;
+	r->severity = SEV_MEDIUM;
+	r->enabled = 1;
+	ps->cur = r;
+}
+
+/* Parses a yes/no value; -1 when it is neither. */
+static int
+parse_bool(const char *v)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Handles one "key = value" line of the current rule. */
+static void
+rule_key(struct parse_state *ps, const struct ini_item *it)
+{
+	struct rule *r = ps->cur;
+	const char *k = it->key, *v = it->value;
+	struct matcher *m;
+
+	if (*v == '\0') {
+		rule_error(ps, it->line, it->value_col, "empty value");
+		return;
+	}
+	if (strcmp(k, "pattern") == 0 || strcmp(k, "require") == 0 || strcmp(k, "unless") == 0) {
+		if ((m = matcher_compile(ps, MATCHER_PATTERN, v, it, it->value_col)) == NULL) {
+			r->errors++;
+			return;
+		}
+		if (k[0] == 'p')
+			add_matcher(&r->any, &r->nany, m);
+		else if (k[0] == 'r')
+			add_matcher(&r->require, &r->nrequire, m);
+		else
+			add_matcher(&r->unless, &r->nunless, m);
+	} else if (strcmp(k, "phrase") == 0) {
+		char *re = phrase_to_regex(v);
+
+		m = matcher_compile(ps, MATCHER_PHRASE, re, it, it->value_col);
+		free(re);
+		if (m == NULL) {
+			r->errors++;
+			return;
+		}
+		add_matcher(&r->any, &r->nany, m);
+	} else if (strcmp(k, "link") == 0) {
+		const char *why = NULL;
+		char *re = link_to_regex(v, &why);
+
+		if (re == NULL) {
+			rule_error(ps, it->line, it->value_col, why);
+			return;
+		}
+		m = matcher_compile(ps, MATCHER_LINK, re, it, it->value_col);
+		free(re);
+		if (m == NULL) {
+			r->errors++;
+			return;
+		}
+		add_matcher(&r->any, &r->nany, m);
+	} else if (strcmp(k, "description") == 0) {
+		free(r->description);
+		r->description = xstrdup(v);
+	} else if (strcmp(k, "by") == 0) {
+		if (strcmp(v, "brand") == 0)
+			r->by = BY_BRAND;
+		else if (strcmp(v, "customer") == 0)
+			r->by = BY_CUSTOMER;
+		else if (strcmp(v, "any") == 0)
+			r->by = BY_ANY;
+		else
+			rule_error(ps, it->line, it->value_col,
+			    "by must be brand, customer or any");
+	} else if (strcmp(k, "severity") == 0) {
+		int s = -1;
+
+		for (int i = 0; i <= SEV_CRITICAL; i++)
+			if (strcmp(v, severity_names[i]) == 0)
+				s = i;
+		if (s < 0)
+			rule_error(ps, it->line, it->value_col,
+			    "severity must be info, low, medium, high or critical");
+		else
+			r->severity = (enum severity)s;
+	} else if (strcmp(k, "enabled") == 0) {
+		int b = parse_bool(v);
+
+		if (b < 0)
+			rule_error(ps, it->line, it->value_col, "enabled must be yes or no");
+		else
+			r->enabled = b;
+	} else if (strcmp(k, "window") == 0) {
+		int64_t w = parse_duration(v);
+
+		if (r->kind != RULE_DEFLECTION)
+			rule_error(ps, it->line, it->col, "window applies to deflection rules only");
+		else if (w <= 0)
+			rule_error(ps, it->line, it->value_col,
+			    "window must be a duration such as 90s, 15m, 72h or 3d");
+		else
+			r->window = w;
+	} else if (strcmp(k, "tags") == 0 || strcmp(k, "brand") == 0 ||
+	    strcmp(k, "platform") == 0 || strcmp(k, "lang") == 0) {
+		char ***lv = k[0] == 't' ? &r->tags : k[0] == 'b' ? &r->brands :
+		    k[0] == 'p' ? &r->platforms : &r->langs;
+		size_t *ln = k[0] == 't' ? &r->ntags : k[0] == 'b' ? &r->nbrands :
+		    k[0] == 'p' ? &r->nplatforms : &r->nlangs;
+
+		if (split_list(v, lv, ln) != 0)
+			rule_error(ps, it->line, it->value_col, "empty item in list");
+	} else if (strcmp(k, "example") == 0 || strcmp(k, "counter") == 0) {
+		struct rule_example *e;
+
+		r->examples = xreallocarray(r->examples, r->nexamples + 1, sizeof *r->examples);
+		e = &r->examples[r->nexamples++];
+		e->text = xstrdup(v);
+		e->line = it->line;
+		e->col = it->value_col;
+		e->counter = k[0] == 'c';
+	} else {
+		diag_add(ps->d, ps->file, it->line, it->col, "unknown key \"%s\" in rule \"%s\"", k,
+		    r->id);
+		r->errors++;
+	}
+}
+
+/* ini_parse callback: dispatches headers and keys. */
+static void
+on_item(void *arg, const struct ini_item *it)
+{
+	struct parse_state *ps = arg;
+
+	if (it->section != NULL) {
+		begin_section(ps, it);
+		return;
+	}
+	if (ps->cur != NULL) {
+		rule_key(ps, it);
+		return;
+	}
+	/* Keys under a broken header were already reported with the header. */
+	if (!ps->in_section)
+		diag_add(ps->d, ps->file, it->line, it->col,
+		    "\"%s\" outside a rule section; start one with [deflection ID]", it->key);
+}
+
+/* Checks that the rules the file just added are complete. */
+static void
+check_rules(struct parse_state *ps, size_t first)
+{
+	for (size_t i = first; i < ps->rs->n; i++) {
+		struct rule *r = &ps->rs->rules[i];
+
+		if (r->nany == 0 && r->errors == 0) {
+			diag_add(ps->d, r->file, r->line, 1,
+			    "rule \"%s\" has no pattern, phrase or link", r->id);
+			r->errors++;
+		}
+	}
+}
+
+void
+ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t len,
+    struct diag *d)
+{
+	struct parse_state ps = {rs, file, d, NULL, 0};
+	size_t first = rs->n;
+
+	ini_parse(buf, len, file, on_item, &ps, d);
+	check_rules(&ps, first);
+}
+
+void
+ruleset_finish(struct ruleset *rs, struct diag *d)
+{
+	struct match_scratch *ms = match_scratch_new();
+	struct buf norm = BUF_INIT;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->rules[i];
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(rs->rules[j].id, r->id) == 0) {
+				diag_add(d, r->file, r->line, 1,
+				    "duplicate rule id \"%s\" (first defined at %s:%d)", r->id,
+				    rs->rules[j].file, rs->rules[j].line);
+				r->errors++;
+				break;
+			}
+		}
+		if (r->errors)
+			continue;
+		for (size_t k = 0; k < r->nexamples; k++) {
+			struct rule_example *e = &r->examples[k];
+			size_t s, en;
+			int rc;
+
+			normalize(e->text, strlen(e->text), &norm);
+			rc = match_rule_text(r, ms, norm.s, norm.len, &s, &en);
+			if (rc < 0)
+				diag_add(d, r->file, e->line, e->col,
+				    "%s hits the regex match limit in rule \"%s\"",
+				    e->counter ? "counter" : "example", r->id);
+			else if (!e->counter && rc == 0)
+				diag_add(d, r->file, e->line, e->col,
+				    "example does not match rule \"%s\"", r->id);
+			else if (e->counter && rc == 1)
+				diag_add(d, r->file, e->line, e->col,
+				    "counter matches rule \"%s\" at \"%.*s\"", r->id, (int)(en - s),
+				    norm.s + s);
+		}
+	}
+	buf_free(&norm);
+	match_scratch_free(ms);
+}
+
+/* qsort comparator for file names. */
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads a whole rule file; returns NULL with an error added to d. */
+static char *
+read_file(const char *path, size_t *len, struct diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+
+	if (f == NULL) {
+		diag_add(d, path, 0, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		buf_add(&b, chunk, n);
+		if (b.len > RULES_FILE_MAX) {
+			diag_add(d, path, 0, 0, "larger than %d bytes", RULES_FILE_MAX);
+			fclose(f);
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	if (ferror(f)) {
+		diag_add(d, path, 0, 0, "read error: %s", strerror(errno));
+		fclose(f);
+		buf_free(&b);
+		return NULL;
+	}
+	fclose(f);
+	buf_reserve(&b, 0);
+	*len = b.len;
+	return b.s;
+}
+
+struct ruleset *
+ruleset_load_dir(const char *dir, struct diag *d)
+{
+	struct ruleset *rs = ruleset_new();
+	size_t nerr = d->n, nnames = 0;
+	char **names = NULL;
+	struct dirent *de;
+	DIR *dp;
+
+	if ((dp = opendir(dir)) == NULL) {
+		diag_add(d, dir, 0, 0, "cannot open rules directory: %s", strerror(errno));
+		ruleset_free(rs);
+		return NULL;
+	}
+	while ((de = readdir(dp)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && l > 6 && strcmp(de->d_name + l - 6, ".rules") == 0)
+			strv_add(&names, &nnames, de->d_name, l);
+	}
+	closedir(dp);
+	if (nnames > 0)
+		qsort(names, nnames, sizeof *names, cmp_names);
+	if (nnames == 0)
+		diag_add(d, dir, 0, 0, "no *.rules files in the rules directory");
+	for (size_t i = 0; i < nnames; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		size_t len;
+		char *text = read_file(path, &len, d);
+
+		if (text != NULL)
+			ruleset_add_buffer(rs, path, text, len, d);
+		free(text);
+		free(path);
+	}
+	strv_free(names, nnames);
+	ruleset_finish(rs, d);
+	if (d->n != nerr) {
+		ruleset_free(rs);
+		return NULL;
+	}
+	return rs;
+}

@@ -1,0 +1,20 @@
+/* What rules.c and match.c share about compiled matchers; nobody else looks. */
+#ifndef DEFLECTD_RULES_INTERNAL_H
+#define DEFLECTD_RULES_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+enum matcher_type { MATCHER_PATTERN, MATCHER_PHRASE, MATCHER_LINK };
+
+struct matcher {
+	enum matcher_type type;
+	pcre2_code *code;
+	int line, col; /* where it was written */
+};
+
+/* A match attempt: 1 match, 0 none, -1 abandoned at a limit. */
+int matcher_run(const struct matcher *m, pcre2_match_data *md, pcre2_match_context *mc,
+    const char *text, size_t len, size_t *start, size_t *end);
+
+#endif

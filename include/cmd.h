@@ -1,0 +1,23 @@
+/* The subcommands of the one deflectd binary, and what they share. */
+#ifndef DEFLECTD_CMD_H
+#define DEFLECTD_CMD_H
+
+#include "config.h"
+#include "rules.h"
+
+int cmd_check(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_test_rules(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+/*
+ * Loads the config (path NULL: built-in defaults, or the default file when it
+ * exists and want_default is set) and then the rules (rules_dir overrides the
+ * config's). Prints every error to stderr and returns -1 on any.
+ */
+int cmd_load(const char *config_path, const char *rules_dir, struct config **cfg,
+    struct ruleset **rs);
+/* Prints every diagnostic to stderr. */
+void cmd_print_diag(const struct diag *d);
+
+#endif

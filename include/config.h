@@ -1,0 +1,62 @@
+/*
+ * The config file (SPEC section 8): [daemon], [brand NAME], [source NAME] and
+ * [webhook NAME] sections. Parsing is pure; config_load reads the file.
+ */
+#ifndef DEFLECTD_CONFIG_H
+#define DEFLECTD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "pipeline.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/deflectd/deflectd.conf"
+
+/* A key of a [source] or [webhook] section, kept for the module that reads it. */
+struct config_kv {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct config_section {
+	char *name;
+	int line;
+	struct config_kv *kv;
+	size_t nkv;
+};
+
+struct config {
+	char *path; /* NULL when built from defaults */
+	char *state_dir;
+	char *rules_dir;
+	int64_t window;
+	int64_t lateness;
+	int64_t retention;
+	char *admin_listen;
+	char *admin_token_file;
+
+	struct brand_account *accounts; /* strings owned here */
+	size_t naccounts;
+	struct brand_window *brand_windows; /* strings owned here */
+	size_t nbrand_windows;
+
+	struct config_section *sources;
+	size_t nsources;
+	struct config_section *webhooks;
+	size_t nwebhooks;
+};
+
+struct config *config_default(void);
+/* Parses buf as the config file path (used for messages and relative paths). */
+struct config *config_parse(const char *path, const char *buf, size_t len, struct diag *d);
+/* Reads and parses path; NULL with errors in d. */
+struct config *config_load(const char *path, struct diag *d);
+void config_free(struct config *c);
+/* Adds brand accounts named on the command line ("a,b,c"): each its own brand. */
+void config_add_brand_list(struct config *c, const char *list);
+/* Fills a pipeline config from c. */
+void config_pipeline(const struct config *c, struct pipeline_config *pc, int event_clock);
+
+#endif
