@@ -180,6 +180,7 @@ cmd_replay(int argc, char **argv)
 	struct reader *rd = reader_new(in, (size_t)max_line);
 	struct post p;
 	uint64_t lines = 0, bad = 0;
+	int io_error = 0;
 	const char *line;
 	size_t len;
 	char err[256];
@@ -192,7 +193,7 @@ cmd_replay(int argc, char **argv)
 	while ((st = reader_next(rd, &line, &len)) != READER_EOF) {
 		if (st == READER_IO) {
 			fprintf(stderr, "%s:%zu: read error: %m\n", name, reader_lineno(rd));
-			bad++;
+			io_error = 1;
 			break;
 		}
 		lines++;
@@ -254,5 +255,5 @@ cmd_replay(int argc, char **argv)
 		fclose(in);
 	ruleset_free(rs);
 	config_free(cfg);
-	return 0;
+	return io_error;
 }

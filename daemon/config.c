@@ -151,14 +151,12 @@ begin(struct cparse *p, const struct ini_item *it)
 		return;
 	}
 	if (w == 5 && strncmp(s, "brand", 5) == 0) {
+		for (size_t i = 0; i < p->c->nbrands; i++)
+			if (strcmp(p->c->brands[i], name) == 0)
+				diag_add(p->d, p->file, it->line, it->col, "duplicate section [%s]", s);
 		p->sec = SEC_BRAND;
-		p->brand = NULL;
-		/* The name lives as long as the brand's windows and accounts. */
-		p->c->brand_windows = xreallocarray(p->c->brand_windows, p->c->nbrand_windows + 1,
-		    sizeof *p->c->brand_windows);
-		p->c->brand_windows[p->c->nbrand_windows].brand = xstrdup(name);
-		p->c->brand_windows[p->c->nbrand_windows].window = 0;
-		p->brand = p->c->brand_windows[p->c->nbrand_windows++].brand;
+		p->c->brands = xreallocarray(p->c->brands, p->c->nbrands + 1, sizeof *p->c->brands);
+		p->brand = p->c->brands[p->c->nbrands++] = xstrdup(name);
 		return;
 	}
 	if (w == 6 && strncmp(s, "source", 6) == 0) {
@@ -223,7 +221,15 @@ brand_key(struct cparse *p, const struct ini_item *it)
 	static const char *platforms[] = {"twitter", "mastodon", "bluesky", NULL};
 
 	if (strcmp(k, "window") == 0) {
-		duration_key(p, it, &p->c->brand_windows[p->c->nbrand_windows - 1].window, 0);
+		struct config *c = p->c;
+		int64_t w;
+
+		if (duration_key(p, it, &w, 0) != 0)
+			return;
+		c->brand_windows = xreallocarray(c->brand_windows, c->nbrand_windows + 1,
+		    sizeof *c->brand_windows);
+		c->brand_windows[c->nbrand_windows].brand = p->brand;
+		c->brand_windows[c->nbrand_windows++].window = w;
 		return;
 	}
 	if (strcmp(k, "accounts") == 0) {
@@ -388,8 +394,9 @@ config_free(struct config *c)
 		free((char *)c->accounts[i].brand);
 	}
 	free(c->accounts);
-	for (size_t i = 0; i < c->nbrand_windows; i++)
-		free((char *)c->brand_windows[i].brand);
+	for (size_t i = 0; i < c->nbrands; i++)
+		free(c->brands[i]);
+	free(c->brands);
 	free(c->brand_windows);
 	sections_free(c->sources, c->nsources);
 	sections_free(c->webhooks, c->nwebhooks);

@@ -37,9 +37,11 @@ struct config {
 	char *admin_listen;
 	char *admin_token_file;
 
+	char **brands; /* names of the [brand] sections */
+	size_t nbrands;
 	struct brand_account *accounts; /* strings owned here */
 	size_t naccounts;
-	struct brand_window *brand_windows; /* strings owned here */
+	struct brand_window *brand_windows; /* brands with a window; names borrowed from brands */
 	size_t nbrand_windows;
 
 	struct config_section *sources;

@@ -1,0 +1,146 @@
+"""deflectd check, explain and test-rules, run as a user would."""
+import json
+import os
+import unittest
+
+from common import DATA, SRCDIR, post, run, tmpdir, write_posts, write_rules
+
+RULES_DIR = os.path.join(SRCDIR, "rules")
+
+
+class Check(unittest.TestCase):
+    def test_shipped_rules_are_ok(self):
+        rc, out, err = run("check", "--rules", RULES_DIR)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.startswith("configuration OK"), out)
+
+    def test_broken_rules_print_every_error(self):
+        d = os.path.join(DATA, "rules")
+        rc, out, err = run("check", "--rules", "syntax-errors", cwd=d)
+        self.assertEqual(rc, 1)
+        self.assertEqual(out, "")
+        with open(os.path.join(d, "syntax-errors", "expected"), encoding="utf-8") as f:
+            self.assertEqual(err, f.read())
+
+    def test_examples_checked_at_load(self):
+        d = os.path.join(DATA, "rules")
+        rc, _, err = run("check", "--rules", "examples-fail", cwd=d)
+        self.assertEqual(rc, 1)
+        self.assertIn('examples-fail/a.rules:5:11: example does not match rule "dm-us"', err)
+
+    def test_config_file(self):
+        with tmpdir() as t:
+            rules = write_rules(t, "[deflection dm]\npattern = \\bdm\\b\n")
+            conf = os.path.join(t, "deflectd.conf")
+            with open(conf, "w") as f:
+                f.write("[daemon]\nrules_dir = rules   # relative to this file\nwindow = 24h\n"
+                        "[brand acme]\ntwitter = AcmeSupport, @AcmeHelp\nwindow = 12h\n"
+                        "[source recorded]\ntype = file\npath = /tmp/x.ndjson\n"
+                        "[webhook ops]\nurl = http://127.0.0.1:9/\n")
+            rc, out, err = run("check", "-c", conf)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("configuration OK (1 rules", out)
+            with open(conf, "a") as f:
+                f.write("[daemon]\nwindow = forever\ncolour = blue\n[brand x]\nfacebook = y\n")
+            rc, out, err = run("check", "-c", conf)
+            self.assertEqual(rc, 1)
+            self.assertEqual(err.splitlines(), [
+                conf + ":10:10: window must be a duration such as 90s, 15m, 72h or 3d",
+                conf + ':11:1: unknown key "colour" in [daemon]',
+                conf + ':13:1: unknown key "facebook" in [brand x] (expected twitter, '
+                'mastodon, bluesky, accounts or window)',
+            ])
+
+    def test_missing_rules_dir(self):
+        rc, _, err = run("check", "--rules", "/nonexistent/rules.d")
+        self.assertEqual(rc, 1)
+        self.assertIn("/nonexistent/rules.d: cannot open rules directory", err)
+
+
+class Explain(unittest.TestCase):
+    def test_explain_shows_normalized_text_and_span(self):
+        rc, out, err = run("explain", "--rules", RULES_DIR,
+                           "@bob So sorry!&nbsp;Please\u00a0 DM   us your order number")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "normalized: @bob So sorry! Please DM us your order number")
+        self.assertTrue(any("deflection" in l and "dm-request" in l and '"DM us"' in l
+                            for l in lines), out)
+
+    def test_explain_no_match_exits_1(self):
+        rc, out, _ = run("explain", "--rules", RULES_DIR, "--by", "customer", "hello there")
+        self.assertEqual(rc, 1)
+        self.assertIn("no rule matched", out)
+
+
+class TestRules(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+        d = self.t.name
+        self.rules = write_rules(d, "[deflection dm]\npattern = \\bdm\\s+us\\b\ntags = dm\n"
+                                    "[deflection call]\npattern = \\bcall\\s+us\\b\n"
+                                    "tags = channel\n"
+                                    "[resolution fixed]\nby = any\npattern = \\bfixed\\b\n")
+        self.posts = write_posts(d, [
+            post("1", "please DM us", "2026-01-01T00:00:00Z", author="B", brand_flag=True),
+            post("2", "please call us", "2026-01-01T00:00:01Z", author="B", brand_flag=True),
+            post("3", "here is an answer", "2026-01-01T00:00:02Z", author="B", brand_flag=True),
+            post("4", "fixed now", "2026-01-01T00:00:03Z", author="ann"),
+            post("5", "DM us or call us", "2026-01-01T00:00:04Z", author="B", brand_flag=True),
+        ])
+        self.labels = os.path.join(d, "labels.ndjson")
+        with open(self.labels, "w") as f:
+            for i, lab, unsure in (("1", "dm", False), ("2", "dm", False), ("3", "none", False),
+                                   ("5", "channel", True), ("99", "dm", False)):
+                f.write(json.dumps({"id": i, "brand": "B", "label": lab, "unsure": unsure})
+                        + "\n")
+            f.write(json.dumps({"id": "4", "conversation_id": "c1", "label": "resolution",
+                                "unsure": False}) + "\n")
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def test_text_report(self):
+        rc, out, err = run("test-rules", "--rules", self.rules, self.posts)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Posts: 5 (4 brand, 1 customer), 0 bad lines", out)
+        self.assertRegex(out, r"\n\s+2\s+deflection dm\n")
+        self.assertIn("| 1: please [DM us]", out)
+        self.assertIn("Brand posts no deflection rule matched: 1", out)
+        self.assertIn("3: here is an answer", out)
+
+    def test_ndjson(self):
+        rc, out, err = run("test-rules", "--rules", self.rules, "--format", "ndjson",
+                           self.posts)
+        self.assertEqual(rc, 0, err)
+        rows = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual(len(rows), 5)
+        self.assertEqual(rows[0], {"id": "1", "matches": [
+            {"rule": "dm", "kind": "deflection", "tags": ["dm"], "span": [7, 12]}]})
+        self.assertEqual([m["rule"] for m in rows[4]["matches"]], ["dm", "call"])
+        self.assertEqual(rows[2]["matches"], [])
+
+    def test_labels_scores_and_misses(self):
+        rc, out, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
+                           self.posts)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Labels: 5 (unsure left out), 1 with no post in the input", out)
+        # dm: post 1 is a hit, post 2 (labelled dm) was predicted channel: a miss.
+        self.assertRegex(out, r"dm\s+1\s+0\s+1\s+1\.0000\s+0\.5000\s+0\.6667")
+        self.assertRegex(out, r"channel\s+0\s+1\s+0\s+0\.0000\s+1\.0000\s+0\.0000")
+        self.assertRegex(out, r"dm\+channel\s+2\s+0\s+0\s+1\.0000\s+1\.0000\s+1\.0000")
+        self.assertRegex(out, r"resolution\s+1\s+0\s+0\s+1\.0000\s+1\.0000\s+1\.0000")
+        self.assertIn("dm false negatives (1):\n  2 [dm by call] please call us", out)
+
+    def test_min_f1_gate(self):
+        rc, _, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
+                         "--min-f1", "dm+channel=0.99", "--min-f1", "resolution=1", self.posts)
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
+                         "--min-f1", "dm=0.9", self.posts)
+        self.assertEqual(rc, 1)
+        self.assertIn("dm F1 0.6667 is below 0.9000", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
