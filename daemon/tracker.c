@@ -1,19 +1,29 @@
 /*
  * The case tracker. Pure: posts and the watermark come in, findings go out
- * through the callback.
+ * through the callback, which must not call back into the tracker.
  *
  * Invariants:
- * - Every held case is in the case table and in the due heap exactly once.
- *   Its due time is its deadline while deflected (the watermark passing it
- *   makes the case unresolved) and deadline + retention while unresolved
- *   (passing that forgets the case).
- * - A case that closes (resolved, resolved_late) leaves both at once, after
- *   its finding was delivered.
- * - Remembered posts sit in the post table and on a FIFO in feed order; the
- *   FIFO's head is the oldest, so forgetting walks from the head.
+ * - Every held case (deflected or unresolved) is in the case table and in
+ *   the due heap exactly once. Its due time is its deadline while deflected
+ *   (the watermark passing it makes the case unresolved) and deadline +
+ *   retention while unresolved (passing that forgets the case). Heap ties
+ *   fall to creation order, so deadlines that coincide fire in the order
+ *   their cases opened.
+ * - A case that closes (resolved, resolved_late) leaves the table and the
+ *   heap right after its finding was delivered; the callback sees the new
+ *   state.
+ * - stats.open and stats.unresolved count held cases by state and change
+ *   only together with a state change or with a case entering or leaving.
+ * - Remembered posts sit in the post table and on a FIFO in feed order. Posts
+ *   are fed in event-time order, so the FIFO's head is the oldest and
+ *   forgetting walks from the head.
+ * - A case and a remembered post are each one allocation: the struct, then
+ *   its table key, then its other strings. The tables find a value's key at
+ *   a fixed offset (the struct's size), so no slot or struct spends a
+ *   pointer on it.
  */
 #include <ctype.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,38 +33,49 @@
 /* Separates the parts of a table key; never in a handle or an id. */
 #define KEY_SEP '\x1f'
 
+/* Keys up to this long are built on the stack, so lookups do not allocate. */
+#define KEY_SMALL 192
+
 /*
- * An open-addressing table (linear probing, backward-shift deletion) from a
- * string key to a value that owns the key. Serves both cases and posts.
+ * An open-addressing table (linear probing, backward-shift deletion, at most
+ * half full) from a string key to a value that holds the key keyoff bytes
+ * in. Serves both cases and posts.
  */
 struct slot {
 	uint64_t hash; /* 0 = empty */
-	const char *key;
 	void *val;
 };
 
 struct table {
 	struct slot *slots;
-	size_t cap; /* a power of two */
+	size_t cap; /* 0 or a power of two */
 	size_t n;
+	size_t keyoff;
+};
+
+/* A lookup key: parts joined by KEY_SEP, on the stack when short. */
+struct key {
+	char *s;
+	size_t len;
+	uint64_t hash;
+	char small[KEY_SMALL];
 };
 
 struct icase {
 	struct tcase pub;
-	char *key;
-	size_t heap;   /* index in the due heap */
-	int64_t due;
-	uint64_t seq;  /* creation order, breaks ties */
+	size_t heap;  /* index in the due heap */
+	uint64_t seq; /* creation order, breaks ties */
+	/* the key and the strings of pub follow */
 };
 
 struct mpost {
-	struct mpost *next; /* FIFO */
+	struct mpost *next; /* FIFO, oldest first */
 	int64_t at;
+	const char *author;
+	const char *customer; /* of a brand post; NULL if unknown or a customer's post */
+	const char *brand;    /* NULL when unknown */
 	int is_brand;
-	char *key;
-	char *author;
-	char *customer; /* of a brand post; NULL when unknown or for a customer post */
-	char *brand;
+	/* the key and the strings above follow */
 };
 
 struct tracker {
@@ -77,113 +98,176 @@ static const char *finding_names[FINDING_TYPES] = {"deflection", "repeat_deflect
     "escalation", "resolution", "unresolved", "resolved_late"};
 static const char *state_names[] = {"deflected", "resolved", "unresolved", "resolved_late"};
 
+/* Names a finding type the way alerts and logs spell it. */
 const char *
 finding_type_name(enum finding_type t)
 {
-	return t < FINDING_TYPES ? finding_names[t] : "?";
+	return (unsigned)t < FINDING_TYPES ? finding_names[t] : "?";
 }
 
+/* Names a case state the way alerts and the store spell it. */
 const char *
 case_state_name(enum case_state s)
 {
-	return s <= CASE_RESOLVED_LATE ? state_names[s] : "?";
+	return (unsigned)s <= CASE_RESOLVED_LATE ? state_names[s] : "?";
 }
 
-/* FNV-1a, never 0 so that 0 can mark an empty slot. */
+/* Adds without wrapping, so a huge window or retention means "never". */
+static int64_t
+add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+/* FNV-1a with a final mix, so the low bits the table masks with are spread; never 0. */
 static uint64_t
-hash_key(const char *k)
+hash_bytes(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 0x100000001b3ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
 	return h ? h : 1;
 }
 
-static struct slot *
-table_find(const struct table *t, const char *key, uint64_t h)
+/* Builds the key a, b[, lower-cased c] into k; key_done releases it. */
+static void
+key_make(struct key *k, const char *a, const char *b, const char *c)
 {
-	if (t->cap == 0)
+	size_t la = strlen(a), lb = strlen(b), lc = c != NULL ? strlen(c) : 0;
+	char *s;
+
+	k->len = la + 1 + lb + (c != NULL ? 1 + lc : 0);
+	k->s = k->len < sizeof k->small ? k->small : xmalloc(k->len + 1);
+	s = k->s;
+	memcpy(s, a, la);
+	s += la;
+	*s++ = KEY_SEP;
+	memcpy(s, b, lb);
+	s += lb;
+	if (c != NULL) {
+		*s++ = KEY_SEP;
+		for (size_t i = 0; i < lc; i++)
+			*s++ = (char)tolower((unsigned char)c[i]);
+	}
+	*s = '\0';
+	k->hash = hash_bytes(k->s, k->len);
+}
+
+/* Frees a key that did not fit on the stack. */
+static void
+key_done(struct key *k)
+{
+	if (k->s != k->small)
+		free(k->s);
+}
+
+/* The key a table value holds. */
+static const char *
+table_key(const struct table *t, const void *val)
+{
+	return (const char *)val + t->keyoff;
+}
+
+/* Finds the value with key k, or NULL. */
+static void *
+table_get(const struct table *t, const struct key *k)
+{
+	size_t mask = t->cap - 1;
+
+	if (t->n == 0)
 		return NULL;
-	for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		struct slot *s = &t->slots[i];
+	for (size_t i = k->hash & mask;; i = (i + 1) & mask) {
+		const struct slot *s = &t->slots[i];
 
 		if (s->hash == 0)
 			return NULL;
-		if (s->hash == h && strcmp(s->key, key) == 0)
-			return s;
+		if (s->hash == k->hash && strcmp(table_key(t, s->val), k->s) == 0)
+			return s->val;
 	}
 }
 
-static void *
-table_get(const struct table *t, const char *key)
-{
-	struct slot *s = table_find(t, key, hash_key(key));
-
-	return s ? s->val : NULL;
-}
-
-/* Inserts a key known to be absent; the value owns the key. */
+/* Puts a value into the first free slot of its probe run; there is one. */
 static void
-table_put(struct table *t, const char *key, void *val)
+table_place(struct slot *slots, size_t cap, uint64_t hash, void *val)
 {
-	uint64_t h = hash_key(key);
+	size_t i = hash & (cap - 1);
 
+	while (slots[i].hash != 0)
+		i = (i + 1) & (cap - 1);
+	slots[i].hash = hash;
+	slots[i].val = val;
+}
+
+/* Inserts a value whose key (with this hash) is known to be absent. */
+static void
+table_put(struct table *t, uint64_t hash, void *val)
+{
 	if ((t->n + 1) * 2 > t->cap) {
-		struct table bigger = {NULL, t->cap ? t->cap * 2 : 64, 0};
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct slot *slots = xcalloc(cap, sizeof *slots);
 
-		bigger.slots = xcalloc(bigger.cap, sizeof *bigger.slots);
-		for (size_t i = 0; i < t->cap; i++) {
-			struct slot *s = &t->slots[i];
-
-			if (s->hash == 0)
-				continue;
-			size_t j = s->hash & (bigger.cap - 1);
-			while (bigger.slots[j].hash != 0)
-				j = (j + 1) & (bigger.cap - 1);
-			bigger.slots[j] = *s;
-		}
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slots[i].hash != 0)
+				table_place(slots, cap, t->slots[i].hash, t->slots[i].val);
 		free(t->slots);
-		bigger.n = t->n;
-		*t = bigger;
+		t->slots = slots;
+		t->cap = cap;
 	}
-	size_t i = h & (t->cap - 1);
-	while (t->slots[i].hash != 0)
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i] = (struct slot){h, key, val};
+	table_place(t->slots, t->cap, hash, val);
 	t->n++;
 }
 
-/* Removes a key, shifting later entries of its probe run back. */
+/* Removes a value known to be in the table, shifting its probe run back. */
 static void
-table_del(struct table *t, const char *key)
+table_del(struct table *t, const void *val)
 {
-	struct slot *s = table_find(t, key, hash_key(key));
-	size_t i, j, mask = t->cap - 1;
+	const char *key = table_key(t, val);
+	size_t mask = t->cap - 1, i, j;
 
-	if (s == NULL)
-		return;
-	i = (size_t)(s - t->slots);
+	i = hash_bytes(key, strlen(key)) & mask;
+	while (t->slots[i].val != val)
+		i = (i + 1) & mask;
 	for (j = (i + 1) & mask; t->slots[j].hash != 0; j = (j + 1) & mask) {
 		size_t home = t->slots[j].hash & mask;
 
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
-		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
-			t->slots[i] = t->slots[j];
-			i = j;
-		}
+		/* j may fill the hole at i unless its home lies cyclically in (i, j]. */
+		if (i < j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		t->slots[i] = t->slots[j];
+		i = j;
 	}
 	t->slots[i].hash = 0;
+	t->slots[i].val = NULL;
 	t->n--;
+}
+
+/* When a held case next needs attention: expiry, or being forgotten. */
+static int64_t
+case_due(const struct tracker *t, const struct icase *c)
+{
+	if (c->pub.state == CASE_DEFLECTED)
+		return c->pub.deadline;
+	return add_sat(c->pub.deadline, t->cfg.retention);
 }
 
 /* Does a fall due before b? */
 static int
-due_before(const struct icase *a, const struct icase *b)
+due_before(const struct tracker *t, const struct icase *a, const struct icase *b)
 {
-	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+	int64_t da = case_due(t, a), db = case_due(t, b);
+
+	return da < db || (da == db && a->seq < b->seq);
 }
 
+/* Stores c at heap index i and tells c where it is. */
 static void
 heap_set(struct tracker *t, size_t i, struct icase *c)
 {
@@ -191,18 +275,20 @@ heap_set(struct tracker *t, size_t i, struct icase *c)
 	c->heap = i;
 }
 
+/* Moves the case at i towards the root while it falls due before its parent. */
 static void
 heap_up(struct tracker *t, size_t i)
 {
 	struct icase *c = t->heap[i];
 
-	while (i > 0 && due_before(c, t->heap[(i - 1) / 2])) {
+	while (i > 0 && due_before(t, c, t->heap[(i - 1) / 2])) {
 		heap_set(t, i, t->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
 	heap_set(t, i, c);
 }
 
+/* Moves the case at i towards the leaves while a child falls due before it. */
 static void
 heap_down(struct tracker *t, size_t i)
 {
@@ -213,9 +299,9 @@ heap_down(struct tracker *t, size_t i)
 
 		if (l >= t->nheap)
 			break;
-		if (l + 1 < t->nheap && due_before(t->heap[l + 1], t->heap[l]))
+		if (l + 1 < t->nheap && due_before(t, t->heap[l + 1], t->heap[l]))
 			m = l + 1;
-		if (!due_before(t->heap[m], c))
+		if (!due_before(t, t->heap[m], c))
 			break;
 		heap_set(t, i, t->heap[m]);
 		i = m;
@@ -223,6 +309,7 @@ heap_down(struct tracker *t, size_t i)
 	heap_set(t, i, c);
 }
 
+/* Adds a case to the due heap. */
 static void
 heap_push(struct tracker *t, struct icase *c)
 {
@@ -234,81 +321,100 @@ heap_push(struct tracker *t, struct icase *c)
 	heap_up(t, t->nheap - 1);
 }
 
+/* Takes any case out of the due heap in O(log n), thanks to its stored index. */
 static void
 heap_remove(struct tracker *t, struct icase *c)
 {
 	size_t i = c->heap;
 	struct icase *last = t->heap[--t->nheap];
 
-	if (i == t->nheap)
+	if (last == c)
 		return;
 	heap_set(t, i, last);
 	heap_up(t, i);
 	heap_down(t, last->heap);
 }
 
-/* Builds "a\x1fb\x1fc" with c lowercased: a case key. */
+/* Copies s (NULL as "") to *cur and advances it; returns the copy. */
 static char *
-case_key(const char *platform, const char *conv, const char *customer)
+put_str(char **cur, const char *s)
 {
-	char *k = xasprintf("%s%c%s%c%s", platform, KEY_SEP, conv, KEY_SEP, customer);
+	char *d = *cur;
+	size_t n = s != NULL ? strlen(s) + 1 : 1;
 
-	for (char *p = k + strlen(platform) + strlen(conv) + 2; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return k;
+	memcpy(d, s != NULL ? s : "", n);
+	*cur += n;
+	return d;
 }
 
-static void
-case_free(struct icase *c)
+/*
+ * Allocates a case, its key and its strings in one block; the caller fills
+ * in the rest and holds it with case_hold.
+ */
+static struct icase *
+case_new(const struct key *k, const char *platform, const char *conv, const char *customer,
+    const char *brand, const char *post_id, const char *rule)
 {
-	free(c->pub.platform);
-	free(c->pub.conversation_id);
-	free(c->pub.customer);
-	free(c->pub.brand);
-	free(c->pub.post_id);
-	free(c->pub.rule);
-	free(c->key);
+	const char *strs[] = {platform, conv, customer, brand, post_id, rule};
+	size_t size = sizeof(struct icase) + k->len + 1;
+	struct icase *c;
+	char *cur;
+
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		size += (strs[i] != NULL ? strlen(strs[i]) : 0) + 1;
+	c = xcalloc(1, size);
+	cur = (char *)(c + 1);
+	memcpy(cur, k->s, k->len + 1);
+	cur += k->len + 1;
+	c->pub.platform = put_str(&cur, platform);
+	c->pub.conversation_id = put_str(&cur, conv);
+	c->pub.customer = put_str(&cur, customer);
+	c->pub.brand = put_str(&cur, brand);
+	c->pub.post_id = put_str(&cur, post_id);
+	c->pub.rule = put_str(&cur, rule);
+	return c;
+}
+
+/* Counts a held case in or out of the stats for its state. */
+static void
+case_count(struct tracker *t, const struct icase *c, int in)
+{
+	uint64_t *n = c->pub.state == CASE_DEFLECTED ? &t->st.open : &t->st.unresolved;
+
+	if (in)
+		(*n)++;
+	else
+		(*n)--;
+}
+
+/* Makes a new case (state, times and counts set) held: table, heap, stats. */
+static void
+case_hold(struct tracker *t, struct icase *c, const struct key *k)
+{
+	c->seq = t->seq++;
+	case_count(t, c, 1);
+	table_put(&t->cases, k->hash, c);
+	heap_push(t, c);
+}
+
+/* Takes a case out of the table and heap and frees it; stats are the caller's. */
+static void
+case_unhold(struct tracker *t, struct icase *c)
+{
+	table_del(&t->cases, c);
+	heap_remove(t, c);
 	free(c);
 }
 
 /* Delivers one finding about case c. */
 static void
 emit(struct tracker *t, enum finding_type type, int64_t at, const struct icase *c,
-    const char *post_id, const char *rule, size_t start, size_t end)
+    const char *post_id, const struct verdict *v)
 {
-	struct finding f = {type, at, &c->pub, post_id, rule, start, end};
+	struct finding f = {type, at, &c->pub, post_id, v->rule, v->start, v->end};
 
 	t->st.findings[type]++;
 	t->fn(t->arg, &f);
-}
-
-/* Takes a case out of the tracker and frees it. */
-static void
-case_drop(struct tracker *t, struct icase *c)
-{
-	if (c->pub.state == CASE_DEFLECTED)
-		t->st.open--;
-	else if (c->pub.state == CASE_UNRESOLVED)
-		t->st.unresolved--;
-	table_del(&t->cases, c->key);
-	heap_remove(t, c);
-	case_free(c);
-}
-
-/* Adds a case (state, times and counts already set) to the table and heap. */
-static void
-case_hold(struct tracker *t, struct icase *c)
-{
-	c->seq = t->seq++;
-	if (c->pub.state == CASE_DEFLECTED) {
-		c->due = c->pub.deadline;
-		t->st.open++;
-	} else {
-		c->due = c->pub.deadline + t->cfg.retention;
-		t->st.unresolved++;
-	}
-	table_put(&t->cases, c->key, c);
-	heap_push(t, c);
 }
 
 /* The window for a new case: the rule's, else the brand's, else the default. */
@@ -323,6 +429,7 @@ window_for(const struct tracker *t, const struct verdict *v, const char *brand)
 	return t->cfg.window;
 }
 
+/* Creates a tracker; the brand windows are copied, fn is called with arg. */
 struct tracker *
 tracker_new(const struct tracker_config *cfg, finding_fn fn, void *arg)
 {
@@ -337,16 +444,19 @@ tracker_new(const struct tracker_config *cfg, finding_fn fn, void *arg)
 	t->cfg.brand_windows = t->windows;
 	t->fn = fn;
 	t->arg = arg;
+	t->cases.keyoff = sizeof(struct icase);
+	t->posts.keyoff = sizeof(struct mpost);
 	return t;
 }
 
+/* Frees the tracker with every case and remembered post; no findings fire. */
 void
 tracker_free(struct tracker *t)
 {
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < t->nheap; i++)
-		case_free(t->heap[i]);
+		free(t->heap[i]);
 	free(t->heap);
 	free(t->cases.slots);
 	while (t->head != NULL) {
@@ -362,27 +472,28 @@ tracker_free(struct tracker *t)
 	free(t);
 }
 
-/* Remembers a post's author, role, customer and brand, in one allocation. */
+/* Remembers a post under key k: its author, role, customer and brand, in one block. */
 static void
-remember(struct tracker *t, const struct tracker_post *p, const char *customer,
-    const char *brand)
+remember(struct tracker *t, const struct key *k, const struct tracker_post *p,
+    const char *customer, const char *brand)
 {
-	size_t lk = strlen(p->platform) + 1 + strlen(p->id) + 1, la = strlen(p->author) + 1;
-	size_t lc = customer ? strlen(customer) + 1 : 0, lb = brand ? strlen(brand) + 1 : 0;
-	struct mpost *m = xmalloc(sizeof *m + lk + la + lc + lb);
-	char *s = (char *)(m + 1);
+	size_t size = sizeof(struct mpost) + k->len + 1 + strlen(p->author) + 1;
+	struct mpost *m;
+	char *cur;
 
+	size += customer != NULL ? strlen(customer) + 1 : 0;
+	size += brand != NULL ? strlen(brand) + 1 : 0;
+	m = xmalloc(size);
+	cur = (char *)(m + 1);
+	memcpy(cur, k->s, k->len + 1);
+	cur += k->len + 1;
 	m->next = NULL;
 	m->at = p->at;
 	m->is_brand = p->is_brand;
-	m->key = s;
-	s += snprintf(s, lk, "%s%c%s", p->platform, KEY_SEP, p->id) + 1;
-	m->author = memcpy(s, p->author, la);
-	s += la;
-	m->customer = customer ? memcpy(s, customer, lc) : NULL;
-	s += lc;
-	m->brand = brand ? memcpy(s, brand, lb) : NULL;
-	table_put(&t->posts, m->key, m);
+	m->author = put_str(&cur, p->author);
+	m->customer = customer != NULL ? put_str(&cur, customer) : NULL;
+	m->brand = brand != NULL ? put_str(&cur, brand) : NULL;
+	table_put(&t->posts, k->hash, m);
 	if (t->tail != NULL)
 		t->tail->next = m;
 	else
@@ -394,17 +505,18 @@ remember(struct tracker *t, const struct tracker_post *p, const char *customer,
 static struct mpost *
 recall(const struct tracker *t, const char *platform, const char *id)
 {
-	char *k;
+	struct key k;
 	struct mpost *m;
 
 	if (id == NULL || t->posts.n == 0)
 		return NULL;
-	k = xasprintf("%s%c%s", platform, KEY_SEP, id);
-	m = table_get(&t->posts, k);
-	free(k);
+	key_make(&k, platform, id, NULL);
+	m = table_get(&t->posts, &k);
+	key_done(&k);
 	return m;
 }
 
+/* Answers whether a post was fed within the retention, so callers can drop duplicates. */
 int
 tracker_seen(const struct tracker *t, const char *platform, const char *id)
 {
@@ -415,121 +527,137 @@ tracker_seen(const struct tracker *t, const char *platform, const char *id)
 static struct icase *
 find_case(const struct tracker *t, const struct tracker_post *p, const char *customer)
 {
-	char *k;
+	struct key k;
 	struct icase *c;
 
-	if (customer == NULL || t->cases.n == 0)
+	if (t->cases.n == 0)
 		return NULL;
-	k = case_key(p->platform, p->conversation_id, customer);
-	c = table_get(&t->cases, k);
-	free(k);
+	key_make(&k, p->platform, p->conversation_id, customer);
+	c = table_get(&t->cases, &k);
+	key_done(&k);
 	return c;
 }
 
-/* Opens a case on a brand's deflection. */
+/* Opens a case on a brand's deflection of customer. */
 static void
 open_case(struct tracker *t, const struct tracker_post *p, const char *customer,
     const char *brand)
 {
 	const struct verdict *v = &p->v[RULE_DEFLECTION];
-	struct icase *c = xcalloc(1, sizeof *c);
+	struct icase *c;
+	struct key k;
 
-	c->key = case_key(p->platform, p->conversation_id, customer);
-	c->pub.platform = xstrdup(p->platform);
-	c->pub.conversation_id = xstrdup(p->conversation_id);
-	c->pub.customer = xstrdup(customer);
-	c->pub.brand = xstrdup(brand ? brand : p->author);
+	key_make(&k, p->platform, p->conversation_id, customer);
+	c = case_new(&k, p->platform, p->conversation_id, customer, brand, p->id, v->rule);
 	c->pub.state = CASE_DEFLECTED;
 	c->pub.deflected_at = p->at;
-	c->pub.deadline = p->at + window_for(t, v, c->pub.brand);
-	c->pub.post_id = xstrdup(p->id);
-	c->pub.rule = xstrdup(v->rule);
+	c->pub.deadline = add_sat(p->at, window_for(t, v, brand));
 	c->pub.start = v->start;
 	c->pub.end = v->end;
-	case_hold(t, c);
-	emit(t, FINDING_DEFLECTION, p->at, c, p->id, v->rule, v->start, v->end);
+	case_hold(t, c, &k);
+	key_done(&k);
+	emit(t, FINDING_DEFLECTION, p->at, c, p->id, v);
 }
 
-/* Closes a case on public resolution evidence. */
+/* Closes a case on public resolution evidence: on time or late. */
 static void
 resolve(struct tracker *t, struct icase *c, const struct tracker_post *p)
 {
-	const struct verdict *v = &p->v[RULE_RESOLUTION];
 	int late = c->pub.state == CASE_UNRESOLVED;
 
+	case_count(t, c, 0);
 	c->pub.resolved_at = p->at;
 	c->pub.state = late ? CASE_RESOLVED_LATE : CASE_RESOLVED;
-	/* case_drop counts by state: restore the one it was held in. */
-	emit(t, late ? FINDING_RESOLVED_LATE : FINDING_RESOLUTION, p->at, c, p->id, v->rule,
-	    v->start, v->end);
-	c->pub.state = late ? CASE_UNRESOLVED : CASE_DEFLECTED;
-	case_drop(t, c);
+	emit(t, late ? FINDING_RESOLVED_LATE : FINDING_RESOLUTION, p->at, c, p->id,
+	    &p->v[RULE_RESOLUTION]);
+	case_unhold(t, c);
 }
 
+/*
+ * The customer a brand post speaks to: the author of a customer post it
+ * replies to, else the customer of a brand post it replies to (a reply in
+ * several parts), else the first customer it mentions.
+ */
+static const char *
+brand_post_customer(const struct tracker_post *p, const struct mpost *parent)
+{
+	if (parent != NULL && !parent->is_brand)
+		return parent->author;
+	if (parent != NULL && parent->customer != NULL)
+		return parent->customer;
+	return p->mention;
+}
+
+/*
+ * Feeds one post. Within a post, resolution evidence beats an escalation,
+ * which beats a deflection; resolution or escalation with no case to act on
+ * does nothing, so a resolution-and-deflection post opens no case.
+ */
 void
 tracker_post(struct tracker *t, const struct tracker_post *p)
 {
 	const struct verdict *v = p->v;
 	struct mpost *parent = recall(t, p->platform, p->in_reply_to_id);
-	const char *customer = NULL, *brand = p->brand;
-	struct icase *c;
+	const char *customer, *brand = p->brand;
+	struct icase *c = NULL;
+	struct key k;
 
 	t->st.posts++;
+	if (brand == NULL && p->is_brand)
+		brand = p->author;
 	if (brand == NULL && parent != NULL)
 		brand = parent->brand;
-	if (p->is_brand) {
-		if (brand == NULL)
-			brand = p->author;
-		if (parent != NULL && !parent->is_brand)
-			customer = parent->author;
-		else if (parent != NULL && parent->customer != NULL)
-			customer = parent->customer;
-		else
-			customer = p->mention;
+	customer = p->is_brand ? brand_post_customer(p, parent) : p->author;
+
+	/* A post without a verdict only needs its case to learn its brand. */
+	if (customer != NULL &&
+	    (v[RULE_RESOLUTION].rule != NULL || v[RULE_ESCALATION].rule != NULL ||
+	    v[RULE_DEFLECTION].rule != NULL || brand == NULL))
 		c = find_case(t, p, customer);
-		if (v[RULE_RESOLUTION].rule != NULL) {
-			if (c != NULL)
-				resolve(t, c, p);
-		} else if (v[RULE_DEFLECTION].rule != NULL) {
-			if (c != NULL) {
-				c->pub.repeats++;
-				emit(t, FINDING_REPEAT_DEFLECTION, p->at, c, p->id,
-				    v[RULE_DEFLECTION].rule, v[RULE_DEFLECTION].start,
-				    v[RULE_DEFLECTION].end);
-			} else if (customer != NULL) {
-				open_case(t, p, customer, brand);
-			} else {
-				t->st.no_customer++;
-			}
-		}
-	} else if ((c = find_case(t, p, p->author)) != NULL) {
-		if (brand == NULL)
-			brand = c->pub.brand;
-		if (v[RULE_RESOLUTION].rule != NULL) {
+	if (brand == NULL && c != NULL)
+		brand = c->pub.brand;
+
+	/*
+	 * Remember the post before acting: closing the case frees the brand
+	 * string it may have lent. A post fed twice keeps its first memory.
+	 */
+	key_make(&k, p->platform, p->id, NULL);
+	if (table_get(&t->posts, &k) == NULL)
+		remember(t, &k, p, p->is_brand ? customer : NULL, brand);
+	key_done(&k);
+
+	if (v[RULE_RESOLUTION].rule != NULL) {
+		if (c != NULL)
 			resolve(t, c, p);
-		} else if (v[RULE_ESCALATION].rule != NULL) {
+	} else if (v[RULE_ESCALATION].rule != NULL && !p->is_brand) {
+		if (c != NULL) {
 			c->pub.escalations++;
-			emit(t, FINDING_ESCALATION, p->at, c, p->id, v[RULE_ESCALATION].rule,
-			    v[RULE_ESCALATION].start, v[RULE_ESCALATION].end);
+			emit(t, FINDING_ESCALATION, p->at, c, p->id, &v[RULE_ESCALATION]);
 		}
+	} else if (v[RULE_DEFLECTION].rule != NULL && p->is_brand) {
+		if (c != NULL) {
+			c->pub.repeats++;
+			emit(t, FINDING_REPEAT_DEFLECTION, p->at, c, p->id, &v[RULE_DEFLECTION]);
+		} else if (customer != NULL)
+			open_case(t, p, customer, brand);
+		else
+			t->st.no_customer++;
 	}
-	if (recall(t, p->platform, p->id) == NULL)
-		remember(t, p, p->is_brand ? customer : NULL, brand);
 }
 
 /* Turns a deflected case whose window passed into an unresolved one. */
 static void
 expire(struct tracker *t, struct icase *c)
 {
+	case_count(t, c, 0);
 	c->pub.state = CASE_UNRESOLVED;
-	t->st.open--;
-	t->st.unresolved++;
-	c->due = c->pub.deadline + t->cfg.retention;
-	heap_down(t, c->heap);
-	emit(t, FINDING_UNRESOLVED, c->pub.deadline, c, c->pub.post_id, c->pub.rule,
-	    c->pub.start, c->pub.end);
+	case_count(t, c, 1);
+	heap_down(t, c->heap); /* its due time moved later by the retention */
+	emit(t, FINDING_UNRESOLVED, c->pub.deadline, c, c->pub.post_id,
+	    &(struct verdict){c->pub.rule, c->pub.start, c->pub.end, 0});
 }
 
+/* Fires deadlines before watermark, then forgets old unresolved cases and posts. */
 void
 tracker_advance(struct tracker *t, int64_t watermark)
 {
@@ -537,72 +665,94 @@ tracker_advance(struct tracker *t, int64_t watermark)
 		return;
 	t->watermark = watermark;
 	t->have_watermark = 1;
-	while (t->nheap > 0 && t->heap[0]->due < watermark) {
+	while (t->nheap > 0 && case_due(t, t->heap[0]) < watermark) {
 		struct icase *c = t->heap[0];
 
 		if (c->pub.state == CASE_DEFLECTED)
 			expire(t, c);
-		else
-			case_drop(t, c);
+		else {
+			case_count(t, c, 0);
+			case_unhold(t, c);
+		}
 	}
-	while (t->head != NULL && t->head->at < watermark - t->cfg.retention) {
+	while (t->head != NULL && add_sat(t->head->at, t->cfg.retention) < watermark) {
 		struct mpost *m = t->head;
 
 		t->head = m->next;
 		if (t->head == NULL)
 			t->tail = NULL;
-		table_del(&t->posts, m->key);
+		table_del(&t->posts, m);
 		free(m);
 	}
 }
 
-/* qsort comparator: deflected cases in due order. */
+/* qsort comparator on deadline, then creation order. */
 static int
-cmp_due(const void *a, const void *b)
+cmp_deadline(const void *a, const void *b)
 {
 	const struct icase *x = *(struct icase *const *)a, *y = *(struct icase *const *)b;
 
-	return due_before(x, y) ? -1 : due_before(y, x) ? 1 : 0;
+	if (x->pub.deadline != y->pub.deadline)
+		return x->pub.deadline < y->pub.deadline ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * Expires every deflected case in deadline order. The heap also holds
+ * unresolved cases due later, so the deflected ones are picked and sorted.
+ */
 void
 tracker_drain(struct tracker *t)
 {
-	struct icase **open = xcalloc(t->nheap, sizeof *open);
+	struct icase **open;
 	size_t n = 0;
 
+	if (t->st.open == 0)
+		return;
+	open = xreallocarray(NULL, t->st.open, sizeof *open);
 	for (size_t i = 0; i < t->nheap; i++)
 		if (t->heap[i]->pub.state == CASE_DEFLECTED)
 			open[n++] = t->heap[i];
-	qsort(open, n, sizeof *open, cmp_due);
+	qsort(open, n, sizeof *open, cmp_deadline);
 	for (size_t i = 0; i < n; i++)
 		expire(t, open[i]);
 	free(open);
 }
 
+/*
+ * Holds a copy of a stored case. Only deflected and unresolved cases are
+ * held, so a closed one is ignored; a case with the same key is replaced.
+ */
 void
 tracker_restore(struct tracker *t, const struct tcase *src)
 {
-	struct icase *c = xcalloc(1, sizeof *c);
-	char *k = case_key(src->platform, src->conversation_id, src->customer);
+	struct icase *c, *old;
+	struct key k;
 
-	/* A case restored twice replaces the first copy. */
-	struct icase *old = table_get(&t->cases, k);
-	if (old != NULL)
-		case_drop(t, old);
-	c->key = k;
-	c->pub = *src;
-	c->pub.platform = xstrdup(src->platform);
-	c->pub.conversation_id = xstrdup(src->conversation_id);
-	c->pub.customer = xstrdup(src->customer);
-	c->pub.brand = xstrdup(src->brand);
-	c->pub.post_id = xstrdup(src->post_id);
-	c->pub.rule = xstrdup(src->rule);
-	if (c->pub.state != CASE_UNRESOLVED)
-		c->pub.state = CASE_DEFLECTED;
-	case_hold(t, c);
+	if (src->state != CASE_DEFLECTED && src->state != CASE_UNRESOLVED)
+		return;
+	if (src->platform == NULL || src->conversation_id == NULL || src->customer == NULL)
+		return;
+	key_make(&k, src->platform, src->conversation_id, src->customer);
+	if ((old = table_get(&t->cases, &k)) != NULL) {
+		case_count(t, old, 0);
+		case_unhold(t, old);
+	}
+	c = case_new(&k, src->platform, src->conversation_id, src->customer, src->brand,
+	    src->post_id, src->rule);
+	c->pub.state = src->state;
+	c->pub.deflected_at = src->deflected_at;
+	c->pub.deadline = src->deadline;
+	c->pub.resolved_at = src->resolved_at;
+	c->pub.repeats = src->repeats;
+	c->pub.escalations = src->escalations;
+	c->pub.start = src->start;
+	c->pub.end = src->end;
+	case_hold(t, c, &k);
+	key_done(&k);
 }
 
+/* Calls fn for every held case, in heap order. */
 void
 tracker_foreach(struct tracker *t, void (*fn)(void *arg, const struct tcase *c), void *arg)
 {
@@ -610,6 +760,7 @@ tracker_foreach(struct tracker *t, void (*fn)(void *arg, const struct tcase *c),
 		fn(arg, &t->heap[i]->pub);
 }
 
+/* Copies the counters out. */
 void
 tracker_stats(const struct tracker *t, struct tracker_stats *st)
 {
