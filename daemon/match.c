@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "match.h"
+#include "prefilter.h"
 #include "rules_internal.h"
 #include "xmalloc.h"
 
@@ -21,6 +22,9 @@ struct match_scratch {
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *js;
+	uint32_t *seen; /* prefilter literal id -> stamp of the last post holding it */
+	size_t nseen;
+	uint32_t stamp;
 };
 
 struct match_scratch *
@@ -49,6 +53,7 @@ match_scratch_free(struct match_scratch *ms)
 	pcre2_match_data_free(ms->md);
 	pcre2_match_context_free(ms->mc);
 	pcre2_jit_stack_free(ms->js);
+	free(ms->seen);
 	free(ms);
 }
 
@@ -71,19 +76,33 @@ matcher_run(const struct matcher *m, pcre2_match_data *md, pcre2_match_context *
 	return -1;
 }
 
+/* Could the matcher match, given the literals the prefilter saw? */
+static int
+may_match(const struct matcher *m, const struct match_scratch *ms, int filtered)
+{
+	if (!filtered || m->nlits == 0)
+		return 1;
+	for (size_t i = 0; i < m->nlits; i++)
+		if (ms->seen[m->lits[i]] == ms->stamp)
+			return 1;
+	return 0;
+}
+
 /*
  * The text part of a rule: one "any" matcher, every "require", no "unless".
- * The span is the first matching "any" matcher's.
+ * The span is the first matching "any" matcher's. With filtered set, "any"
+ * matchers whose literals are absent are skipped.
  */
 static int
 rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len, size_t *start,
-    size_t *end)
+    size_t *end, int filtered)
 {
 	size_t s, e;
 	int rc = 0;
 
 	for (size_t i = 0; i < r->nany && rc == 0; i++)
-		rc = matcher_run(r->any[i], ms->md, ms->mc, text, len, start, end);
+		if (may_match(r->any[i], ms, filtered))
+			rc = matcher_run(r->any[i], ms->md, ms->mc, text, len, start, end);
 	if (rc != 1)
 		return rc;
 	for (size_t i = 0; i < r->nrequire; i++) {
@@ -103,7 +122,7 @@ int
 match_rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len,
     size_t *start, size_t *end)
 {
-	return rule_text(r, ms, text, len, start, end);
+	return rule_text(r, ms, text, len, start, end, 0);
 }
 
 /* Is s (case-insensitively) in the list? */
@@ -153,7 +172,23 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
     struct match *out, size_t max)
 {
 	size_t n = 0;
+	int filtered = rs->pf != NULL;
 
+	if (filtered) {
+		size_t need = prefilter_count(rs->pf);
+
+		if (ms->nseen < need) {
+			ms->seen = xreallocarray(ms->seen, need, sizeof *ms->seen);
+			memset(ms->seen + ms->nseen, 0, (need - ms->nseen) * sizeof *ms->seen);
+			ms->nseen = need;
+		}
+		/* A new stamp per post forgets the last post's literals without clearing. */
+		if (++ms->stamp == 0) {
+			memset(ms->seen, 0, ms->nseen * sizeof *ms->seen);
+			ms->stamp = 1;
+		}
+		prefilter_scan(rs->pf, in->text, in->len, ms->seen, ms->stamp);
+	}
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->rules[i];
 		size_t s, e;
@@ -161,7 +196,7 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 
 		if (!rule_applies(r, in))
 			continue;
-		rc = rule_text(r, ms, in->text, in->len, &s, &e);
+		rc = rule_text(r, ms, in->text, in->len, &s, &e, filtered);
 		if (rc < 0) {
 			rs->limit_hits++;
 			continue;

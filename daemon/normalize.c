@@ -96,6 +96,16 @@ emit_cp(struct norm *n, uint32_t cp)
 	case 0x2026:
 		emit(n, "...", 3);
 		return;
+	/*
+	 * Caseless PCRE2 matches these for ASCII 's' and 'k'; folding them
+	 * keeps the ASCII literal prefilter exact.
+	 */
+	case 0x017f:
+		emit(n, "s", 1);
+		return;
+	case 0x212a:
+		emit(n, "K", 1);
+		return;
 	}
 	if (cp < 0x80) {
 		s[0] = (char)cp;

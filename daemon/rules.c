@@ -16,6 +16,7 @@
 #include "ini.h"
 #include "match.h"
 #include "normalize.h"
+#include "prefilter.h"
 #include "rules.h"
 #include "rules_internal.h"
 #include "xmalloc.h"
@@ -134,6 +135,7 @@ matcher_free(struct matcher *m)
 	if (m == NULL)
 		return;
 	pcre2_code_free(m->code);
+	free(m->lits);
 	free(m);
 }
 
@@ -175,6 +177,7 @@ ruleset_free(struct ruleset *rs)
 {
 	if (rs == NULL)
 		return;
+	prefilter_free(rs->pf);
 	for (size_t i = 0; i < rs->n; i++)
 		rule_clear(&rs->rules[i]);
 	free(rs->rules);
@@ -224,6 +227,16 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 	m = xcalloc(1, sizeof *m);
 	m->type = type;
 	m->code = c;
+	char **lits;
+	m->nlits = prefilter_literals(re, &lits);
+	if (m->nlits > 0) {
+		if (ps->rs->pf == NULL)
+			ps->rs->pf = prefilter_new();
+		m->lits = xcalloc(m->nlits, sizeof *m->lits);
+		for (size_t i = 0; i < m->nlits; i++)
+			m->lits[i] = prefilter_add(ps->rs->pf, lits[i]);
+		prefilter_literals_free(lits, m->nlits);
+	}
 	m->line = it->line;
 	m->col = it->value_col;
 	return m;
@@ -613,6 +626,8 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	}
 	buf_free(&norm);
 	match_scratch_free(ms);
+	if (rs->pf != NULL)
+		prefilter_compile(rs->pf);
 }
 
 /* qsort comparator for file names. */

@@ -11,6 +11,8 @@ struct matcher {
 	enum matcher_type type;
 	pcre2_code *code;
 	int line, col; /* where it was written */
+	size_t *lits;  /* prefilter literal ids, one of which a match holds */
+	size_t nlits;  /* 0: no literal is known, always run */
 };
 
 /* A match attempt: 1 match, 0 none, -1 abandoned at a limit. */

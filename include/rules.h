@@ -58,6 +58,7 @@ struct ruleset {
 	struct rule *rules; /* in load order: file order, then position in file */
 	size_t n;
 	int jit; /* 1 when PCRE2's JIT compiled every pattern */
+	struct prefilter *pf; /* literals of every "any" matcher */
 	uint64_t limit_hits; /* matches abandoned at the match limit */
 };
 

@@ -45,9 +45,9 @@ class Check(unittest.TestCase):
             rc, out, err = run("check", "-c", conf)
             self.assertEqual(rc, 1)
             self.assertEqual(err.splitlines(), [
-                conf + ":10:10: window must be a duration such as 90s, 15m, 72h or 3d",
-                conf + ':11:1: unknown key "colour" in [daemon]',
-                conf + ':13:1: unknown key "facebook" in [brand x] (expected twitter, '
+                conf + ":13:10: window must be a duration such as 90s, 15m, 72h or 3d",
+                conf + ':14:1: unknown key "colour" in [daemon]',
+                conf + ':16:1: unknown key "facebook" in [brand x] (expected twitter, '
                 'mastodon, bluesky, accounts or window)',
             ])
 

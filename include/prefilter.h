@@ -1,0 +1,41 @@
+/*
+ * The literal prefilter. From each pattern it derives literals of which any
+ * match must contain at least one ("dm us|direct\s+message" needs "dm us"
+ * or "message"); one Aho-Corasick pass over a post finds which literals
+ * occur, and only patterns with a literal present are run by PCRE2, which
+ * confirms the match. Patterns it cannot reason about always run. Pure.
+ */
+#ifndef DEFLECTD_PREFILTER_H
+#define DEFLECTD_PREFILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Literals shorter than this rule out too little to be worth a lookup. */
+#define PREFILTER_MIN_LITERAL 2
+
+/*
+ * Derives the required literals of a caseless PCRE2 pattern, lowercased.
+ * Returns how many (at least one) with *lits a new array of new strings, or
+ * 0 when the pattern does not allow it (the pattern must then always run).
+ */
+size_t prefilter_literals(const char *re, char ***lits);
+void prefilter_literals_free(char **lits, size_t n);
+
+struct prefilter;
+
+struct prefilter *prefilter_new(void);
+void prefilter_free(struct prefilter *pf);
+/* Adds a literal (no-op if known) and returns its id, 0-based and dense. */
+size_t prefilter_add(struct prefilter *pf, const char *lit);
+/* Builds the automaton; call once after the last add. */
+void prefilter_compile(struct prefilter *pf);
+size_t prefilter_count(const struct prefilter *pf);
+/*
+ * Scans text ASCII-caselessly and sets seen[id] = stamp for every literal
+ * present, so a caller can reuse seen across posts by changing the stamp.
+ */
+void prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_t *seen,
+    uint32_t stamp);
+
+#endif
