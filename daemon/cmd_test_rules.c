@@ -515,7 +515,8 @@ cmd_test_rules(int argc, char **argv)
 		if (load_labels(&t, labels[i]) != 0)
 			rc = 1;
 	if (rc == 0) {
-		qsort(t.labels, t.nlabels, sizeof *t.labels, cmp_label);
+		if (t.nlabels > 0)
+			qsort(t.labels, t.nlabels, sizeof *t.labels, cmp_label);
 		t.cfg = cfg;
 		t.ms = match_scratch_new();
 		t.samples = xcalloc(t.rs->n, sizeof *t.samples);
