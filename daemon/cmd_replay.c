@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "cmd.h"
 #include "pipeline.h"
 #include "reader.h"
@@ -17,6 +18,7 @@
 struct replay {
 	FILE *out;
 	uint64_t findings;
+	struct buf line; /* one finding serialized; jansson's dumpf writes token by token */
 };
 
 static void
@@ -88,8 +90,14 @@ on_event(void *arg, const struct event *ev)
 	if (c->resolved_at != 0)
 		json_object_set_new(o, "time_to_resolution",
 		    json_integer(c->resolved_at - c->deflected_at));
-	json_dumpf(o, r->out, JSON_COMPACT);
-	fputc('\n', r->out);
+	size_t n = json_dumpb(o, r->line.s, r->line.cap, JSON_COMPACT);
+
+	if (n >= r->line.cap) {
+		buf_reserve(&r->line, n + 1);
+		n = json_dumpb(o, r->line.s, r->line.cap, JSON_COMPACT);
+	}
+	r->line.s[n] = '\n';
+	fwrite(r->line.s, 1, n + 1, r->out);
 	json_decref(o);
 	r->findings++;
 }
@@ -174,7 +182,7 @@ cmd_replay(int argc, char **argv)
 	if (sort)
 		cfg->lateness = INT64_MAX / 4;
 
-	struct replay r = {stdout, 0};
+	struct replay r = {stdout, 0, BUF_INIT};
 	struct pipeline_config pc;
 	struct pipeline *pl;
 	struct reader *rd = reader_new(in, (size_t)max_line);
@@ -250,6 +258,7 @@ cmd_replay(int argc, char **argv)
 	    (unsigned long long)ts.unresolved, (unsigned long long)ts.no_customer, secs,
 	    secs > 0 ? (double)ps.posts / secs : 0.0);
 	pipeline_free(pl);
+	buf_free(&r.line);
 	reader_free(rd);
 	if (in != stdin)
 		fclose(in);

@@ -689,12 +689,17 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_
     uint32_t stamp)
 {
 	const unsigned char *s = (const unsigned char *)text;
+	const uint32_t *next = pf->next;
+	const uint8_t *cls = pf->cls;
+	size_t nc = pf->nclasses;
 	uint32_t st = 0;
 
 	if (pf->nlits == 0)
 		return;
 	for (size_t i = 0; i < len; i++) {
-		st = pf->next[st * pf->nclasses + pf->cls[s[i]]];
+		st = next[st * nc + cls[s[i]]];
+		if (pf->out_len[st] == 0)
+			continue;
 		for (uint32_t k = 0; k < pf->out_len[st]; k++)
 			seen[pf->outs[pf->out_start[st] + k]] = stamp;
 	}
