@@ -386,6 +386,7 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->state_dir);
 	free(c->rules_dir);
+	free(c->rules_dir_override);
 	free(c->admin_listen);
 	free(c->admin_token_file);
 	for (size_t i = 0; i < c->naccounts; i++) {

@@ -1,6 +1,6 @@
 /*
- * deflectd: one binary, several commands. The daemon itself (no command)
- * arrives with the service issue; the commands here run the same core.
+ * deflectd: one binary. Without a command it is the daemon; the commands
+ * run the same core over recordings and rule files.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +8,15 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "daemon.h"
 #include "xmalloc.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd COMMAND [OPTIONS]\n"
+	    "usage: deflectd [-v] [-c FILE] [--rules DIR]      run the daemon in the foreground\n"
+	    "       deflectd COMMAND [OPTIONS]\n"
 	    "\n"
 	    "  check      [-c FILE] [--rules DIR]            validate config and rules\n"
 	    "  replay     [-c FILE] [--rules DIR] [options] FILE|-\n"
@@ -75,11 +77,15 @@ main(int argc, char **argv)
 	    {"explain", cmd_explain},
 	};
 
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
+	/* No command (options only): run the daemon, systemd style. */
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+			usage(stdout);
+			return 0;
+		}
+		return daemon_main(argc, argv);
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	if (strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;
 	}

@@ -33,6 +33,7 @@ struct pipeline {
 	int have_clock;
 	event_fn fn;
 	void *arg;
+	void (*tracked)(void *arg, const struct post *p);
 	struct pipeline_stats st;
 
 	/* What the post being tracked is, for the tracker's callback. */
@@ -71,6 +72,28 @@ on_finding(void *arg, const struct finding *f)
 	pl->fn(pl->arg, &ev);
 }
 
+/* Copies the accounts of cfg, dropping the old ones. */
+static void
+set_accounts(struct pipeline *pl, const struct pipeline_config *cfg)
+{
+	for (size_t i = 0; i < pl->naccounts; i++) {
+		free((char *)pl->accounts[i].platform);
+		free((char *)pl->accounts[i].account);
+		free((char *)pl->accounts[i].brand);
+	}
+	free(pl->accounts);
+	pl->accounts = xcalloc(cfg->naccounts, sizeof *pl->accounts);
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct brand_account *a = &cfg->accounts[i];
+		const char *acct = a->account[0] == '@' ? a->account + 1 : a->account;
+
+		pl->accounts[i].platform = a->platform ? xstrdup(a->platform) : NULL;
+		pl->accounts[i].account = xstrdup(acct);
+		pl->accounts[i].brand = xstrdup(a->brand ? a->brand : acct);
+	}
+	pl->naccounts = cfg->naccounts;
+}
+
 struct pipeline *
 pipeline_new(const struct pipeline_config *cfg, struct ruleset *rs, event_fn fn, void *arg)
 {
@@ -86,17 +109,20 @@ pipeline_new(const struct pipeline_config *cfg, struct ruleset *rs, event_fn fn,
 	pl->event_clock = cfg->event_clock;
 	pl->fn = fn;
 	pl->arg = arg;
-	pl->accounts = xcalloc(cfg->naccounts, sizeof *pl->accounts);
-	for (size_t i = 0; i < cfg->naccounts; i++) {
-		const struct brand_account *a = &cfg->accounts[i];
-		const char *acct = a->account[0] == '@' ? a->account + 1 : a->account;
-
-		pl->accounts[i].platform = a->platform ? xstrdup(a->platform) : NULL;
-		pl->accounts[i].account = xstrdup(acct);
-		pl->accounts[i].brand = xstrdup(a->brand ? a->brand : acct);
-	}
-	pl->naccounts = cfg->naccounts;
+	pl->tracked = cfg->tracked;
+	set_accounts(pl, cfg);
 	return pl;
+}
+
+void
+pipeline_reconfigure(struct pipeline *pl, const struct pipeline_config *cfg)
+{
+	struct tracker_config tc = {cfg->window, cfg->brand_windows, cfg->nbrand_windows,
+	    cfg->retention};
+
+	tracker_set_config(pl->tr, &tc);
+	pl->lateness = cfg->lateness;
+	set_accounts(pl, cfg);
 }
 
 /* reorder_free callback for posts still buffered. */
@@ -116,11 +142,8 @@ pipeline_free(struct pipeline *pl)
 	tracker_free(pl->tr);
 	match_scratch_free(pl->ms);
 	buf_free(&pl->norm);
-	for (size_t i = 0; i < pl->naccounts; i++) {
-		free((char *)pl->accounts[i].platform);
-		free((char *)pl->accounts[i].account);
-		free((char *)pl->accounts[i].brand);
-	}
+	struct pipeline_config none = {0};
+	set_accounts(pl, &none);
 	free(pl->accounts);
 	free(pl);
 }
@@ -257,6 +280,8 @@ release(struct pipeline *pl, int64_t upto)
 
 	while ((p = reorder_pop(pl->ro, upto)) != NULL) {
 		process(pl, p);
+		if (pl->tracked != NULL)
+			pl->tracked(pl->arg, p);
 		post_release(p);
 		free(p);
 	}

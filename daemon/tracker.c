@@ -429,12 +429,13 @@ window_for(const struct tracker *t, const struct verdict *v, const char *brand)
 	return t->cfg.window;
 }
 
-/* Creates a tracker; the brand windows are copied, fn is called with arg. */
-struct tracker *
-tracker_new(const struct tracker_config *cfg, finding_fn fn, void *arg)
+/* Takes a copy of cfg, brand windows included, dropping the old one. */
+static void
+set_config(struct tracker *t, const struct tracker_config *cfg)
 {
-	struct tracker *t = xcalloc(1, sizeof *t);
-
+	for (size_t i = 0; i < t->cfg.nbrand_windows; i++)
+		free((char *)t->windows[i].brand);
+	free(t->windows);
 	t->cfg = *cfg;
 	t->windows = xcalloc(cfg->nbrand_windows, sizeof *t->windows);
 	for (size_t i = 0; i < cfg->nbrand_windows; i++) {
@@ -442,11 +443,27 @@ tracker_new(const struct tracker_config *cfg, finding_fn fn, void *arg)
 		t->windows[i].window = cfg->brand_windows[i].window;
 	}
 	t->cfg.brand_windows = t->windows;
+}
+
+/* Creates a tracker; the brand windows are copied, fn is called with arg. */
+struct tracker *
+tracker_new(const struct tracker_config *cfg, finding_fn fn, void *arg)
+{
+	struct tracker *t = xcalloc(1, sizeof *t);
+
+	set_config(t, cfg);
 	t->fn = fn;
 	t->arg = arg;
 	t->cases.keyoff = sizeof(struct icase);
 	t->posts.keyoff = sizeof(struct mpost);
 	return t;
+}
+
+/* New windows and retention apply to cases opened from now on. */
+void
+tracker_set_config(struct tracker *t, const struct tracker_config *cfg)
+{
+	set_config(t, cfg);
 }
 
 /* Frees the tracker with every case and remembered post; no findings fire. */

@@ -31,6 +31,7 @@ struct config {
 	char *path; /* NULL when built from defaults */
 	char *state_dir;
 	char *rules_dir;
+	char *rules_dir_override; /* --rules on the daemon's command line, kept across reloads */
 	int64_t window;
 	int64_t lateness;
 	int64_t retention;

@@ -29,6 +29,8 @@ struct pipeline_config {
 	const struct brand_window *brand_windows; /* copied */
 	size_t nbrand_windows;
 	int event_clock; /* replay: the clock is the latest event time seen */
+	/* Called once a post was tracked (or skipped as a duplicate); may be NULL. */
+	void (*tracked)(void *arg, const struct post *p);
 };
 
 /* A finding with what caused it, for output and alerts. */
@@ -56,6 +58,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, struct ruleset 
 void pipeline_free(struct pipeline *pl);
 /* Swaps in a new rule set (reload); the caller frees the old one. */
 void pipeline_set_rules(struct pipeline *pl, struct ruleset *rs);
+/* Applies a new configuration (reload): accounts, windows, lateness, retention. */
+void pipeline_reconfigure(struct pipeline *pl, const struct pipeline_config *cfg);
 /* Takes the post over (p is left empty). */
 void pipeline_post(struct pipeline *pl, struct post *p);
 /* Moves the clock to now (live mode); releases and expires what it passed. */

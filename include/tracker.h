@@ -110,6 +110,8 @@ struct tracker_stats {
 
 struct tracker *tracker_new(const struct tracker_config *cfg, finding_fn fn, void *arg);
 void tracker_free(struct tracker *t);
+/* Replaces the configuration (reload); open cases keep their deadlines. */
+void tracker_set_config(struct tracker *t, const struct tracker_config *cfg);
 
 /* Feeds one post. Call tracker_advance(t, p->at) first so deadlines before it fire. */
 void tracker_post(struct tracker *t, const struct tracker_post *p);

@@ -1,0 +1,276 @@
+/*
+ * The admin listener. POST /v1/posts answers only after the batch is
+ * committed: a 200 means every accepted post is durable.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "admin.h"
+#include "daemon.h"
+#include "log.h"
+#include "reader.h"
+#include "xmalloc.h"
+
+/* A push body larger than this is refused whole (413). */
+#define PUSH_MAX_BODY (64 * 1024 * 1024)
+/* Errors listed in one answer; the rest are counted. */
+#define PUSH_MAX_ERRORS 100
+
+struct admin {
+	struct deflectd *d;
+	struct evhttp *http;
+	char *token; /* NULL: push is disabled */
+};
+
+/* Sends a JSON body with status code. */
+static void
+reply_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "application/json");
+	evbuffer_add_printf(b, "%s\n", s ? s : "{}");
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+	free(s);
+	json_decref(body);
+}
+
+/* Sends a one-field error document. */
+static void
+reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+{
+	reply_json(req, code, reason, json_pack("{s:s}", "error", msg));
+}
+
+/* Is the request's bearer token ours? Compared in constant time. */
+static int
+authorized(const struct admin *a, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	size_t n;
+
+	if (a->token == NULL || h == NULL || strncmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	n = strlen(a->token);
+	return strlen(h) == n && CRYPTO_memcmp(h, a->token, n) == 0;
+}
+
+/* POST /v1/posts: NDJSON posts, one transaction, per-line results. */
+static void
+on_posts(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct deflectd *d = a->d;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in), lineno = 0;
+	int accepted = 0, duplicates = 0, rejected = 0, failed = 0;
+	json_t *errors = json_array();
+	char *body, *p, *end;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		json_decref(errors);
+		reply_error(req, 405, "Method Not Allowed", "use POST");
+		return;
+	}
+	if (a->token == NULL) {
+		json_decref(errors);
+		reply_error(req, 403, "Forbidden", "push is disabled: set admin_token_file");
+		return;
+	}
+	if (!authorized(a, req)) {
+		json_decref(errors);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Bearer");
+		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
+		return;
+	}
+	body = (char *)evbuffer_pullup(in, -1);
+	end = body + len;
+	if (daemon_ingest_begin(d) != 0) {
+		json_decref(errors);
+		reply_error(req, 503, "Service Unavailable", "state database unavailable");
+		return;
+	}
+	for (p = body; p < end && !failed;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char errbuf[256];
+		int rc;
+
+		lineno++;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0) {
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		if (n > READER_DEFAULT_MAX) {
+			snprintf(errbuf, sizeof errbuf, "line longer than %d bytes", READER_DEFAULT_MAX);
+			rc = -1;
+		} else {
+			rc = daemon_ingest_line(d, p, n, errbuf, sizeof errbuf);
+		}
+		if (rc == 1)
+			accepted++;
+		else if (rc == 0)
+			duplicates++;
+		else if (rc == -2)
+			failed = 1;
+		else {
+			rejected++;
+			log_info("push: line %zu: %s", lineno, errbuf);
+			if (json_array_size(errors) < PUSH_MAX_ERRORS)
+				json_array_append_new(errors,
+				    json_pack("{s:I, s:s}", "line", (json_int_t)lineno, "error", errbuf));
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (daemon_ingest_end(d, !failed) != 0) {
+		json_decref(errors);
+		reply_error(req, 503, "Service Unavailable",
+		    "state database failed; nothing from this request was kept");
+		return;
+	}
+	reply_json(req, rejected ? 400 : 200, rejected ? "Bad Request" : "OK",
+	    json_pack("{s:i, s:i, s:i, s:o}", "accepted", accepted, "duplicates", duplicates,
+		"rejected", rejected, "errors", errors));
+}
+
+/* GET /healthz: the loop is alive if it answers. */
+static void
+on_healthz(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	(void)arg;
+	evbuffer_add_printf(b, "ok\n");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+/* Splits "host:port" or "[v6]:port". */
+static int
+split_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= hostlen)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(close - s - 1), s + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || (size_t)(colon - s) >= hostlen)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
+	}
+	char *e;
+	long p = strtol(colon + 1, &e, 10);
+	if (*e != '\0' || p < 0 || p > 65535 || colon[1] == '\0')
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+/* Is the host a loopback address? */
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return strcmp(host, "localhost") == 0;
+}
+
+struct admin *
+admin_new(struct deflectd *d, char *err, size_t errlen)
+{
+	struct admin *a = xcalloc(1, sizeof *a);
+	struct evhttp_bound_socket *bs;
+	char host[256];
+	int port;
+
+	a->d = d;
+	if (split_listen(d->cfg->admin_listen, host, sizeof host, &port) != 0) {
+		snprintf(err, errlen, "admin_listen \"%s\": expected HOST:PORT",
+		    d->cfg->admin_listen);
+		free(a);
+		return NULL;
+	}
+	if (d->cfg->admin_token_file != NULL &&
+	    (a->token = daemon_read_secret(d->cfg, d->cfg->admin_token_file, err, errlen)) ==
+		NULL) {
+		free(a);
+		return NULL;
+	}
+	if (!is_loopback(host) && a->token == NULL) {
+		snprintf(err, errlen, "admin_listen %s is not loopback: admin_token_file is required",
+		    d->cfg->admin_listen);
+		free(a);
+		return NULL;
+	}
+	a->http = evhttp_new(d->base);
+	evhttp_set_max_body_size(a->http, PUSH_MAX_BODY);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
+	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
+	if ((bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) == NULL) {
+		snprintf(err, errlen, "admin_listen %s: cannot bind", d->cfg->admin_listen);
+		admin_free(a);
+		return NULL;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof addr);
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof addr);
+			port = ntohs(sin6->sin6_port);
+		}
+	}
+	log_info("admin listening on %s port %d%s", addr, port,
+	    a->token ? "" : " (push disabled: no admin_token_file)");
+	return a;
+}
+
+void
+admin_free(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	if (a->http != NULL)
+		evhttp_free(a->http);
+	if (a->token != NULL)
+		OPENSSL_cleanse(a->token, strlen(a->token));
+	free(a->token);
+	free(a);
+}

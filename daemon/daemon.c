@@ -1,0 +1,442 @@
+/*
+ * The long-running daemon: one libevent loop owning the config, the rules,
+ * the pipeline and the state database. Signals, reload and the clock live
+ * here; sources and the admin listener feed it through daemon_ingest_*.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "admin.h"
+#include "buf.h"
+#include "cmd.h"
+#include "daemon.h"
+#include "log.h"
+#include "notify.h"
+#include "source_file.h"
+#include "xmalloc.h"
+
+/* Tracked posts are kept (as ids, to refuse duplicates) this long past their time. */
+#define PRUNE_EVERY 600
+
+static const char *alert_types[FINDING_TYPES] = {
+    [FINDING_ESCALATION] = "deflection.escalated",
+    [FINDING_UNRESOLVED] = "deflection.unresolved",
+    [FINDING_RESOLVED_LATE] = "deflection.resolved_late",
+};
+
+/* A stable alert id: the same finding always gets the same id, so a redo is a no-op. */
+static void
+alert_id(const struct finding *f, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", finding_type_name(f->type),
+	    f->c->platform, f->c->conversation_id, f->c->customer, f->c->post_id, f->post_id);
+
+	EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
+	free(key);
+	snprintf(out, outlen, "dfl_");
+	for (unsigned int i = 0; i < 12 && 4 + 2 * i + 2 < outlen; i++)
+		snprintf(out + 4 + 2 * i, outlen - 4 - 2 * i, "%02x", md[i]);
+}
+
+/* Builds the alert document for a finding that alerts. */
+static char *
+alert_body(const char *id, const char *type, const struct event *ev)
+{
+	const struct finding *f = ev->f;
+	const struct tcase *c = f->c;
+	char at[32], dat[32], dl[32];
+	json_t *o;
+	char *s;
+
+	rfc3339_format(f->at, at, sizeof at);
+	rfc3339_format(c->deflected_at, dat, sizeof dat);
+	rfc3339_format(c->deadline, dl, sizeof dl);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I},"
+	    " s:{s:s, s:s, s:[I,I]}, s:s?}",
+	    "version", 1, "id", id, "type", type, "at", at,
+	    "case", "platform", c->platform, "brand", c->brand ? c->brand : "",
+	    "conversation_id", c->conversation_id, "customer", c->customer, "deflected_at", dat,
+	    "deadline", dl, "state", case_state_name(c->state), "repeats", (json_int_t)c->repeats,
+	    "escalations", (json_int_t)c->escalations,
+	    "deflection", "post_id", c->post_id, "rule", c->rule, "span", (json_int_t)c->start,
+	    (json_int_t)c->end, "evidence_post_id",
+	    f->type == FINDING_UNRESOLVED ? NULL : f->post_id);
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* Pipeline callback: every finding is logged, stored, and queued if it alerts. */
+static void
+on_event(void *arg, const struct event *ev)
+{
+	struct deflectd *d = arg;
+	const struct finding *f = ev->f;
+
+	log_info("finding %s brand=%s conversation=%s customer=%s rule=%s post=%s",
+	    finding_type_name(f->type), f->c->brand, f->c->conversation_id, f->c->customer,
+	    f->rule ? f->rule : "-", f->post_id ? f->post_id : "-");
+	if (store_case_put(d->store, f->c) != 0)
+		log_warnx("case of conversation %s not stored", f->c->conversation_id);
+	if (alert_types[f->type] != NULL) {
+		char id[64], *body;
+
+		alert_id(f, id, sizeof id);
+		body = alert_body(id, alert_types[f->type], ev);
+		if (body == NULL || store_outbox_add(d->store, id, alert_types[f->type],
+		    f->at, body) != 0)
+			log_warnx("alert %s not queued", id);
+		free(body);
+	}
+}
+
+/* Pipeline callback: a tracked post's JSON is no longer needed for a restart. */
+static void
+on_tracked(void *arg, const struct post *p)
+{
+	struct deflectd *d = arg;
+
+	store_post_done(d->store, p->platform, p->id);
+}
+
+int
+daemon_ingest_begin(struct deflectd *d)
+{
+	return store_begin(d->store);
+}
+
+int
+daemon_ingest_line(struct deflectd *d, const char *line, size_t len, char *err, size_t errlen)
+{
+	struct post p;
+	int rc;
+
+	if (post_parse(line, len, &p, err, errlen) != 0) {
+		d->rejected++;
+		return -1;
+	}
+	rc = store_post_add(d->store, p.platform, p.id, p.created_at, line, len);
+	if (rc < 0) {
+		post_release(&p);
+		return -2;
+	}
+	if (rc == 0) {
+		d->duplicates++;
+		post_release(&p);
+		return 0;
+	}
+	d->ingested++;
+	pipeline_post(d->pl, &p);
+	return 1;
+}
+
+int
+daemon_ingest_end(struct deflectd *d, int ok)
+{
+	if (ok && store_commit(d->store) == 0)
+		return 0;
+	store_rollback(d->store);
+	return -1;
+}
+
+char *
+daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	const char *slash = cfg->path ? strrchr(cfg->path, '/') : NULL;
+	char *path, chunk[4096];
+	struct buf b = BUF_INIT;
+	FILE *f;
+	size_t n;
+
+	if (name[0] == '/')
+		path = xstrdup(name);
+	else if (strchr(name, '/') == NULL && creds != NULL)
+		path = xasprintf("%s/%s", creds, name);
+	else if (slash != NULL)
+		path = xasprintf("%.*s/%s", (int)(slash - cfg->path), cfg->path, name);
+	else
+		path = xstrdup(name);
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	while (b.len > 0 && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == '\r'))
+		b.s[--b.len] = '\0';
+	if (b.len == 0) {
+		snprintf(err, errlen, "%s: empty", path);
+		free(path);
+		buf_free(&b);
+		return NULL;
+	}
+	free(path);
+	return b.s;
+}
+
+/* Moves the pipeline's clock to now, firing deadlines, in one transaction. */
+static void
+advance(struct deflectd *d)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (store_begin(d->store) != 0)
+		return;
+	pipeline_advance(d->pl, now);
+	if (now - d->last_prune >= PRUNE_EVERY) {
+		store_posts_prune(d->store, now - d->cfg->retention);
+		d->last_prune = now;
+	}
+	if (store_commit(d->store) != 0)
+		store_rollback(d->store);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	advance(arg);
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_send("WATCHDOG=1");
+}
+
+/* Fills a pipeline config for the live daemon. */
+static void
+live_pipeline_config(struct deflectd *d, struct pipeline_config *pc)
+{
+	config_pipeline(d->cfg, pc, 0);
+	pc->tracked = on_tracked;
+}
+
+/*
+ * SIGHUP: parse config and rules into new objects and swap them in only when
+ * both are clean (relayd's reconfigure()); open cases are untouched.
+ */
+static void
+reload(struct deflectd *d)
+{
+	struct config *cfg;
+	struct ruleset *rs;
+	struct pipeline_config pc;
+
+	notify_reloading();
+	log_info("reloading %s", d->config_path ? d->config_path : "(defaults)");
+	if (cmd_load(d->config_path, d->cfg->rules_dir_override, &cfg, &rs) != 0) {
+		d->reload_failures++;
+		log_warnx("reload failed; still running the previous configuration and rules");
+		notify_send("READY=1");
+		return;
+	}
+	cfg->rules_dir_override = d->cfg->rules_dir_override ?
+	    xstrdup(d->cfg->rules_dir_override) : NULL;
+	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 ||
+	    strcmp(cfg->admin_listen, d->cfg->admin_listen) != 0 ||
+	    cfg->nsources != d->cfg->nsources)
+		log_notice("state_dir, admin_listen and sources change on restart, not on reload");
+	pipeline_set_rules(d->pl, rs);
+	ruleset_free(d->rs);
+	d->rs = rs;
+	/* The pipeline copies what it keeps, so the old config can go. */
+	config_free(d->cfg);
+	d->cfg = cfg;
+	live_pipeline_config(d, &pc);
+	pipeline_reconfigure(d->pl, &pc);
+	d->reloads++;
+	log_info("reloaded: %zu rules", rs->n);
+	notify_send("READY=1");
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct deflectd *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info("%s: shutting down", strsignal((int)sig));
+	notify_send("STOPPING=1");
+	event_base_loopbreak(d->base);
+}
+
+/* store_cases_open callback. */
+static void
+restore_case(void *arg, const struct tcase *c)
+{
+	struct deflectd *d = arg;
+
+	tracker_restore(pipeline_tracker(d->pl), c);
+}
+
+/* store_posts_pending callback: a post acknowledged but not yet tracked. */
+static void
+requeue_post(void *arg, const char *json, size_t len)
+{
+	struct deflectd *d = arg;
+	struct post p;
+	char err[256];
+
+	if (post_parse(json, len, &p, err, sizeof err) == 0)
+		pipeline_post(d->pl, &p);
+	else
+		log_warnx("%s: a stored post no longer parses: %s", store_path(d->store), err);
+}
+
+/* Puts back what the last run left: open cases, then posts not yet tracked. */
+static int
+restore(struct deflectd *d)
+{
+	struct tracker_stats ts;
+
+	if (store_cases_open(d->store, restore_case, d) != 0)
+		return -1;
+	if (store_begin(d->store) != 0)
+		return -1;
+	if (store_posts_pending(d->store, requeue_post, d) != 0) {
+		store_rollback(d->store);
+		return -1;
+	}
+	/* Deadlines that passed while the daemon was down fire now, once. */
+	pipeline_advance(d->pl, (int64_t)time(NULL));
+	if (store_commit(d->store) != 0) {
+		store_rollback(d->store);
+		return -1;
+	}
+	tracker_stats(pipeline_tracker(d->pl), &ts);
+	log_info("state %s: %llu open and %llu unresolved cases", store_path(d->store),
+	    (unsigned long long)ts.open, (unsigned long long)ts.unresolved);
+	return 0;
+}
+
+/* Creates the state directory when run by hand (systemd makes StateDirectory). */
+static int
+ensure_dir(const char *dir)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? 0 : -1;
+	return mkdir(dir, 0700);
+}
+
+static void
+daemon_usage(FILE *f)
+{
+	fprintf(f, "usage: deflectd [-v] [-c FILE] [--rules DIR]\n"
+		   "       deflectd COMMAND ... (see deflectd --help)\n");
+}
+
+int
+daemon_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
+	struct deflectd d;
+	struct pipeline_config pc;
+	const char *rules_dir = NULL;
+	char err[1024];
+	int ch, verbose = 0;
+
+	memset(&d, 0, sizeof d);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': d.config_path = optarg; break;
+		case 'r': rules_dir = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'h': daemon_usage(stdout); return 0;
+		default: daemon_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		daemon_usage(stderr);
+		return 2;
+	}
+	log_init(verbose);
+	if (d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
+		d.config_path = CONFIG_DEFAULT_PATH;
+	if (cmd_load(d.config_path, rules_dir, &d.cfg, &d.rs) != 0)
+		fatalx("configuration has errors; not starting");
+	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
+	if (ensure_dir(d.cfg->state_dir) != 0)
+		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));
+	if ((d.store = store_open(d.cfg->state_dir, err, sizeof err)) == NULL)
+		fatalx("%s", err);
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (d.base == NULL)
+		fatalx("event_base_new failed");
+	live_pipeline_config(&d, &pc);
+	d.pl = pipeline_new(&pc, d.rs, on_event, &d);
+	if (restore(&d) != 0)
+		fatalx("%s: cannot restore state", store_path(d.store));
+	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
+		fatalx("%s", err);
+	if (source_file_start_all(&d, err, sizeof err) != 0)
+		fatalx("%s", err);
+
+	struct timeval one = {1, 0};
+	d.tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
+	event_add(d.tick, &one);
+	uint64_t wd = notify_watchdog_usec();
+	if (wd > 0) {
+		struct timeval half = {(time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000)};
+
+		d.watchdog = event_new(d.base, -1, EV_PERSIST, on_watchdog, &d);
+		event_add(d.watchdog, &half);
+	}
+	for (int i = 0; i < 3; i++) {
+		d.signals[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
+		event_add(d.signals[i], NULL);
+	}
+	log_info("deflectd started: %zu rules, state %s", d.rs->n, store_path(d.store));
+	notify_send("READY=1");
+	event_base_dispatch(d.base);
+
+	/* Every batch committed as it went; nothing is left to flush. */
+	for (int i = 0; i < 3; i++)
+		event_free(d.signals[i]);
+	if (d.watchdog)
+		event_free(d.watchdog);
+	event_free(d.tick);
+	source_file_stop_all(&d);
+	admin_free(d.admin);
+	pipeline_free(d.pl);
+	store_close(d.store);
+	ruleset_free(d.rs);
+	config_free(d.cfg);
+	event_base_free(d.base);
+	log_info("stopped");
+	return 0;
+}

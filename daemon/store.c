@@ -1,0 +1,396 @@
+/*
+ * The state database. Statements are prepared once; every write goes
+ * through the caller's transaction (store_begin / store_commit), which is
+ * how a batch of posts, the case changes they cause and the alerts those
+ * raise become durable together or not at all.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* "dfld": marks the file as deflectd's, so a foreign database is refused. */
+#define STORE_APP_ID 0x64666c64
+#define STORE_VERSION 1
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS posts ("
+    "  platform TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  json TEXT, PRIMARY KEY (platform, id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS posts_pending ON posts (at) WHERE json IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS posts_at ON posts (at);"
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  platform TEXT NOT NULL, conversation_id TEXT NOT NULL, customer TEXT NOT NULL,"
+    "  post_id TEXT NOT NULL, brand TEXT NOT NULL, state TEXT NOT NULL,"
+    "  deflected_at INTEGER NOT NULL, deadline INTEGER NOT NULL, resolved_at INTEGER,"
+    "  repeats INTEGER NOT NULL, escalations INTEGER NOT NULL, rule TEXT NOT NULL,"
+    "  span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,"
+    "  PRIMARY KEY (platform, conversation_id, customer, post_id));"
+    "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
+    "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);";
+
+enum stmt {
+	S_POST_ADD, S_POST_DONE, S_POSTS_PENDING, S_POSTS_PRUNE,
+	S_CASE_PUT, S_CASES_OPEN, S_CASE_COUNT,
+	S_POS_GET, S_POS_SET, S_OUTBOX_ADD, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+};
+
+static const char *sql[S_COUNT] = {
+    "INSERT OR IGNORE INTO posts (platform, id, at, json) VALUES (?, ?, ?, ?)",
+    "UPDATE posts SET json = NULL WHERE platform = ? AND id = ?",
+    "SELECT json FROM posts WHERE json IS NOT NULL ORDER BY at",
+    "DELETE FROM posts WHERE json IS NULL AND at < ?",
+    "INSERT OR REPLACE INTO cases (platform, conversation_id, customer, post_id, brand, state,"
+    " deflected_at, deadline, resolved_at, repeats, escalations, rule, span_start, span_end)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "SELECT platform, conversation_id, customer, post_id, brand, state, deflected_at, deadline,"
+    " resolved_at, repeats, escalations, rule, span_start, span_end FROM cases"
+    " WHERE state IN ('deflected', 'unresolved')",
+    "SELECT count(*) FROM cases WHERE state = ?",
+    "SELECT value FROM positions WHERE source = ?",
+    "INSERT OR REPLACE INTO positions (source, value) VALUES (?, ?)",
+    "INSERT OR IGNORE INTO outbox (id, type, created_at, body) VALUES (?, ?, ?, ?)",
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[S_COUNT];
+};
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+/* Runs a statement that returns one integer; -1 on error. */
+static int64_t
+pragma_int(sqlite3 *db, const char *q)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Checks that the file is deflectd's and sound, or makes it so when new. */
+static int
+check_file(struct store *st, char *err, size_t errlen)
+{
+	sqlite3 *db = st->db;
+	int64_t app, ver, tables;
+	char *msg = NULL;
+
+	app = pragma_int(db, "PRAGMA application_id");
+	if (app < 0) {
+		snprintf(err, errlen,
+		    "%s: %s; it is not a deflectd state database (move it aside, or point "
+		    "state_dir at another directory)", st->path, sqlite3_errmsg(db));
+		return -1;
+	}
+	tables = pragma_int(db, "SELECT count(*) FROM sqlite_master");
+	if (app != STORE_APP_ID && (app != 0 || tables > 0)) {
+		snprintf(err, errlen,
+		    "%s: an SQLite database of another application (application_id 0x%llx); "
+		    "deflectd will not touch it (move it aside, or point state_dir elsewhere)",
+		    st->path, (unsigned long long)app);
+		return -1;
+	}
+	ver = pragma_int(db, "PRAGMA user_version");
+	if (ver > STORE_VERSION) {
+		snprintf(err, errlen, "%s: written by a newer deflectd (schema %lld, this one "
+		    "knows %d); run the newer version", st->path, (long long)ver, STORE_VERSION);
+		return -1;
+	}
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(s, 0);
+
+		if (r == NULL || strcmp(r, "ok") != 0) {
+			snprintf(err, errlen, "%s: damaged (%s); restore it from a backup or move "
+			    "it aside to start with empty state", st->path, r ? r : "?");
+			sqlite3_finalize(s);
+			return -1;
+		}
+	} else {
+		snprintf(err, errlen, "%s: cannot check: %s (restore it from a backup or move "
+		    "it aside)", st->path, sqlite3_errmsg(db));
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL,
+	    &msg) != SQLITE_OK || sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	char set[96];
+	snprintf(set, sizeof set, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+	    STORE_APP_ID, STORE_VERSION);
+	if (sqlite3_exec(db, set, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *dir, char *err, size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof *st);
+
+	st->path = xasprintf("%s/deflectd.db", dir);
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", st->path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return NULL;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (check_file(st, err, errlen) != 0) {
+		store_close(st);
+		return NULL;
+	}
+	for (int i = 0; i < S_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->st[i],
+		    NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+			store_close(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->st[i]);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+/* Steps a write statement to completion and resets it; logs a failure. */
+static int
+run(struct store *st, enum stmt k)
+{
+	sqlite3_stmt *s = st->st[k];
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("%s: %s: %s", st->path, sql[k], sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+int
+store_begin(struct store *st)
+{
+	return run(st, S_BEGIN);
+}
+
+int
+store_commit(struct store *st)
+{
+	return run(st, S_COMMIT);
+}
+
+void
+store_rollback(struct store *st)
+{
+	run(st, S_ROLLBACK);
+}
+
+int
+store_post_add(struct store *st, const char *platform, const char *id, int64_t at,
+    const char *json, size_t len)
+{
+	sqlite3_stmt *s = st->st[S_POST_ADD];
+
+	bind_text(s, 1, platform);
+	bind_text(s, 2, id);
+	sqlite3_bind_int64(s, 3, at);
+	sqlite3_bind_text(s, 4, json, (int)len, SQLITE_STATIC);
+	if (run(st, S_POST_ADD) != 0)
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+int
+store_post_done(struct store *st, const char *platform, const char *id)
+{
+	bind_text(st->st[S_POST_DONE], 1, platform);
+	bind_text(st->st[S_POST_DONE], 2, id);
+	return run(st, S_POST_DONE);
+}
+
+int
+store_posts_pending(struct store *st, void (*fn)(void *arg, const char *json, size_t len),
+    void *arg)
+{
+	sqlite3_stmt *s = st->st[S_POSTS_PENDING];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: reading pending posts: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_posts_prune(struct store *st, int64_t before)
+{
+	sqlite3_bind_int64(st->st[S_POSTS_PRUNE], 1, before);
+	return run(st, S_POSTS_PRUNE);
+}
+
+int
+store_case_put(struct store *st, const struct tcase *c)
+{
+	sqlite3_stmt *s = st->st[S_CASE_PUT];
+
+	bind_text(s, 1, c->platform);
+	bind_text(s, 2, c->conversation_id);
+	bind_text(s, 3, c->customer);
+	bind_text(s, 4, c->post_id ? c->post_id : "");
+	bind_text(s, 5, c->brand ? c->brand : "");
+	bind_text(s, 6, case_state_name(c->state));
+	sqlite3_bind_int64(s, 7, c->deflected_at);
+	sqlite3_bind_int64(s, 8, c->deadline);
+	if (c->resolved_at)
+		sqlite3_bind_int64(s, 9, c->resolved_at);
+	else
+		sqlite3_bind_null(s, 9);
+	sqlite3_bind_int64(s, 10, c->repeats);
+	sqlite3_bind_int64(s, 11, c->escalations);
+	bind_text(s, 12, c->rule ? c->rule : "");
+	sqlite3_bind_int64(s, 13, (int64_t)c->start);
+	sqlite3_bind_int64(s, 14, (int64_t)c->end);
+	return run(st, S_CASE_PUT);
+}
+
+int
+store_cases_open(struct store *st, void (*fn)(void *arg, const struct tcase *c), void *arg)
+{
+	sqlite3_stmt *s = st->st[S_CASES_OPEN];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct tcase c;
+
+		memset(&c, 0, sizeof c);
+		c.platform = (char *)sqlite3_column_text(s, 0);
+		c.conversation_id = (char *)sqlite3_column_text(s, 1);
+		c.customer = (char *)sqlite3_column_text(s, 2);
+		c.post_id = (char *)sqlite3_column_text(s, 3);
+		c.brand = (char *)sqlite3_column_text(s, 4);
+		c.state = strcmp((const char *)sqlite3_column_text(s, 5), "unresolved") == 0
+		    ? CASE_UNRESOLVED : CASE_DEFLECTED;
+		c.deflected_at = sqlite3_column_int64(s, 6);
+		c.deadline = sqlite3_column_int64(s, 7);
+		c.resolved_at = sqlite3_column_int64(s, 8);
+		c.repeats = (unsigned)sqlite3_column_int64(s, 9);
+		c.escalations = (unsigned)sqlite3_column_int64(s, 10);
+		c.rule = (char *)sqlite3_column_text(s, 11);
+		c.start = (size_t)sqlite3_column_int64(s, 12);
+		c.end = (size_t)sqlite3_column_int64(s, 13);
+		fn(arg, &c);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: reading cases: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_case_count(struct store *st, const char *state)
+{
+	sqlite3_stmt *s = st->st[S_CASE_COUNT];
+	int n = -1;
+
+	bind_text(s, 1, state);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return n;
+}
+
+char *
+store_position_get(struct store *st, const char *source)
+{
+	sqlite3_stmt *s = st->st[S_POS_GET];
+	char *v = NULL;
+
+	bind_text(s, 1, source);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return v;
+}
+
+int
+store_position_set(struct store *st, const char *source, const char *value)
+{
+	bind_text(st->st[S_POS_SET], 1, source);
+	bind_text(st->st[S_POS_SET], 2, value);
+	return run(st, S_POS_SET);
+}
+
+int
+store_outbox_add(struct store *st, const char *id, const char *type, int64_t at,
+    const char *body)
+{
+	sqlite3_stmt *s = st->st[S_OUTBOX_ADD];
+
+	bind_text(s, 1, id);
+	bind_text(s, 2, type);
+	sqlite3_bind_int64(s, 3, at);
+	bind_text(s, 4, body);
+	return run(st, S_OUTBOX_ADD);
+}

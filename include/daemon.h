@@ -1,0 +1,62 @@
+/*
+ * The running daemon's one context, and what its sources and admin listener
+ * may call. Input enters through daemon_ingest_*: every batch of lines is
+ * one state-database transaction, so a post is acknowledged (HTTP 200, or a
+ * file offset saved) only once it and everything it caused are on disk.
+ */
+#ifndef DEFLECTD_DAEMON_H
+#define DEFLECTD_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "pipeline.h"
+#include "rules.h"
+#include "store.h"
+
+struct source_file;
+struct admin;
+
+struct deflectd {
+	struct event_base *base;
+	const char *config_path;
+	struct config *cfg;
+	struct ruleset *rs;
+	struct pipeline *pl;
+	struct store *store;
+	struct admin *admin;
+	struct source_file **files;
+	size_t nfiles;
+	struct event *tick;
+	struct event *watchdog;
+	struct event *signals[3];
+	int64_t last_prune;
+	uint64_t ingested, duplicates, rejected, reloads, reload_failures;
+};
+
+int daemon_main(int argc, char **argv);
+
+/* Opens a batch; 0 or -1 (logged). */
+int daemon_ingest_begin(struct deflectd *d);
+/*
+ * Takes one native NDJSON line into the open batch. Returns 1 when the post
+ * is new, 0 for a duplicate, -1 for a bad line (reason in err), -2 when the
+ * state database failed (the batch must be abandoned).
+ */
+int daemon_ingest_line(struct deflectd *d, const char *line, size_t len, char *err,
+    size_t errlen);
+/* Commits the batch (ok) or rolls it back; returns 0 when it is durable. */
+int daemon_ingest_end(struct deflectd *d, int ok);
+
+/*
+ * Reads a secret named by a *_file key: a path (relative to the config file)
+ * when it holds a '/', else a name in $CREDENTIALS_DIRECTORY when that is
+ * set, else a file beside the config. Trailing newlines are dropped. Never
+ * logged. NULL with a message in err.
+ */
+char *daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen);
+
+#endif
