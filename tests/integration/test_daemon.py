@@ -1,0 +1,257 @@
+"""The real daemon: push over HTTP, SQLite state, reload, crashes, sd_notify, files."""
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import unittest
+
+from common import DEFLECTD, tmpdir
+from daemon_harness import TOKEN, Daemon, iso, post
+
+
+def deflect(n, conv=None, at=None):
+    """A customer complaint and a brand's DM ask in conversation conv."""
+    conv = conv or f"c{n}"
+    return [post(f"{conv}-q", "my order is broken", author=f"cust{n}", conv=conv, at=at),
+            post(f"{conv}-a", f"@cust{n} sorry, DM us", author="Acme", brand=True, conv=conv,
+                 reply=f"{conv}-q", at=at)]
+
+
+class Push(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+        self.d = Daemon(self.t.name).start()
+
+    def tearDown(self):
+        self.d.stop()
+        self.t.cleanup()
+
+    def test_push_opens_cases_in_the_database(self):
+        code, body = self.d.push(deflect(1) + deflect(2))
+        self.assertEqual((code, body["accepted"], body["rejected"]), (200, 4, 0), body)
+        # Acknowledged means stored: the posts are in the database already.
+        self.assertEqual(self.d.db("SELECT count(*) FROM posts"), [(4,)])
+        self.d.wait_db("SELECT conversation_id, customer, state FROM cases ORDER BY 1",
+                       [("c1", "cust1", "deflected"), ("c2", "cust2", "deflected")])
+        self.d.wait_log(r"finding deflection brand=Acme conversation=c1 customer=cust1 rule=dm")
+        # Delivered twice, counted once.
+        code, body = self.d.push(deflect(1))
+        self.assertEqual((code, body["accepted"], body["duplicates"]), (200, 0, 2))
+
+    def test_push_auth_and_bad_lines(self):
+        code, body = self.d.push(deflect(1), token=None)
+        self.assertEqual(code, 401)
+        code, body = self.d.push(deflect(1), token="wrong")
+        self.assertEqual(code, 401)
+        self.assertEqual(self.d.db("SELECT count(*) FROM posts"), [(0,)])
+        good = '{"id":"g1","author":"a","created_at":"%s","text":"hi"}' % iso()
+        raw = good + "\nnot json\n\n" + '{"id":"x","author":"a","text":"no time"}\n'
+        code, body = self.d.push(None, raw=raw)
+        self.assertEqual(code, 400)
+        self.assertEqual(body["accepted"], 1)
+        self.assertEqual([e["line"] for e in body["errors"]], [2, 4])
+        self.assertIn("not JSON", body["errors"][0]["error"])
+        self.assertEqual(body["errors"][1]["error"], 'missing field "created_at"')
+        # The good line is kept; the bad ones are not.
+        self.assertEqual(self.d.db("SELECT id FROM posts"), [("g1",)])
+        self.assertEqual(self.d.get("/healthz"), (200, "ok\n"))
+
+
+class Notify(unittest.TestCase):
+    def test_ready_reloading_stopping_watchdog(self):
+        with tmpdir() as t:
+            d = Daemon(t, env={"WATCHDOG_USEC": "400000"}).start()
+            d.wait_note("WATCHDOG=1", timeout=3)
+            n = len(d.notes)
+            d.signal(signal.SIGHUP)
+            d.wait_note("RELOADING=1", start=n)
+            reloading = [x for x in d.notes[n:] if "RELOADING=1" in x][0]
+            self.assertRegex(reloading, r"MONOTONIC_USEC=\d+")
+            d.wait_note("READY=1", start=n + 1)
+            d.signal(signal.SIGTERM)
+            d.wait_note("STOPPING=1")
+            self.assertEqual(d.proc.wait(timeout=10), 0)
+            d.stop()
+
+
+class Reload(unittest.TestCase):
+    def test_broken_rules_are_rejected_and_fixed_ones_go_live(self):
+        with tmpdir() as t:
+            d = Daemon(t).start()
+            d.push(deflect(1))
+            d.wait_db("SELECT count(*) FROM cases", [(1,)])
+            # A broken file: every error logged, the old rules keep running.
+            d.write_rules("[deflection callus]\npattern = \\bcall\\s+us(\nexample = call us\n",
+                          "20-new.rules")
+            n = len(d.log)
+            d.signal(signal.SIGHUP)
+            d.wait_log(r"rules/20-new\.rules:2:\d+: pattern error at offset \d+: missing "
+                       r"closing parenthesis", start=n)
+            d.wait_log(r"reload failed; still running the previous", start=n)
+            self.assertEqual(d.get("/healthz")[0], 200)
+            d.push([post("k1", "help", author="kim", conv="k"),
+                    post("k2", "@kim please call us", author="Acme", brand=True, conv="k",
+                         reply="k1")])
+            d.push(deflect(3))
+            d.wait_db("SELECT count(*) FROM cases", [(2,)])
+            # Fixed: the new rule is live, and the open cases are still there.
+            d.write_rules("[deflection callus]\npattern = \\bcall\\s+us\\b\nexample = call us\n",
+                          "20-new.rules")
+            n = len(d.log)
+            d.signal(signal.SIGHUP)
+            d.wait_log(r"reloaded: 4 rules", start=n)
+            d.push([post("m1", "help", author="max", conv="m"),
+                    post("m2", "@max please call us", author="Acme", brand=True, conv="m",
+                         reply="m1")])
+            d.wait_db("SELECT conversation_id FROM cases ORDER BY 1", [("c1",), ("c3",), ("m",)])
+            d.stop()
+
+
+class Crash(unittest.TestCase):
+    def test_kill9_mid_burst_keeps_every_acknowledged_post(self):
+        with tmpdir() as t:
+            d = Daemon(t).start()
+            acked, stop = [], threading.Event()
+
+            def burst():
+                for i in range(2000):
+                    if stop.is_set():
+                        return
+                    batch = deflect(i)
+                    try:
+                        code, _ = d.push(batch)
+                    except Exception:
+                        return
+                    if code == 200:
+                        acked.append(i)
+            th = threading.Thread(target=burst)
+            th.start()
+            while len(acked) < 40:
+                time.sleep(0.01)
+            d.kill9()
+            stop.set()
+            th.join()
+            d.start()
+            ids = {r[0] for r in d.db("SELECT id FROM posts")}
+            convs = {r[0] for r in d.db("SELECT conversation_id FROM cases")}
+            for i in acked:
+                self.assertIn(f"c{i}-q", ids)
+                self.assertIn(f"c{i}-a", ids)
+                self.assertIn(f"c{i}", convs)
+            d.stop()
+
+    def test_deadline_passed_while_down_fires_once(self):
+        with tmpdir() as t:
+            d = Daemon(t, window="2s").start()
+            d.push(deflect(1) + deflect(2))
+            d.wait_db("SELECT count(*) FROM cases WHERE state = 'deflected'", [(2,)])
+            d.kill9()
+            time.sleep(3.5)
+            d.start()
+            d.wait_db("SELECT count(*) FROM cases WHERE state = 'unresolved'", [(2,)])
+            self.assertEqual(d.db("SELECT count(*) FROM outbox WHERE type = "
+                                  "'deflection.unresolved'"), [(2,)])
+            d.stop()
+            d.start()
+            time.sleep(1.5)
+            self.assertEqual(d.db("SELECT count(*) FROM outbox WHERE type = "
+                                  "'deflection.unresolved'"), [(2,)])
+            self.assertEqual(len([l for l in d.log if "finding unresolved" in l]), 0)
+            d.stop()
+
+
+class FileSource(unittest.TestCase):
+    def test_follows_rotation_and_resumes_after_restart(self):
+        import json
+        with tmpdir() as t:
+            path = os.path.join(t, "in.ndjson")
+            d = Daemon(t, extra="[source rec]\ntype = file\npath = in.ndjson\n").start()
+
+            def append(p, posts):
+                with open(p, "a") as f:
+                    for x in posts:
+                        f.write(json.dumps(x) + "\n")
+            append(path, deflect(1))
+            d.wait_db("SELECT count(*) FROM posts", [(2,)])
+            # A partial line is not taken until it is complete.
+            with open(path, "a") as f:
+                f.write('{"id":"part","author":"a","created_at":"%s",' % iso())
+            time.sleep(0.6)
+            self.assertEqual(d.db("SELECT count(*) FROM posts"), [(2,)])
+            with open(path, "a") as f:
+                f.write('"text":"done"}\nnot json\n')
+            d.wait_db("SELECT count(*) FROM posts", [(3,)])
+            d.wait_log(r"in\.ndjson:4: not JSON")
+            # Rotation: the old file is renamed, a new one starts.
+            os.rename(path, path + ".1")
+            append(path, deflect(2))
+            d.wait_db("SELECT count(*) FROM posts", [(5,)])
+            d.wait_db("SELECT count(*) FROM cases", [(2,)])
+            d.stop()
+            # Restart: resume at the saved offset; nothing is read twice.
+            append(path, deflect(3))
+            d.start()
+            d.wait_log(r"source rec: .*in\.ndjson from offset \d+ \(line 2\)")
+            d.wait_db("SELECT count(*) FROM posts", [(7,)])
+            d.wait_db("SELECT count(*) FROM cases", [(3,)])
+            self.assertFalse(any("duplicate" in l for l in d.log))
+            d.stop()
+
+
+class BadStartup(unittest.TestCase):
+    def run_daemon(self, conf):
+        p = subprocess.run([DEFLECTD, "-c", conf], capture_output=True, text=True, timeout=20)
+        return p.returncode, p.stderr
+
+    def test_bad_config_values(self):
+        with tmpdir() as t:
+            conf = os.path.join(t, "bad.conf")
+            with open(conf, "w") as f:
+                f.write("[daemon]\nwindow = 3 days\nlateness = -1m\n[sorce x]\n")
+            rc, err = self.run_daemon(conf)
+            self.assertEqual(rc, 1)
+            self.assertIn(conf + ":2:10: window must be a duration", err)
+            self.assertIn(conf + ":3:12: lateness must be a duration", err)
+            self.assertIn(conf + ":4:2: unknown section [sorce x]", err)
+            self.assertIn("configuration has errors; not starting", err)
+
+    def test_non_loopback_admin_needs_a_token(self):
+        with tmpdir() as t:
+            d = Daemon(t)
+            with open(d.conf) as f:
+                text = f.read()
+            with open(d.conf, "w") as f:
+                f.write(text.replace("admin_listen = 127.0.0.1:0", "admin_listen = 0.0.0.0:0")
+                        .replace("admin_token_file = token\n", ""))
+            rc, err = self.run_daemon(d.conf)
+            self.assertEqual(rc, 1)
+            self.assertIn("admin_listen 0.0.0.0:0 is not loopback: admin_token_file is required",
+                          err)
+
+    def test_foreign_and_damaged_databases_are_refused(self):
+        with tmpdir() as t:
+            d = Daemon(t)
+            os.makedirs(d.state)
+            db = os.path.join(d.state, "deflectd.db")
+            with open(db, "w") as f:
+                f.write("this is not a database at all, just text " * 100)
+            rc, err = self.run_daemon(d.conf)
+            self.assertEqual(rc, 1)
+            self.assertIn(db + ": file is not a database", err)
+            self.assertIn("move it aside", err)
+            with open(db, "r") as f:
+                self.assertTrue(f.read().startswith("this is not a database"))
+            os.unlink(db)
+            con = sqlite3.connect(db)
+            con.execute("CREATE TABLE invoices (id INTEGER)")
+            con.commit()
+            con.close()
+            rc, err = self.run_daemon(d.conf)
+            self.assertEqual(rc, 1)
+            self.assertIn(db + ": an SQLite database of another application", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
