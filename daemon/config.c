@@ -315,6 +315,68 @@ on_item(void *arg, const struct ini_item *it)
 	free(v);
 }
 
+/* The value of key in a section, or NULL. */
+static const char *
+section_value(const struct config_section *sec, const char *key, int *line)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < sec->nkv; i++) {
+		if (strcmp(sec->kv[i].key, key) == 0) {
+			v = sec->kv[i].value;
+			*line = sec->kv[i].line;
+		}
+	}
+	return v;
+}
+
+/* Checks what a section needs as a whole, once all its keys are read. */
+static void
+check_sections(struct cparse *p)
+{
+	static const char *types[] = {"file", "push", "x", "mastodon", "bluesky", NULL};
+	static const char *formats[] = {"native", "x", "mastodon", "bluesky", NULL};
+
+	for (size_t i = 0; i < p->c->nsources; i++) {
+		const struct config_section *sec = &p->c->sources[i];
+		int line = sec->line, ok = 0;
+		const char *type = section_value(sec, "type", &line);
+
+		if (type == NULL) {
+			diag_add(p->d, p->file, sec->line, 1, "[source %s] needs a type (file, push, x, "
+			    "mastodon or bluesky)", sec->name);
+			continue;
+		}
+		for (size_t k = 0; types[k]; k++)
+			ok |= strcmp(type, types[k]) == 0;
+		if (!ok)
+			diag_add(p->d, p->file, line, 1, "[source %s]: unknown type \"%s\" (file, push, "
+			    "x, mastodon or bluesky)", sec->name, type);
+		if (strcmp(type, "file") == 0 && section_value(sec, "path", &line) == NULL)
+			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
+			    sec->name);
+		const char *fmt = section_value(sec, "format", &line);
+		ok = fmt == NULL;
+		for (size_t k = 0; fmt != NULL && formats[k]; k++)
+			ok |= strcmp(fmt, formats[k]) == 0;
+		if (!ok)
+			diag_add(p->d, p->file, line, 1, "[source %s]: unknown format \"%s\" (native, x, "
+			    "mastodon or bluesky)", sec->name, fmt);
+	}
+	for (size_t i = 0; i < p->c->nwebhooks; i++) {
+		int line;
+
+		if (section_value(&p->c->webhooks[i], "url", &line) == NULL)
+			diag_add(p->d, p->file, p->c->webhooks[i].line, 1, "[webhook %s] needs a url",
+			    p->c->webhooks[i].name);
+	}
+	const char *colon = strrchr(p->c->admin_listen, ':');
+	if (colon == NULL || colon == p->c->admin_listen || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		diag_add(p->d, p->file, 0, 0, "admin_listen \"%s\" must be HOST:PORT",
+		    p->c->admin_listen);
+}
+
 struct config *
 config_parse(const char *path, const char *buf, size_t len, struct diag *d)
 {
@@ -329,6 +391,7 @@ config_parse(const char *path, const char *buf, size_t len, struct diag *d)
 	p.dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
 	p.d = d;
 	ini_parse(buf, len, path, on_item, &p, d);
+	check_sections(&p);
 	free(p.dir);
 	if (d->n != nerr) {
 		config_free(p.c);

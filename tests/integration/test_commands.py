@@ -41,7 +41,9 @@ class Check(unittest.TestCase):
             self.assertEqual(rc, 0, err)
             self.assertIn("configuration OK (1 rules", out)
             with open(conf, "a") as f:
-                f.write("[daemon]\nwindow = forever\ncolour = blue\n[brand x]\nfacebook = y\n")
+                f.write("[daemon]\nwindow = forever\ncolour = blue\n[brand x]\nfacebook = y\n"
+                        "[source s]\ntype = carrier-pigeon\n[source f]\ntype = file\n"
+                        "[webhook w]\nformat = json\n")
             rc, out, err = run("check", "-c", conf)
             self.assertEqual(rc, 1)
             self.assertEqual(err.splitlines(), [
@@ -49,6 +51,10 @@ class Check(unittest.TestCase):
                 conf + ':14:1: unknown key "colour" in [daemon]',
                 conf + ':16:1: unknown key "facebook" in [brand x] (expected twitter, '
                 'mastodon, bluesky, accounts or window)',
+                conf + ':18:1: [source s]: unknown type "carrier-pigeon" (file, push, x, '
+                'mastodon or bluesky)',
+                conf + ':19:1: [source f] of type file needs a path',
+                conf + ':21:1: [webhook w] needs a url',
             ])
 
     def test_missing_rules_dir(self):

@@ -59,6 +59,23 @@ class Push(unittest.TestCase):
         self.assertEqual(self.d.get("/healthz"), (200, "ok\n"))
 
 
+class Secrets(unittest.TestCase):
+    def test_token_from_credentials_directory_is_never_logged(self):
+        with tmpdir() as t:
+            creds = os.path.join(t, "creds")
+            os.makedirs(creds)
+            with open(os.path.join(creds, "token"), "w") as f:
+                f.write("from-systemd-credential\n")
+            d = Daemon(t, env={"CREDENTIALS_DIRECTORY": creds})
+            os.unlink(os.path.join(t, "token"))
+            d.start()
+            self.assertEqual(d.push(deflect(1), token=TOKEN)[0], 401)
+            code, body = d.push(deflect(1), token="from-systemd-credential")
+            self.assertEqual((code, body["accepted"]), (200, 2))
+            d.stop()
+            self.assertFalse(any("from-systemd-credential" in l for l in d.log))
+
+
 class Notify(unittest.TestCase):
     def test_ready_reloading_stopping_watchdog(self):
         with tmpdir() as t:
