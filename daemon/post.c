@@ -1,12 +1,31 @@
 /*
  * Native NDJSON posts. The parsed post keeps the jansson object alive and
- * points into it, so one decref frees every field.
+ * points into it, so one decref frees every field. An integer id is rewritten
+ * into the object as a string for the same reason.
+ *
+ * Only text may hold a NUL (it travels with text_len); every other string is
+ * used as a C string, where a NUL would silently cut an id or a time short.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "post.h"
+
+/* Checks that v is a string usable as a C string, or says why not. */
+static int
+c_string(json_t *v, const char *key, char *err, size_t errlen)
+{
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "field \"%s\" is not a string", key);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		snprintf(err, errlen, "field \"%s\" contains a NUL byte", key);
+		return -1;
+	}
+	return 0;
+}
 
 /* Reads a string-or-integer id field into a string owned by obj. */
 static int
@@ -27,10 +46,8 @@ id_field(json_t *obj, const char *key, const char **out, int required, char *err
 		json_object_set_new(obj, key, json_string(num));
 		v = json_object_get(obj, key);
 	}
-	if (!json_is_string(v)) {
-		snprintf(err, errlen, "field \"%s\" is not a string", key);
+	if (c_string(v, key, err, errlen) != 0)
 		return -1;
-	}
 	if (json_string_length(v) == 0) {
 		snprintf(err, errlen, "field \"%s\" is empty", key);
 		return -1;
@@ -48,22 +65,39 @@ opt_string(json_t *obj, const char *key, const char **out, char *err, size_t err
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_string(v)) {
-		snprintf(err, errlen, "field \"%s\" is not a string", key);
+	if (c_string(v, key, err, errlen) != 0)
 		return -1;
-	}
 	*out = json_string_value(v);
 	return 0;
 }
 
+/* Finds a required field; null counts as missing. */
+static json_t *
+required_field(json_t *obj, const char *key, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v)) {
+		snprintf(err, errlen, "missing field \"%s\"", key);
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * On success p->json holds the only reference to the parsed object and every
+ * pointer in p points into it; on failure p is zeroed and nothing is held.
+ */
 int
 post_parse(const char *line, size_t len, struct post *p, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *o, *v;
+	const char *when;
 
 	memset(p, 0, sizeof *p);
-	o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	/* DECODE_ANY so that a bare scalar is "not a JSON object", not a syntax error. */
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
 	if (o == NULL) {
 		snprintf(err, errlen, "not JSON: %s at column %d", je.text, je.column);
 		return -1;
@@ -72,37 +106,37 @@ post_parse(const char *line, size_t len, struct post *p, char *err, size_t errle
 		snprintf(err, errlen, "not a JSON object");
 		goto fail;
 	}
-	if (id_field(o, "id", &p->id, 1, err, errlen) != 0 ||
-	    opt_string(o, "author", &p->author, err, errlen) != 0)
+	if (id_field(o, "id", &p->id, 1, err, errlen) != 0)
 		goto fail;
-	if (p->author == NULL || *p->author == '\0') {
-		snprintf(err, errlen, p->author ? "field \"author\" is empty"
-		                                : "missing field \"author\"");
+
+	if ((v = required_field(o, "author", err, errlen)) == NULL ||
+	    c_string(v, "author", err, errlen) != 0)
 		goto fail;
-	}
-	v = json_object_get(o, "text");
-	if (v == NULL) {
-		snprintf(err, errlen, "missing field \"text\"");
+	p->author = json_string_value(v);
+	if (*p->author == '\0') {
+		snprintf(err, errlen, "field \"author\" is empty");
 		goto fail;
 	}
+
+	if ((v = required_field(o, "created_at", err, errlen)) == NULL ||
+	    c_string(v, "created_at", err, errlen) != 0)
+		goto fail;
+	when = json_string_value(v);
+	if (rfc3339_parse(when, &p->created_at) != 0) {
+		snprintf(err, errlen, "bad created_at \"%.40s%s\" (want RFC 3339, e.g. "
+		    "2026-01-31T12:00:00Z)", when, strlen(when) > 40 ? "..." : "");
+		goto fail;
+	}
+
+	if ((v = required_field(o, "text", err, errlen)) == NULL)
+		goto fail;
 	if (!json_is_string(v)) {
 		snprintf(err, errlen, "field \"text\" is not a string");
 		goto fail;
 	}
 	p->text = json_string_value(v);
 	p->text_len = json_string_length(v);
-	v = json_object_get(o, "created_at");
-	if (v == NULL) {
-		snprintf(err, errlen, "missing field \"created_at\"");
-		goto fail;
-	}
-	if (!json_is_string(v) || rfc3339_parse(json_string_value(v), &p->created_at) != 0) {
-		snprintf(err, errlen, "bad created_at %s%.40s%s (want RFC 3339, e.g. "
-		    "2026-01-31T12:00:00Z)", json_is_string(v) ? "\"" : "",
-		    json_is_string(v) ? json_string_value(v) : "(not a string)",
-		    json_is_string(v) ? "\"" : "");
-		goto fail;
-	}
+
 	if (id_field(o, "conversation_id", &p->conversation_id, 0, err, errlen) != 0 ||
 	    id_field(o, "in_reply_to_id", &p->in_reply_to_id, 0, err, errlen) != 0 ||
 	    opt_string(o, "platform", &p->platform, err, errlen) != 0 ||
@@ -110,8 +144,7 @@ post_parse(const char *line, size_t len, struct post *p, char *err, size_t errle
 	    opt_string(o, "url", &p->url, err, errlen) != 0 ||
 	    opt_string(o, "lang", &p->lang, err, errlen) != 0)
 		goto fail;
-	/* The id pointer may have moved if an integer id was rewritten. */
-	p->id = json_string_value(json_object_get(o, "id"));
+	/* An empty name says as little as no name, so it gets the same default. */
 	if (p->platform == NULL || *p->platform == '\0')
 		p->platform = "unknown";
 	if (p->conversation_id == NULL)
@@ -120,6 +153,7 @@ post_parse(const char *line, size_t len, struct post *p, char *err, size_t errle
 		p->brand = NULL;
 	if (p->lang != NULL && *p->lang == '\0')
 		p->lang = NULL;
+
 	v = json_object_get(o, "author_is_brand");
 	if (v == NULL || json_is_null(v))
 		p->author_is_brand = -1;
@@ -137,6 +171,7 @@ fail:
 	return -1;
 }
 
+/* Drops the post's only reference, so every string in it goes too. */
 void
 post_release(struct post *p)
 {
@@ -175,6 +210,10 @@ digits(const char **s, int n, int *out)
 	return 0;
 }
 
+/*
+ * Does its own calendar arithmetic because timegm() is not standard and
+ * mktime() depends on TZ; time_t never enters, so years 0000-9999 all work.
+ */
 int
 rfc3339_parse(const char *s, int64_t *out)
 {
@@ -219,12 +258,16 @@ rfc3339_parse(const char *s, int64_t *out)
 	return 0;
 }
 
+/*
+ * Civil-from-days is the inverse of days_from_civil; it keeps the output
+ * independent of TZ and of the platform's time_t range.
+ */
 void
 rfc3339_format(int64_t t, char *out, size_t outlen)
 {
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-	int64_t secs = t - days * 86400;
-	/* civil_from_days, the inverse of days_from_civil. */
+	/* Floor division, written so that no step can overflow near INT64_MIN. */
+	int64_t days = t / 86400 - (t % 86400 < 0);
+	int64_t secs = t % 86400 + (t % 86400 < 0 ? 86400 : 0);
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;

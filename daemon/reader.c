@@ -3,6 +3,7 @@
  * line is skipped as it streams past, never buffered whole.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +23,15 @@ struct reader {
 	int err;
 };
 
+/* The buffer is sized once here; reading never allocates again. */
 struct reader *
 reader_new(FILE *f, size_t max_line)
 {
 	struct reader *r = xcalloc(1, sizeof *r);
 
+	/* A cap near SIZE_MAX would wrap the buffer size; no line gets that long. */
+	if (max_line > SIZE_MAX / 2)
+		max_line = SIZE_MAX / 2;
 	r->f = f;
 	r->max = max_line;
 	r->cap = max_line + READ_CHUNK + 2;
@@ -34,6 +39,7 @@ reader_new(FILE *f, size_t max_line)
 	return r;
 }
 
+/* Leaves the stream open: the caller owns it. */
 void
 reader_free(struct reader *r)
 {
@@ -43,6 +49,7 @@ reader_free(struct reader *r)
 	free(r);
 }
 
+/* Counts skipped lines too, so a caller's FILE:LINE matches the file. */
 size_t
 reader_lineno(const struct reader *r)
 {
@@ -62,6 +69,7 @@ fill(struct reader *r)
 		r->end -= r->start;
 		r->start = 0;
 	}
+	errno = 0; /* so that a stale errno is not blamed on this read */
 	n = fread(r->buf + r->end, 1, r->cap - 1 - r->end, r->f);
 	r->end += n;
 	if (n == 0) {
@@ -73,6 +81,10 @@ fill(struct reader *r)
 	return n;
 }
 
+/*
+ * Searches only bytes not searched before, so a line split over many reads
+ * costs one pass; the returned line is NUL-terminated in place.
+ */
 enum reader_status
 reader_next(struct reader *r, const char **line, size_t *len)
 {
