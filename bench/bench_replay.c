@@ -76,6 +76,7 @@ run(enum stage stage, const char *path, struct ruleset *rs, double *secs)
 			in.role = p.author_is_brand == 1 ? ROLE_BRAND : ROLE_CUSTOMER;
 			in.brand = p.brand;
 			in.platform = p.platform;
+			in.first_per_kind = 1;
 			match_run(rs, ms, &in, m, 64);
 		}
 		if (stage == STAGE_FULL)

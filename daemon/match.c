@@ -172,7 +172,7 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
     struct match *out, size_t max)
 {
 	size_t n = 0;
-	int filtered = rs->pf != NULL;
+	int filtered = rs->pf != NULL, done[RULE_KINDS] = {0};
 
 	if (filtered) {
 		size_t need = prefilter_count(rs->pf);
@@ -194,7 +194,7 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 		size_t s, e;
 		int rc;
 
-		if (!rule_applies(r, in))
+		if (done[r->kind] || !rule_applies(r, in))
 			continue;
 		rc = rule_text(r, ms, in->text, in->len, &s, &e, filtered);
 		if (rc < 0) {
@@ -204,6 +204,7 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 		if (rc == 0)
 			continue;
 		r->hits++;
+		done[r->kind] = in->first_per_kind;
 		if (n < max) {
 			out[n].rule = r;
 			out[n].start = s;

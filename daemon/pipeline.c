@@ -235,6 +235,7 @@ process(struct pipeline *pl, struct post *p)
 	in.brand = p->brand ? p->brand : is_brand ? (acct_brand ? acct_brand : p->author) : NULL;
 	in.platform = p->platform;
 	in.lang = p->lang;
+	in.first_per_kind = 1;
 	n = pl->rs ? match_run(pl->rs, pl->ms, &in, m, MAX_MATCHES) : 0;
 	if (n > MAX_MATCHES)
 		n = MAX_MATCHES;

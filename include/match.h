@@ -18,6 +18,8 @@ struct match_input {
 	const char *brand;    /* NULL when unknown: brand-scoped rules then do not apply */
 	const char *platform;
 	const char *lang;     /* NULL when unknown: lang-scoped rules still apply */
+	/* Stop at the first rule of each kind (what the tracker uses); else report all. */
+	int first_per_kind;
 };
 
 struct match {
