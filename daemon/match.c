@@ -76,16 +76,22 @@ matcher_run(const struct matcher *m, pcre2_match_data *md, pcre2_match_context *
 	return -1;
 }
 
-/* Could the matcher match, given the literals the prefilter saw? */
+/* Could the matcher match, given the literals the prefilter saw? Each requirement needs one. */
 static int
 may_match(const struct matcher *m, const struct match_scratch *ms, int filtered)
 {
-	if (!filtered || m->nlits == 0)
+	if (!filtered)
 		return 1;
-	for (size_t i = 0; i < m->nlits; i++)
-		if (ms->seen[m->lits[i]] == ms->stamp)
-			return 1;
-	return 0;
+	for (size_t r = 0; r < m->nreqs; r++) {
+		size_t i;
+
+		for (i = 0; i < m->reqs[r].n; i++)
+			if (ms->seen[m->reqs[r].ids[i]] == ms->stamp)
+				break;
+		if (i == m->reqs[r].n)
+			return 0;
+	}
+	return 1;
 }
 
 /*

@@ -11,7 +11,8 @@
 #include "xmalloc.h"
 
 /* Bounds that keep literal sets small; past them a node means "anything". */
-#define MAX_SET 16
+#define MAX_SET 64
+#define MAX_PRODUCT 16
 #define MAX_LIT 48
 
 /*
@@ -28,6 +29,15 @@ struct info {
 struct parser {
 	const char *p;
 	int failed; /* a construct we do not model: give up on the pattern */
+};
+
+/* Requirements that must all hold: collected from the top-level sequence. */
+#define MAX_AND 4
+
+struct andlist {
+	struct info set[MAX_AND];
+	size_t n;
+	int off; /* the top level is an alternation: only the single best set counts */
 };
 
 static void
@@ -111,7 +121,7 @@ keep_better(struct info *a, struct info *b)
 static void
 concat(struct info *a, struct info *b)
 {
-	if (a->exact && b->exact && a->n * b->n <= MAX_SET) {
+	if (a->exact && b->exact && a->n * b->n <= MAX_PRODUCT) {
 		struct info r = {1, 0, {NULL}};
 
 		for (size_t i = 0; i < a->n; i++) {
@@ -163,7 +173,7 @@ alternate(struct info *a, struct info *b)
 	info_clear(b);
 }
 
-static void parse_alt(struct parser *ps, struct info *out);
+static void parse_alt(struct parser *ps, struct info *out, struct andlist *al);
 
 /* Skips a character class "[...]"; returns its members when it is a few ASCII literals. */
 static void
@@ -312,7 +322,7 @@ parse_atom(struct parser *ps, struct info *out)
 				struct info ignored = {0, 0, {NULL}};
 
 				ps->p = q + (*q == '<' ? 2 : 1);
-				parse_alt(ps, &ignored);
+				parse_alt(ps, &ignored, NULL);
 				info_clear(&ignored);
 				if (*ps->p != ')') {
 					ps->failed = 1;
@@ -341,7 +351,7 @@ parse_atom(struct parser *ps, struct info *out)
 		} else {
 			ps->p++;
 		}
-		parse_alt(ps, out);
+		parse_alt(ps, out, NULL);
 		if (*ps->p != ')') {
 			ps->failed = 1;
 			return;
@@ -426,8 +436,44 @@ parse_quantifier(struct parser *ps, struct info *x)
  * run of literal text; an inexact atom ends the run, and the best
  * requirement seen so far is kept.
  */
+/* Adds a copy of requirement x to the AND list, keeping the strongest MAX_AND. */
 static void
-parse_seq(struct parser *ps, struct info *out)
+and_add(struct andlist *al, const struct info *x)
+{
+	struct info c = {0, 0, {NULL}};
+	size_t weakest = 0;
+
+	if (al == NULL || x->n == 0)
+		return;
+	for (size_t i = 0; i < x->n; i++)
+		set_add(&c, x->s[i]);
+	to_required(&c);
+	if (c.n == 0 || min_len(&c) < PREFILTER_MIN_LITERAL) {
+		info_clear(&c);
+		return;
+	}
+	if (al->n < MAX_AND) {
+		al->set[al->n++] = c;
+		return;
+	}
+	for (size_t i = 1; i < al->n; i++)
+		if (min_len(&al->set[i]) < min_len(&al->set[weakest]))
+			weakest = i;
+	if (min_len(&c) > min_len(&al->set[weakest])) {
+		info_clear(&al->set[weakest]);
+		al->set[weakest] = c;
+	} else {
+		info_clear(&c);
+	}
+}
+
+/*
+ * Parses a concatenation up to '|' or ')' or the end. Exact atoms grow a
+ * run of literal text; an inexact atom ends the run. Every requirement met
+ * on the way goes to al (when given); out gets the best single one.
+ */
+static void
+parse_seq(struct parser *ps, struct info *out, struct andlist *al)
 {
 	struct info run = {0, 0, {NULL}}, best = {0, 0, {NULL}};
 	int inexact = 0;
@@ -452,6 +498,7 @@ parse_seq(struct parser *ps, struct info *out)
 			concat(&run, &atom);
 			if (!run.exact) {
 				info_clear(&run);
+				and_add(al, &saved);
 				keep_better(&best, &saved);
 				inexact = 1;
 				info_exact1(&run, "", 0);
@@ -462,6 +509,8 @@ parse_seq(struct parser *ps, struct info *out)
 			continue;
 		}
 		inexact = 1;
+		and_add(al, &run);
+		and_add(al, &atom);
 		keep_better(&best, &run);
 		keep_better(&best, &atom);
 		info_exact1(&run, "", 0);
@@ -471,56 +520,80 @@ parse_seq(struct parser *ps, struct info *out)
 		info_clear(&best);
 		return;
 	}
+	and_add(al, &run);
 	keep_better(&best, &run);
 	*out = best;
 }
 
-/* Parses an alternation. */
+/* Parses an alternation; al collects the AND list while there is one branch. */
 static void
-parse_alt(struct parser *ps, struct info *out)
+parse_alt(struct parser *ps, struct info *out, struct andlist *al)
 {
-	parse_seq(ps, out);
+	parse_seq(ps, out, al);
 	while (!ps->failed && *ps->p == '|') {
 		struct info b = {0, 0, {NULL}};
 
+		if (al != NULL)
+			al->off = 1;
 		ps->p++;
-		parse_seq(ps, &b);
+		parse_seq(ps, &b, NULL);
 		alternate(out, &b);
 	}
 }
 
 size_t
-prefilter_literals(const char *re, char ***lits)
+prefilter_requirements(const char *re, struct prefilter_req **reqs)
 {
 	struct parser ps = {re, 0};
 	struct info x = {0, 0, {NULL}};
+	struct andlist al;
+	size_t n = 0;
 
-	*lits = NULL;
+	memset(&al, 0, sizeof al);
+	*reqs = NULL;
 	/* Extended mode reads whitespace differently; not modelled. */
 	if (strstr(re, "(?x") != NULL || strstr(re, "(?^x") != NULL)
 		return 0;
-	parse_alt(&ps, &x);
+	parse_alt(&ps, &x, &al);
 	if (ps.failed || *ps.p != '\0') {
 		info_clear(&x);
+		for (size_t i = 0; i < al.n; i++)
+			info_clear(&al.set[i]);
 		return 0;
 	}
 	to_required(&x);
-	if (x.n == 0 || min_len(&x) < PREFILTER_MIN_LITERAL) {
+	if (al.off || al.n == 0) {
+		for (size_t i = 0; i < al.n; i++)
+			info_clear(&al.set[i]);
+		al.n = 0;
+		if (x.n > 0 && min_len(&x) >= PREFILTER_MIN_LITERAL)
+			al.set[al.n++] = x;
+		else
+			info_clear(&x);
+	} else {
 		info_clear(&x);
-		return 0;
 	}
-	*lits = xcalloc(x.n, sizeof **lits);
-	for (size_t i = 0; i < x.n; i++)
-		(*lits)[i] = x.s[i];
-	return x.n;
+	if (al.n == 0)
+		return 0;
+	*reqs = xcalloc(al.n, sizeof **reqs);
+	for (size_t i = 0; i < al.n; i++) {
+		(*reqs)[n].lits = xcalloc(al.set[i].n, sizeof(char *));
+		for (size_t k = 0; k < al.set[i].n; k++)
+			(*reqs)[n].lits[k] = al.set[i].s[k];
+		(*reqs)[n++].n = al.set[i].n;
+	}
+	return n;
 }
 
 void
-prefilter_literals_free(char **lits, size_t n)
+prefilter_requirements_free(struct prefilter_req *reqs, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(lits[i]);
-	free(lits);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < reqs[i].n; k++)
+			free(reqs[i].lits[k]);
+		free(reqs[i].lits);
+	}
+	free(reqs);
 }
 
 /*

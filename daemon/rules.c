@@ -135,7 +135,9 @@ matcher_free(struct matcher *m)
 	if (m == NULL)
 		return;
 	pcre2_code_free(m->code);
-	free(m->lits);
+	for (size_t i = 0; i < m->nreqs; i++)
+		free(m->reqs[i].ids);
+	free(m->reqs);
 	free(m);
 }
 
@@ -227,15 +229,19 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 	m = xcalloc(1, sizeof *m);
 	m->type = type;
 	m->code = c;
-	char **lits;
-	m->nlits = prefilter_literals(re, &lits);
-	if (m->nlits > 0) {
+	struct prefilter_req *reqs;
+	m->nreqs = prefilter_requirements(re, &reqs);
+	if (m->nreqs > 0) {
 		if (ps->rs->pf == NULL)
 			ps->rs->pf = prefilter_new();
-		m->lits = xcalloc(m->nlits, sizeof *m->lits);
-		for (size_t i = 0; i < m->nlits; i++)
-			m->lits[i] = prefilter_add(ps->rs->pf, lits[i]);
-		prefilter_literals_free(lits, m->nlits);
+		m->reqs = xcalloc(m->nreqs, sizeof *m->reqs);
+		for (size_t i = 0; i < m->nreqs; i++) {
+			m->reqs[i].n = reqs[i].n;
+			m->reqs[i].ids = xcalloc(reqs[i].n, sizeof *m->reqs[i].ids);
+			for (size_t k = 0; k < reqs[i].n; k++)
+				m->reqs[i].ids[k] = prefilter_add(ps->rs->pf, reqs[i].lits[k]);
+		}
+		prefilter_requirements_free(reqs, m->nreqs);
 	}
 	m->line = it->line;
 	m->col = it->value_col;

@@ -11,8 +11,14 @@ struct matcher {
 	enum matcher_type type;
 	pcre2_code *code;
 	int line, col; /* where it was written */
-	size_t *lits;  /* prefilter literal ids, one of which a match holds */
-	size_t nlits;  /* 0: no literal is known, always run */
+	struct mreq *reqs; /* what a match holds: each requirement ... */
+	size_t nreqs;      /* ... (0: nothing is known, always run) */
+};
+
+/* One requirement: prefilter literal ids, one of which a match holds. */
+struct mreq {
+	size_t *ids;
+	size_t n;
 };
 
 /* A match attempt: 1 match, 0 none, -1 abandoned at a limit. */

@@ -14,13 +14,19 @@
 /* Literals shorter than this rule out too little to be worth a lookup. */
 #define PREFILTER_MIN_LITERAL 2
 
+/* Literals of which a match holds at least one (lowercased ASCII). */
+struct prefilter_req {
+	char **lits;
+	size_t n;
+};
+
 /*
- * Derives the required literals of a caseless PCRE2 pattern, lowercased.
- * Returns how many (at least one) with *lits a new array of new strings, or
- * 0 when the pattern does not allow it (the pattern must then always run).
+ * Derives what any match of a caseless PCRE2 pattern must hold: each of the
+ * returned requirements (AND), each met by one of its literals (OR). Returns
+ * how many, or 0 when nothing can be said (the pattern must always run).
  */
-size_t prefilter_literals(const char *re, char ***lits);
-void prefilter_literals_free(char **lits, size_t n);
+size_t prefilter_requirements(const char *re, struct prefilter_req **reqs);
+void prefilter_requirements_free(struct prefilter_req *reqs, size_t n);
 
 struct prefilter;
 

@@ -24,21 +24,26 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-/* Literals of re joined by '|', or "*" when it must always run. */
+/* Requirements of re: literals joined by '|', requirements by " & "; "*" = always run. */
 static void
 lits(const char *re, const char *want)
 {
-	char **l, got[1024] = "";
-	size_t n = prefilter_literals(re, &l);
+	struct prefilter_req *r;
+	char got[1024] = "";
+	size_t n = prefilter_requirements(re, &r);
 
 	if (n == 0)
 		strcpy(got, "*");
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			strcat(got, "|");
-		strcat(got, l[i]);
+			strcat(got, " & ");
+		for (size_t k = 0; k < r[i].n; k++) {
+			if (k)
+				strcat(got, "|");
+			strcat(got, r[i].lits[k]);
+		}
 	}
-	prefilter_literals_free(l, n);
+	prefilter_requirements_free(r, n);
 	if (strcmp(got, want) != 0)
 		fail_msg("literals of %s\n  got  %s\n  want %s", re, got, want);
 }
@@ -47,15 +52,15 @@ static void
 test_literals(void **state)
 {
 	(void)state;
-	lits("\\bdm\\s+us\\b", "dm");
+	lits("\\bdm\\s+us\\b", "dm & us");
 	lits("Direct Message", "direct message");
 	lits("e-?mail", "e-mail|email");
 	lits("colou?r", "colour|color");
 	lits("a(b|c)d", "abd|acd");
-	lits("(send|drop)\\s+us", "send|drop");
+	lits("(send|drop)\\s+us", "send|drop & us");
 	lits("(send|x)\\s+us", "us");          /* a branch too short to use */
-	lits("(?:[\\w-]+\\.)*twitter\\.com(?::\\d+)?/messages/compose\\S*", "/messages/compose");
-	lits("(?<!\\w)send\\s+us\\s+a\\s+DM(?!\\w)", "send");
+	lits("(?:[\\w-]+\\.)*twitter\\.com(?::\\d+)?/messages/compose\\S*", "twitter.com & /messages/compose");
+	lits("(?<!\\w)send\\s+us\\s+a\\s+DM(?!\\w)", "send & us & dm");
 	lits("[Dd][Mm] us", "dm us");
 	lits("(?i)DM(?-i)s", "dms");
 	lits("caf\xc3\xa9s", "caf");                  /* non-ASCII is PCRE2's to fold */
