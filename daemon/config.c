@@ -33,7 +33,10 @@ static const char *source_keys[] = {"type", "path", "format", "url", "platform",
     "bearer_token_file", "token_file", "stall_timeout", "poll_interval", "instance",
     "account", "accounts", NULL};
 static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
-    "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", NULL};
+    "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", "retry_base",
+    "retry_max", NULL};
+static const char *alert_type_names[] = {"deflection.unresolved", "deflection.escalated",
+    "deflection.resolved_late", "deflection.detected", NULL};
 
 struct config *
 config_default(void)
@@ -205,6 +208,11 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 	} else if (strcmp(k, "admin_listen") == 0) {
 		free(c->admin_listen);
 		c->admin_listen = xstrdup(it->value);
+	} else if (strcmp(k, "alert_detected") == 0) {
+		if (strcmp(it->value, "yes") == 0 || strcmp(it->value, "no") == 0)
+			c->alert_detected = strcmp(it->value, "yes") == 0;
+		else
+			diag_add(p->d, p->file, it->line, it->value_col, "alert_detected must be yes or no");
 	} else if (strcmp(k, "admin_token_file") == 0) {
 		free(c->admin_token_file);
 		c->admin_token_file = xstrdup(it->value);
@@ -330,6 +338,151 @@ section_value(const struct config_section *sec, const char *key, int *line)
 	return v;
 }
 
+/* Splits a comma list into v; -1 on an empty item. */
+static int
+list_value(const char *value, char ***v, size_t *n)
+{
+	const char *q = value;
+
+	for (;;) {
+		const char *comma = strchr(q, ',');
+		const char *e = comma ? comma : q + strlen(q);
+
+		while (q < e && isspace((unsigned char)*q))
+			q++;
+		while (e > q && isspace((unsigned char)e[-1]))
+			e--;
+		if (e == q)
+			return -1;
+		*v = xreallocarray(*v, *n + 1, sizeof **v);
+		(*v)[(*n)++] = xstrndup(q, (size_t)(e - q));
+		if (comma == NULL)
+			return 0;
+		q = comma + 1;
+	}
+}
+
+/* Reads one [webhook] section into w, reporting bad values. */
+static void
+parse_webhook(struct cparse *p, const struct config_section *sec, struct webhook_config *w)
+{
+	static const char *sevs[] = {"info", "low", "medium", "high", "critical", NULL};
+
+	w->name = xstrdup(sec->name);
+	w->timeout = 15;
+	w->max_age = 3 * 86400;
+	w->concurrency = 4;
+	w->retry_base = 5;
+	w->retry_max = 3600;
+	for (size_t i = 0; i < sec->nkv; i++) {
+		const char *k = sec->kv[i].key, *v = sec->kv[i].value;
+		int line = sec->kv[i].line;
+		int64_t *dur = NULL;
+
+		if (strcmp(k, "url") == 0) {
+			free(w->url);
+			w->url = xstrdup(v);
+			if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: url must start with "
+				    "http:// or https://", sec->name);
+		} else if (strcmp(k, "secret_file") == 0) {
+			w->secret_files = xreallocarray(w->secret_files, w->nsecret_files + 1,
+			    sizeof *w->secret_files);
+			w->secret_files[w->nsecret_files++] = xstrdup(v);
+		} else if (strcmp(k, "secret") == 0) {
+			if (strncmp(v, "whsec_", 6) != 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: secret must look like "
+				    "whsec_<base64>", sec->name);
+			w->secrets = xreallocarray(w->secrets, w->nsecrets + 1, sizeof *w->secrets);
+			w->secrets[w->nsecrets++] = xstrdup(v);
+		} else if (strcmp(k, "format") == 0) {
+			if (strcmp(v, "json") != 0 && strcmp(v, "slack") != 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: format must be json or "
+				    "slack", sec->name);
+			w->slack = strcmp(v, "slack") == 0;
+		} else if (strcmp(k, "types") == 0 || strcmp(k, "brands") == 0 ||
+		    strcmp(k, "tags") == 0) {
+			char ***lv = k[0] == 't' && k[1] == 'y' ? &w->types : k[0] == 'b' ? &w->brands
+			                                                               : &w->tags;
+			size_t *ln = k[0] == 't' && k[1] == 'y' ? &w->ntypes : k[0] == 'b' ? &w->nbrands
+			                                                               : &w->ntags;
+			size_t first = *ln;
+
+			if (list_value(v, lv, ln) != 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: empty item in %s",
+				    sec->name, k);
+			for (size_t j = first; lv == &w->types && j < *ln; j++) {
+				int ok = 0;
+
+				for (size_t t = 0; alert_type_names[t]; t++)
+					ok |= strcmp((*lv)[j], alert_type_names[t]) == 0;
+				if (!ok)
+					diag_add(p->d, p->file, line, 1, "[webhook %s]: unknown alert type "
+					    "\"%s\"", sec->name, (*lv)[j]);
+			}
+		} else if (strcmp(k, "min_severity") == 0) {
+			w->min_severity = -1;
+			for (int j = 0; sevs[j]; j++)
+				if (strcmp(v, sevs[j]) == 0)
+					w->min_severity = j;
+			if (w->min_severity < 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: min_severity must be info, "
+				    "low, medium, high or critical", sec->name);
+		} else if (strcmp(k, "concurrency") == 0) {
+			char *e;
+			long c = strtol(v, &e, 10);
+
+			if (*e != '\0' || c < 1 || c > 64)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: concurrency must be 1 to "
+				    "64", sec->name);
+			else
+				w->concurrency = (int)c;
+		} else if (strcmp(k, "timeout") == 0) {
+			dur = &w->timeout;
+		} else if (strcmp(k, "max_age") == 0) {
+			dur = &w->max_age;
+		} else if (strcmp(k, "retry_base") == 0) {
+			dur = &w->retry_base;
+		} else if (strcmp(k, "retry_max") == 0) {
+			dur = &w->retry_max;
+		}
+		if (dur != NULL) {
+			int64_t d = parse_duration(v);
+
+			if (d <= 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: %s must be a duration such "
+				    "as 90s, 15m, 72h or 3d", sec->name, k);
+			else
+				*dur = d;
+		}
+	}
+	if (w->url == NULL)
+		diag_add(p->d, p->file, sec->line, 1, "[webhook %s] needs a url", sec->name);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+hooks_free(struct webhook_config *h, size_t n)
+{
+	for (size_t i = 0; h != NULL && i < n; i++) {
+		free(h[i].name);
+		free(h[i].url);
+		strv_free(h[i].secret_files, h[i].nsecret_files);
+		strv_free(h[i].secrets, h[i].nsecrets);
+		strv_free(h[i].types, h[i].ntypes);
+		strv_free(h[i].brands, h[i].nbrands);
+		strv_free(h[i].tags, h[i].ntags);
+	}
+	free(h);
+}
+
 /* Checks what a section needs as a whole, once all its keys are read. */
 static void
 check_sections(struct cparse *p)
@@ -363,13 +516,9 @@ check_sections(struct cparse *p)
 			diag_add(p->d, p->file, line, 1, "[source %s]: unknown format \"%s\" (native, x, "
 			    "mastodon or bluesky)", sec->name, fmt);
 	}
-	for (size_t i = 0; i < p->c->nwebhooks; i++) {
-		int line;
-
-		if (section_value(&p->c->webhooks[i], "url", &line) == NULL)
-			diag_add(p->d, p->file, p->c->webhooks[i].line, 1, "[webhook %s] needs a url",
-			    p->c->webhooks[i].name);
-	}
+	p->c->hooks = xcalloc(p->c->nwebhooks, sizeof *p->c->hooks);
+	for (size_t i = 0; i < p->c->nwebhooks; i++)
+		parse_webhook(p, &p->c->webhooks[i], &p->c->hooks[i]);
 	const char *colon = strrchr(p->c->admin_listen, ':');
 	if (colon == NULL || colon == p->c->admin_listen || colon[1] == '\0' ||
 	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
@@ -463,6 +612,7 @@ config_free(struct config *c)
 	free(c->brands);
 	free(c->brand_windows);
 	sections_free(c->sources, c->nsources);
+	hooks_free(c->hooks, c->nwebhooks);
 	sections_free(c->webhooks, c->nwebhooks);
 	free(c);
 }

@@ -17,65 +17,65 @@
 #include <openssl/evp.h>
 
 #include "admin.h"
+#include "alert.h"
 #include "buf.h"
 #include "cmd.h"
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
 #include "source_file.h"
+#include "webhook.h"
 #include "xmalloc.h"
 
 /* Tracked posts are kept (as ids, to refuse duplicates) this long past their time. */
 #define PRUNE_EVERY 600
 
-static const char *alert_types[FINDING_TYPES] = {
-    [FINDING_ESCALATION] = "deflection.escalated",
-    [FINDING_UNRESOLVED] = "deflection.unresolved",
-    [FINDING_RESOLVED_LATE] = "deflection.resolved_late",
-};
-
-/* A stable alert id: the same finding always gets the same id, so a redo is a no-op. */
+/* store_evidence_each callback: one evidence object. */
 static void
-alert_id(const struct finding *f, char *out, size_t outlen)
+add_evidence(void *arg, const struct store_evidence *e)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char *key = xasprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", finding_type_name(f->type),
-	    f->c->platform, f->c->conversation_id, f->c->customer, f->c->post_id, f->post_id);
+	char at[32];
 
-	EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
-	free(key);
-	snprintf(out, outlen, "dfl_");
-	for (unsigned int i = 0; i < 12 && 4 + 2 * i + 2 < outlen; i++)
-		snprintf(out + 4 + 2 * i, outlen - 4 - 2 * i, "%02x", md[i]);
+	rfc3339_format(e->at, at, sizeof at);
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?}", "post_id",
+	    e->post_id, "kind", e->kind, "at", at, "rule", e->rule, "text", e->text, "url",
+	    e->url));
 }
 
-/* Builds the alert document for a finding that alerts. */
-static char *
-alert_body(const char *id, const char *type, const struct event *ev)
+/* Writes the alert a finding raises to the outbox and queues its deliveries. */
+static void
+raise_alert(struct deflectd *d, const struct event *ev, const char *type)
 {
 	const struct finding *f = ev->f;
-	const struct tcase *c = f->c;
-	char at[32], dat[32], dl[32];
-	json_t *o;
-	char *s;
+	const struct rule *rule = ruleset_find(d->rs, f->c->rule);
+	struct alert_input in;
+	char id[64], *text = NULL, *url = NULL, *match = NULL, *doc;
+	int64_t now = (int64_t)time(NULL);
 
-	rfc3339_format(f->at, at, sizeof at);
-	rfc3339_format(c->deflected_at, dat, sizeof dat);
-	rfc3339_format(c->deadline, dl, sizeof dl);
-	o = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I},"
-	    " s:{s:s, s:s, s:[I,I]}, s:s?}",
-	    "version", 1, "id", id, "type", type, "at", at,
-	    "case", "platform", c->platform, "brand", c->brand ? c->brand : "",
-	    "conversation_id", c->conversation_id, "customer", c->customer, "deflected_at", dat,
-	    "deadline", dl, "state", case_state_name(c->state), "repeats", (json_int_t)c->repeats,
-	    "escalations", (json_int_t)c->escalations,
-	    "deflection", "post_id", c->post_id, "rule", c->rule, "span", (json_int_t)c->start,
-	    (json_int_t)c->end, "evidence_post_id",
-	    f->type == FINDING_UNRESOLVED ? NULL : f->post_id);
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return s;
+	alert_id(f, id, sizeof id);
+	store_case_text_get(d->store, f->c, &text, &url, &match);
+	memset(&in, 0, sizeof in);
+	in.f = f;
+	in.rule = rule;
+	in.type = type;
+	in.id = id;
+	in.created_at = now;
+	in.text = text;
+	in.url = url;
+	in.match = match;
+	in.evidence = json_array();
+	store_evidence_each(d->store, f->c, add_evidence, in.evidence);
+	doc = alert_document(&in);
+	if (doc == NULL || store_outbox_add(d->store, id, type, now, doc) != 0 ||
+	    webhooks_queue(d->hooks, id, type, f->c->brand, rule ? rule->tags : NULL,
+		rule ? rule->ntags : 0, rule ? (int)rule->severity : SEV_MEDIUM, now) != 0)
+		log_warnx("alert %s (%s) not queued", id, type);
+	else
+		webhooks_kick(d->hooks);
+	free(doc);
+	free(text);
+	free(url);
+	free(match);
 }
 
 /* Pipeline callback: every finding is logged, stored, and queued if it alerts. */
@@ -90,16 +90,18 @@ on_event(void *arg, const struct event *ev)
 	    f->rule ? f->rule : "-", f->post_id ? f->post_id : "-");
 	if (store_case_put(d->store, f->c) != 0)
 		log_warnx("case of conversation %s not stored", f->c->conversation_id);
-	if (alert_types[f->type] != NULL) {
-		char id[64], *body;
+	if (f->type == FINDING_DEFLECTION && ev->post != NULL) {
+		char *match = xstrndup(ev->text + f->start, f->end - f->start);
 
-		alert_id(f, id, sizeof id);
-		body = alert_body(id, alert_types[f->type], ev);
-		if (body == NULL || store_outbox_add(d->store, id, alert_types[f->type],
-		    f->at, body) != 0)
-			log_warnx("alert %s not queued", id);
-		free(body);
+		store_case_text_set(d->store, f->c, ev->text, ev->post->url, match);
+		free(match);
+	} else if (f->type != FINDING_UNRESOLVED && ev->post != NULL) {
+		store_evidence_add(d->store, f->c, f->post_id, finding_type_name(f->type), f->at,
+		    f->rule, ev->text, ev->post->url);
 	}
+	const char *type = alert_type(f->type, d->cfg->alert_detected);
+	if (type != NULL)
+		raise_alert(d, ev, type);
 }
 
 /* Pipeline callback: a tracked post's JSON is no longer needed for a restart. */
@@ -252,6 +254,20 @@ reload(struct deflectd *d)
 	}
 	cfg->rules_dir_override = d->cfg->rules_dir_override ?
 	    xstrdup(d->cfg->rules_dir_override) : NULL;
+	char err[512];
+	struct webhooks *hooks = webhooks_new(d->base, d->store, cfg, err, sizeof err);
+	if (hooks == NULL) {
+		log_warnx("%s", err);
+		log_warnx("reload failed; still running the previous configuration and rules");
+		d->reload_failures++;
+		config_free(cfg);
+		ruleset_free(rs);
+		notify_send("READY=1");
+		return;
+	}
+	/* Deliveries in flight are abandoned; they stay pending and go out again. */
+	webhooks_free(d->hooks);
+	d->hooks = hooks;
 	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 ||
 	    strcmp(cfg->admin_listen, d->cfg->admin_listen) != 0 ||
 	    cfg->nsources != d->cfg->nsources)
@@ -399,6 +415,8 @@ daemon_main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	live_pipeline_config(&d, &pc);
 	d.pl = pipeline_new(&pc, d.rs, on_event, &d);
+	if ((d.hooks = webhooks_new(d.base, d.store, d.cfg, err, sizeof err)) == NULL)
+		fatalx("%s", err);
 	if (restore(&d) != 0)
 		fatalx("%s: cannot restore state", store_path(d.store));
 	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
@@ -432,6 +450,7 @@ daemon_main(int argc, char **argv)
 	event_free(d.tick);
 	source_file_stop_all(&d);
 	admin_free(d.admin);
+	webhooks_free(d.hooks);
 	pipeline_free(d.pl);
 	store_close(d.store);
 	ruleset_free(d.rs);

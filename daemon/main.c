@@ -25,6 +25,8 @@ usage(FILE *f)
 	    "                                                 rule hits, samples, label scores\n"
 	    "  explain    [--rules DIR] [--by brand|customer] TEXT\n"
 	    "                                                 which rules match a text, and where\n"
+	    "  alerts     [-c FILE] list|requeue|enable-webhook  alert deliveries and dead letters\n"
+	    "  send-test-alert [-c FILE] [WEBHOOK]            send a test alert, report the outcome\n"
 	    "\n"
 	    "Run 'deflectd COMMAND --help' for a command's options.\n");
 }
@@ -75,6 +77,8 @@ main(int argc, char **argv)
 	    {"replay", cmd_replay},
 	    {"test-rules", cmd_test_rules},
 	    {"explain", cmd_explain},
+	    {"alerts", cmd_alerts},
+	    {"send-test-alert", cmd_send_test_alert},
 	};
 
 	/* No command (options only): run the daemon, systemd style. */

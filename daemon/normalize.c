@@ -1,96 +1,193 @@
 /*
  * The normalizer: one pass over the raw text, so decoded output is never
  * read again ("&lt;3" becomes "<3" and stays text). Output is valid UTF-8.
+ *
+ * Everything here is ASCII-only on purpose (no <ctype.h>): the result must
+ * not depend on the process locale. Every look-ahead is either bounded
+ * (TAG_MAX) or cached in struct norm, so hostile input such as a megabyte
+ * of "<a" stays linear.
  */
-#include <ctype.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "normalize.h"
 
 /* How far a '<' may be from its '>' to count as a tag; else it is text. */
 #define TAG_MAX 2048
-/* How far an <a> may be from its </a> for its href to replace the text. */
-#define ANCHOR_MAX 8192
 
 struct norm {
+	const char *in;
+	size_t len;
 	struct buf *out;
-	int space; /* a whitespace run is pending */
+	int space; /* a whitespace run is pending; written before the next text */
+	size_t gt; /* first '>' at or after the last search start, or len */
+	size_t cmt; /* first "-->" end ('>') at or after the last search, or len */
+
+	/*
+	 * An open <a href> whose text may give way to its href when it closes:
+	 * a_mark is where its text starts in out, a_space whether a space was
+	 * pending there, href points into the input.
+	 */
+	int a_open;
+	size_t a_mark;
+	int a_space;
+	const char *href;
+	size_t hreflen;
 };
 
-/* Appends a code point as UTF-8. */
-static void
-put_utf8(struct buf *b, uint32_t cp)
+/* Is c ASCII whitespace in the HTML and C sense (\t \n \v \f \r space)? */
+static int
+is_ws(unsigned char c)
 {
-	char s[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xc0 | cp >> 6);
-		s[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xe0 | cp >> 12);
-		s[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		s[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		s[0] = (char)(0xf0 | cp >> 18);
-		s[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-		s[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-		s[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	buf_add(b, s, n);
+	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-/* Emits text, first flushing a pending space unless at the start. */
-static void
-emit(struct norm *n, const char *s, size_t len)
+/* Is c an ASCII letter? */
+static int
+is_alpha(unsigned char c)
 {
-	if (n->space && n->out->len > 0)
-		buf_addc(n->out, ' ');
+	return (unsigned char)((c | 0x20) - 'a') < 26;
+}
+
+/* Is c an ASCII digit? */
+static int
+is_digit(unsigned char c)
+{
+	return (unsigned char)(c - '0') < 10;
+}
+
+/* Lowercases an ASCII letter and leaves every other byte alone. */
+static unsigned char
+lc(unsigned char c)
+{
+	return (unsigned char)(c - 'A') < 26 ? c | 0x20 : c;
+}
+
+/* Compares s[0..len) with the lowercase word w, ASCII-caselessly. */
+static int
+eq_ci(const char *s, size_t len, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (w[i] == '\0' || lc((unsigned char)s[i]) != (unsigned char)w[i])
+			return 0;
+	return w[i] == '\0';
+}
+
+/* Does s[0..len) contain the lowercase word w, ASCII-caselessly? */
+static int
+has_ci(const char *s, size_t len, const char *w)
+{
+	size_t wl = strlen(w);
+
+	for (size_t i = 0; i + wl <= len; i++)
+		if (eq_ci(s + i, wl, w))
+			return 1;
+	return 0;
+}
+
+/* Makes room for k more output bytes and the final NUL. */
+static void
+room(struct buf *b, size_t k)
+{
+	if (b->len + k >= b->cap)
+		buf_reserve(b, k);
+}
+
+/* Starts a piece of text: writes the pending space unless output is empty. */
+static void
+flush_space(struct norm *n)
+{
+	struct buf *b = n->out;
+
+	if (n->space && b->len > 0)
+		b->s[b->len++] = ' ';
 	n->space = 0;
-	buf_add(n->out, s, len);
 }
 
-/* Is cp whitespace for collapsing? */
+/* Writes bytes known to be valid UTF-8 text (not whitespace). */
+static void
+emit(struct norm *n, const char *s, size_t k)
+{
+	struct buf *b = n->out;
+
+	room(b, k + 1);
+	flush_space(n);
+	memcpy(b->s + b->len, s, k);
+	b->len += k;
+}
+
+/* Writes one non-whitespace code point, valid by construction, as UTF-8. */
+static void
+emit_utf8(struct norm *n, uint32_t cp)
+{
+	struct buf *b = n->out;
+	unsigned char *s;
+
+	room(b, 5);
+	flush_space(n);
+	s = (unsigned char *)b->s + b->len;
+	if (cp < 0x80) {
+		s[0] = (unsigned char)cp;
+		b->len += 1;
+	} else if (cp < 0x800) {
+		s[0] = (unsigned char)(0xc0 | cp >> 6);
+		s[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		b->len += 2;
+	} else if (cp < 0x10000) {
+		s[0] = (unsigned char)(0xe0 | cp >> 12);
+		s[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		s[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		b->len += 3;
+	} else {
+		s[0] = (unsigned char)(0xf0 | cp >> 18);
+		s[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+		s[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		s[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		b->len += 4;
+	}
+}
+
+/* Is cp a Unicode space that should separate words like ' ' does? */
 static int
 is_space_cp(uint32_t cp)
 {
-	return cp == ' ' || (cp >= 0x09 && cp <= 0x0d) || cp == 0x85 || cp == 0xa0 ||
-	    cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
-	    cp == 0x202f || cp == 0x205f || cp == 0x3000;
+	return cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+	    cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
-/* Emits one code point with folding: quotes, dashes, ellipsis, spaces. */
+/*
+ * Writes one decoded code point, folding what rules should not have to
+ * spell out: quote look-alikes, dashes, the ellipsis, spaces, invisibles.
+ */
 static void
 emit_cp(struct norm *n, uint32_t cp)
 {
-	char s[4];
-
-	if (is_space_cp(cp) || (cp < 0x20 && cp != 0)) {
-		n->space = 1;
+	if (cp < 0xa0) {
+		if (cp == 0)
+			return; /* NUL carries nothing and would end C strings */
+		if (cp <= 0x20 || cp >= 0x7f)
+			n->space = 1; /* C0, DEL and C1 controls separate words */
+		else
+			emit_utf8(n, cp);
 		return;
 	}
 	switch (cp) {
-	case 0:
-	case 0x7f:
+	case 0x00ad: /* soft hyphen: invisible, yet splits "D\u00adM" */
 	case 0x200b: /* zero width space */
 	case 0x2060: /* word joiner */
-	case 0xfeff: /* byte order mark */
+	case 0xfeff: /* byte order mark, zero width no-break space */
 		return;
+	case 0x02bc: /* modifier letter apostrophe */
 	case 0x2018: case 0x2019: case 0x201a: case 0x201b: case 0x2032: case 0xff07:
 		emit(n, "'", 1);
 		return;
 	case 0x201c: case 0x201d: case 0x201e: case 0x201f: case 0x2033: case 0xff02:
 		emit(n, "\"", 1);
 		return;
-	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2212:
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015:
+	case 0x2212:
 		emit(n, "-", 1);
 		return;
 	case 0x2026:
@@ -107,25 +204,23 @@ emit_cp(struct norm *n, uint32_t cp)
 		emit(n, "K", 1);
 		return;
 	}
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		emit(n, s, 1);
-		return;
-	}
-	emit(n, "", 0);
-	put_utf8(n->out, cp);
+	if (is_space_cp(cp))
+		n->space = 1;
+	else
+		emit_utf8(n, cp);
 }
 
 /*
  * Decodes one UTF-8 sequence at s (len > 0). Returns its length, with *cp
- * U+FFFD for an invalid sequence (consuming its maximal subpart).
+ * U+FFFD for an invalid sequence, consuming only its maximal subpart so the
+ * bytes after it are decoded afresh (Unicode's recommended practice).
  */
 static size_t
 decode_utf8(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	unsigned char c = s[0];
 	size_t need, i;
-	uint32_t v, min;
+	uint32_t v;
 
 	if (c < 0x80) {
 		*cp = c;
@@ -134,15 +229,12 @@ decode_utf8(const unsigned char *s, size_t len, uint32_t *cp)
 	if (c >= 0xc2 && c <= 0xdf) {
 		need = 1;
 		v = c & 0x1f;
-		min = 0x80;
 	} else if (c >= 0xe0 && c <= 0xef) {
 		need = 2;
 		v = c & 0x0f;
-		min = 0x800;
 	} else if (c >= 0xf0 && c <= 0xf4) {
 		need = 3;
 		v = c & 0x07;
-		min = 0x10000;
 	} else {
 		*cp = 0xfffd;
 		return 1;
@@ -150,13 +242,13 @@ decode_utf8(const unsigned char *s, size_t len, uint32_t *cp)
 	for (i = 1; i <= need; i++) {
 		if (i >= len || (s[i] & 0xc0) != 0x80)
 			break;
-		/* Reject overlongs, surrogates and > U+10FFFF at the second byte. */
+		/* Overlongs, surrogates and > U+10FFFF show at the second byte. */
 		if (i == 1 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
 		    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
 			break;
 		v = v << 6 | (s[i] & 0x3f);
 	}
-	if (i <= need || v < min) {
+	if (i <= need) {
 		*cp = 0xfffd;
 		return i;
 	}
@@ -164,115 +256,114 @@ decode_utf8(const unsigned char *s, size_t len, uint32_t *cp)
 	return need + 1;
 }
 
-static const struct {
+/* Named entities we decode, sorted for binary search; others stay text. */
+static const struct entity {
 	const char *name;
 	uint32_t cp;
 } entities[] = {
-    {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
-    {"nbsp", 0xa0}, {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013},
-    {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201c}, {"rdquo", 0x201d},
-    {"sbquo", 0x201a}, {"bdquo", 0x201e}, {"laquo", 0xab}, {"raquo", 0xbb},
-    {"copy", 0xa9}, {"reg", 0xae}, {"trade", 0x2122}, {"euro", 0x20ac},
-    {"pound", 0xa3}, {"middot", 0xb7}, {"bull", 0x2022}, {"zwj", 0x200d},
-    {"zwnj", 0x200c}, {"shy", 0xad}, {"times", 0xd7},
+    {"AElig", 0xc6}, {"Aacute", 0xc1}, {"Agrave", 0xc0}, {"Auml", 0xc4},
+    {"Ccedil", 0xc7}, {"Eacute", 0xc9}, {"Egrave", 0xc8}, {"Iacute", 0xcd},
+    {"Ntilde", 0xd1}, {"Oacute", 0xd3}, {"Ouml", 0xd6}, {"Uacute", 0xda},
+    {"Uuml", 0xdc}, {"aacute", 0xe1}, {"acirc", 0xe2}, {"aelig", 0xe6},
+    {"agrave", 0xe0}, {"amp", '&'}, {"apos", '\''}, {"atilde", 0xe3},
+    {"auml", 0xe4}, {"bdquo", 0x201e}, {"bull", 0x2022}, {"ccedil", 0xe7},
+    {"cent", 0xa2}, {"copy", 0xa9}, {"deg", 0xb0}, {"eacute", 0xe9},
+    {"ecirc", 0xea}, {"egrave", 0xe8}, {"emsp", 0x2003}, {"ensp", 0x2002},
+    {"euml", 0xeb}, {"euro", 0x20ac}, {"gt", '>'}, {"hellip", 0x2026},
+    {"iacute", 0xed}, {"icirc", 0xee}, {"iexcl", 0xa1}, {"iquest", 0xbf},
+    {"iuml", 0xef}, {"laquo", 0xab}, {"ldquo", 0x201c}, {"lsaquo", 0x2039},
+    {"lsquo", 0x2018}, {"lt", '<'}, {"mdash", 0x2014}, {"middot", 0xb7},
+    {"nbsp", 0xa0}, {"ndash", 0x2013}, {"ntilde", 0xf1}, {"oacute", 0xf3},
+    {"ocirc", 0xf4}, {"otilde", 0xf5}, {"ouml", 0xf6}, {"pound", 0xa3},
+    {"quot", '"'}, {"raquo", 0xbb}, {"rdquo", 0x201d}, {"reg", 0xae},
+    {"rsaquo", 0x203a}, {"rsquo", 0x2019}, {"sbquo", 0x201a}, {"shy", 0xad},
+    {"szlig", 0xdf}, {"thinsp", 0x2009}, {"times", 0xd7}, {"trade", 0x2122},
+    {"uacute", 0xfa}, {"ucirc", 0xfb}, {"ugrave", 0xf9}, {"uuml", 0xfc},
+    {"yen", 0xa5}, {"zwj", 0x200d}, {"zwnj", 0x200c},
+};
+
+/* Looks a named entity up; returns 0 when we do not know it. */
+static int
+entity_lookup(const char *name, size_t nl, uint32_t *cp)
+{
+	size_t lo = 0, hi = sizeof entities / sizeof entities[0];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *e = entities[mid].name;
+		int c = strncmp(e, name, nl);
+
+		if (c == 0 && e[nl] != '\0')
+			c = 1;
+		if (c == 0) {
+			*cp = entities[mid].cp;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/*
+ * Windows-1252 meanings of &#128; to &#159;, which HTML uses instead of the
+ * C1 controls (so "we&#146;re" reads "we're"); 0 where 1252 has a hole.
+ */
+static const uint16_t cp1252[32] = {
+    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
 };
 
 /*
  * Decodes an entity at s ('&'); returns its length with *cp set, or 0 when
- * it is not one (the '&' is then text).
+ * it is not one and the '&' is text. The ';' is required: "AT&T" and
+ * "&copy" in prose stay as written.
  */
 static size_t
 decode_entity(const char *s, size_t len, uint32_t *cp)
 {
-	size_t i = 1;
+	size_t i, start;
 	uint32_t v = 0;
 
 	if (len > 2 && s[1] == '#') {
 		int hex = len > 3 && (s[2] == 'x' || s[2] == 'X');
-		size_t start = i = hex ? 3 : 2;
 
+		start = i = hex ? 3 : 2;
+		/* Eight digits are more than any code point needs; v cannot overflow. */
 		for (; i < len && i - start < 8; i++) {
-			int c = (unsigned char)s[i], d;
+			unsigned char c = (unsigned char)s[i];
 
-			if (c >= '0' && c <= '9')
-				d = c - '0';
-			else if (hex && isxdigit(c))
-				d = (tolower(c) - 'a') + 10;
+			if (is_digit(c))
+				v = v * (hex ? 16 : 10) + (uint32_t)(c - '0');
+			else if (hex && (unsigned char)(lc(c) - 'a') < 6)
+				v = v * 16 + (uint32_t)(lc(c) - 'a' + 10);
 			else
 				break;
-			v = v * (hex ? 16 : 10) + (uint32_t)d;
 		}
 		if (i == start || i >= len || s[i] != ';')
 			return 0;
+		if (v >= 0x80 && v < 0xa0 && cp1252[v - 0x80] != 0)
+			v = cp1252[v - 0x80];
 		if (v == 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 			v = 0xfffd;
 		*cp = v;
 		return i + 1;
 	}
-	while (i < len && i < 10 && isalnum((unsigned char)s[i]))
-		i++;
-	if (i == 1 || i >= len || s[i] != ';')
+	for (i = 1; i < len && i <= 8 && (is_alpha((unsigned char)s[i]) ||
+	    is_digit((unsigned char)s[i])); i++)
+		;
+	if (i == 1 || i >= len || s[i] != ';' || !entity_lookup(s + 1, i - 1, cp))
 		return 0;
-	for (size_t e = 0; e < sizeof entities / sizeof entities[0]; e++) {
-		if (strlen(entities[e].name) == i - 1 && strncmp(entities[e].name, s + 1, i - 1) == 0) {
-			*cp = entities[e].cp;
-			return i + 1;
-		}
-	}
-	return 0;
+	return i + 1;
 }
 
-/* Finds needle case-insensitively in s[0..len); returns its offset or -1. */
-static long
-find_ci(const char *s, size_t len, const char *needle)
-{
-	size_t nl = strlen(needle);
-
-	for (size_t i = 0; i + nl <= len; i++)
-		if (strncasecmp(s + i, needle, nl) == 0)
-			return (long)i;
-	return -1;
-}
-
-/* Finds attribute name's value in a tag's text; sets *v and *vl, or returns 0. */
-static int
-attr(const char *tag, size_t len, const char *name, const char **v, size_t *vl)
-{
-	size_t nl = strlen(name);
-
-	for (size_t i = 0; i + nl < len; i++) {
-		if (!isspace((unsigned char)tag[i]) || strncasecmp(tag + i + 1, name, nl) != 0)
-			continue;
-		size_t j = i + 1 + nl;
-		while (j < len && isspace((unsigned char)tag[j]))
-			j++;
-		if (j >= len || tag[j] != '=')
-			continue;
-		j++;
-		while (j < len && isspace((unsigned char)tag[j]))
-			j++;
-		if (j < len && (tag[j] == '"' || tag[j] == '\'')) {
-			const char *q = memchr(tag + j + 1, tag[j], len - j - 1);
-
-			if (q == NULL)
-				return 0;
-			*v = tag + j + 1;
-			*vl = (size_t)(q - *v);
-			return 1;
-		}
-		size_t k = j;
-		while (k < len && !isspace((unsigned char)tag[k]) && tag[k] != '>')
-			k++;
-		*v = tag + j;
-		*vl = k - j;
-		return 1;
-	}
-	return 0;
-}
-
-/* Emits an attribute value with its entities decoded. */
+/* Writes text that came from an attribute (a href), entities decoded. */
 static void
-emit_decoded(struct norm *n, const char *s, size_t len)
+emit_attr(struct norm *n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
@@ -285,116 +376,275 @@ emit_decoded(struct norm *n, const char *s, size_t len)
 	}
 }
 
-/* Does an anchor's visible text (tags skipped) start with '@' or '#'? */
-static int
-visible_starts_tagged(const char *s, size_t len)
+/*
+ * Ends the open anchor. Mastodon shortens a link's visible text with hidden
+ * spans, so the full href replaces it, unless the text is a @mention or
+ * #hashtag, which matchers want as written.
+ */
+static void
+close_anchor(struct norm *n)
 {
-	size_t i = 0;
+	struct buf *b = n->out;
+	size_t p = n->a_mark;
+	int lead, trail;
+
+	if (!n->a_open)
+		return;
+	n->a_open = 0;
+	if (p < b->len && b->s[p] == ' ')
+		p++;
+	if (p < b->len && (b->s[p] == '@' || b->s[p] == '#'))
+		return;
+	/* Whitespace around the text still separates the href from its neighbours. */
+	lead = n->a_space || (b->len > n->a_mark && b->s[n->a_mark] == ' ') ||
+	    (b->len == n->a_mark && n->space);
+	trail = n->space;
+	b->len = n->a_mark;
+	n->space = lead;
+	emit_attr(n, n->href, n->hreflen);
+	n->space |= trail;
+}
+
+/*
+ * Reads an <a> tag's attributes s[0..len) (after the name, before '>') and
+ * opens an anchor when it has an href and is not a mention or hashtag.
+ * Values may be double-, single- or unquoted; an unterminated quote runs
+ * to the end of the tag.
+ */
+static void
+open_anchor(struct norm *n, const char *s, size_t len)
+{
+	const char *href = NULL, *cls = NULL;
+	size_t hl = 0, cl = 0, i = 0;
 
 	while (i < len) {
-		if (s[i] == '<') {
-			const char *gt = memchr(s + i, '>', len - i);
+		size_t name, nl, v, vl;
 
-			if (gt == NULL)
-				return 0;
-			i = (size_t)(gt - s) + 1;
-		} else if (isspace((unsigned char)s[i])) {
+		while (i < len && (is_ws((unsigned char)s[i]) || s[i] == '/'))
 			i++;
+		name = i;
+		while (i < len && !is_ws((unsigned char)s[i]) && s[i] != '/' && s[i] != '=')
+			i++;
+		nl = i - name;
+		while (i < len && is_ws((unsigned char)s[i]))
+			i++;
+		if (i >= len || s[i] != '=') {
+			if (nl == 0)
+				i++; /* a stray byte such as a quote: skip it */
+			continue;
+		}
+		i++;
+		while (i < len && is_ws((unsigned char)s[i]))
+			i++;
+		if (i < len && (s[i] == '"' || s[i] == '\'')) {
+			const char *q = memchr(s + i + 1, s[i], len - i - 1);
+
+			v = i + 1;
+			vl = q != NULL ? (size_t)(q - s) - v : len - v;
+			i = v + vl + 1;
 		} else {
-			return s[i] == '@' || s[i] == '#';
+			v = i;
+			while (i < len && !is_ws((unsigned char)s[i]))
+				i++;
+			vl = i - v;
+		}
+		/* The first of a repeated attribute wins, as in browsers. */
+		if (href == NULL && eq_ci(s + name, nl, "href")) {
+			href = s + v;
+			hl = vl;
+		} else if (cls == NULL && eq_ci(s + name, nl, "class")) {
+			cls = s + v;
+			cl = vl;
 		}
 	}
+	if (hl == 0 || (cls != NULL && (has_ci(cls, cl, "mention") || has_ci(cls, cl, "hashtag"))))
+		return;
+	n->a_open = 1;
+	n->a_mark = n->out->len;
+	n->a_space = n->space;
+	n->href = href;
+	n->hreflen = hl;
+}
+
+/* Is the tag name s[0..len) one that breaks a line or block when rendered? */
+static int
+is_block(const char *s, size_t len)
+{
+	static const char *const block[] = {"address", "article", "aside", "blockquote", "br",
+	    "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4",
+	    "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
+	    "table", "td", "th", "tr", "ul"};
+
+	for (size_t i = 0; i < sizeof block / sizeof block[0]; i++)
+		if (eq_ci(s, len, block[i]))
+			return 1;
 	return 0;
 }
 
-static const char *block_tags[] = {"br", "p", "div", "li", "ul", "ol", "blockquote", "pre",
-    "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th", "hr", "table", NULL};
+/* Returns the first '>' at or after from (or len), searching each byte once per call. */
+static size_t
+next_gt(struct norm *n, size_t from)
+{
+	if (n->gt < from) {
+		const char *p = memchr(n->in + from, '>', n->len - from);
+
+		n->gt = p != NULL ? (size_t)(p - n->in) : n->len;
+	}
+	return n->gt;
+}
+
+/* Returns the '>' of the first "-->" ending at or after from, or len. */
+static size_t
+next_comment_end(struct norm *n, size_t from)
+{
+	size_t p;
+
+	if (n->cmt >= from)
+		return n->cmt;
+	for (p = from;; p++) {
+		const char *q = memchr(n->in + p, '>', n->len - p);
+
+		if (q == NULL) {
+			p = n->len;
+			break;
+		}
+		p = (size_t)(q - n->in);
+		if (n->in[p - 1] == '-' && n->in[p - 2] == '-')
+			break;
+	}
+	return n->cmt = p;
+}
 
 /*
- * Handles a tag at s ('<'). Returns the bytes consumed, or 0 when it is not
- * a tag and the '<' is text.
+ * Finds the '>' that ends the tag opened at i, skipping quoted attribute
+ * values so "title='a>b'" does not end it. gt is the first '>' after i,
+ * the fallback when a quote is never closed within TAG_MAX.
  */
 static size_t
-do_tag(struct norm *n, const char *s, size_t len)
+tag_end(const struct norm *n, size_t i, size_t gt)
 {
-	size_t lim = len < TAG_MAX ? len : TAG_MAX;
-	const char *gt;
-	char name[12];
-	size_t i = 1, nl = 0, taglen;
-	int closing = 0;
+	const char *s = n->in;
+	size_t lim = n->len - i > TAG_MAX ? i + TAG_MAX : n->len;
 
-	if (len < 3 || !(isalpha((unsigned char)s[1]) || s[1] == '/' || s[1] == '!'))
-		return 0;
-	if (strncmp(s, "<!--", 4) == 0) {
-		long end = find_ci(s + 4, len - 4 < ANCHOR_MAX ? len - 4 : ANCHOR_MAX, "-->");
+	for (size_t j = i + 1; j < lim; j++) {
+		if (s[j] == '>')
+			return j;
+		if (s[j] != '=')
+			continue;
+		while (j + 1 < lim && is_ws((unsigned char)s[j + 1]))
+			j++;
+		if (j + 1 < lim && (s[j + 1] == '"' || s[j + 1] == '\'')) {
+			const char *q = memchr(s + j + 2, s[j + 1], lim - j - 2);
 
-		return end < 0 ? 0 : (size_t)end + 7;
+			if (q == NULL)
+				return gt;
+			j = (size_t)(q - s);
+		}
 	}
-	if ((gt = memchr(s, '>', lim)) == NULL)
+	return gt;
+}
+
+/*
+ * Handles markup at in[i] ('<'). Returns the bytes consumed, or 0 when the
+ * '<' is text: "<3", "</3", "a < b", "<me@example.com>", or a '<' with no
+ * '>' within TAG_MAX.
+ */
+static size_t
+do_tag(struct norm *n, size_t i)
+{
+	const char *s = n->in + i;
+	size_t rest = n->len - i, name, nl, end;
+	int closing;
+
+	if (rest < 3)
 		return 0;
-	taglen = (size_t)(gt - s) + 1;
-	if (s[1] == '/') {
-		closing = 1;
-		i = 2;
+	if (s[1] == '!') {
+		if (rest >= 4 && s[2] == '-' && s[3] == '-') {
+			/* "<!-->" and "<!--->" are complete (empty) comments in HTML. */
+			end = next_comment_end(n, i + 4);
+		} else if (is_alpha((unsigned char)s[2]) || s[2] == '[')
+			end = next_gt(n, i + 2); /* <!DOCTYPE ...>, <![CDATA[...]]> */
+		else
+			return 0;
+		if (end >= n->len || end - i >= TAG_MAX)
+			return 0;
+		return end - i + 1;
 	}
-	while (i < taglen && isalnum((unsigned char)s[i]) && nl < sizeof name - 1)
-		name[nl++] = (char)tolower((unsigned char)s[i++]);
-	name[nl] = '\0';
-	if (nl == 0 && s[1] != '!')
+	closing = s[1] == '/';
+	name = closing ? 2 : 1;
+	if (name >= rest || !is_alpha((unsigned char)s[name]))
 		return 0;
-	for (size_t b = 0; block_tags[b] != NULL; b++)
-		if (strcmp(name, block_tags[b]) == 0)
-			n->space = 1;
-	if (closing || strcmp(name, "a") != 0)
-		return taglen;
-
-	/* An anchor: its href stands for a link whose text Mastodon truncates. */
-	const char *href, *cls;
-	size_t hl, cl;
-	size_t rest = len - taglen < ANCHOR_MAX ? len - taglen : ANCHOR_MAX;
-	long close = find_ci(s + taglen, rest, "</a>");
-
-	if (close < 0 || !attr(s, taglen, "href", &href, &hl) || hl == 0)
-		return taglen;
-	if (attr(s, taglen, "class", &cls, &cl) &&
-	    (find_ci(cls, cl, "mention") >= 0 || find_ci(cls, cl, "hashtag") >= 0))
-		return taglen;
-	if (visible_starts_tagged(s + taglen, (size_t)close))
-		return taglen;
-	emit_decoded(n, href, hl);
-	return taglen + (size_t)close + 4;
+	for (nl = 1; name + nl < rest && (is_alpha((unsigned char)s[name + nl]) ||
+	    is_digit((unsigned char)s[name + nl]) || s[name + nl] == '-'); nl++)
+		;
+	/* A real tag name ends the way HTML's do; "<me@example.com>" is text. */
+	if (name + nl < rest && !is_ws((unsigned char)s[name + nl]) && s[name + nl] != '/' &&
+	    s[name + nl] != '>')
+		return 0;
+	end = next_gt(n, i + name + nl);
+	if (end >= n->len || end - i >= TAG_MAX)
+		return 0;
+	if (!closing)
+		end = tag_end(n, i, end);
+	if (is_block(s + name, nl))
+		n->space = 1;
+	if (eq_ci(s + name, nl, "a")) {
+		/* A new <a> closes an open one, as browsers do. */
+		close_anchor(n);
+		if (!closing)
+			open_anchor(n, s + name + nl, end - i - name - nl);
+	}
+	return end - i + 1;
 }
 
 void
 normalize(const char *text, size_t len, struct buf *out)
 {
-	struct norm n = {out, 0};
+	struct norm n;
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0;
 
+	memset(&n, 0, sizeof n);
+	n.in = text;
+	n.len = len;
+	n.out = out;
 	buf_reset(out);
+	/* Output is rarely longer than input (only U+FFFD grows it). */
 	buf_reserve(out, len);
 	while (i < len) {
 		unsigned char c = s[i];
 		uint32_t cp;
 		size_t k;
 
-		/* Plain ASCII text is the common case: copy runs of it. */
-		if (c >= 0x21 && c < 0x7f && c != '<' && c != '&') {
+		/* Printable ASCII is the common case: copy runs of it at once. */
+		if (c > 0x20 && c < 0x7f && c != '<' && c != '&') {
 			size_t j = i + 1;
 
-			while (j < len && s[j] >= 0x21 && s[j] < 0x7f && s[j] != '<' && s[j] != '&')
+			while (j < len && s[j] > 0x20 && s[j] < 0x7f && s[j] != '<' && s[j] != '&')
 				j++;
 			emit(&n, text + i, j - i);
 			i = j;
 			continue;
 		}
-		if (c == '<' && (k = do_tag(&n, text + i, len - i)) > 0) {
+		if (c == ' ') {
+			n.space = 1;
+			i++;
+			continue;
+		}
+		if (c == '<') {
+			if ((k = do_tag(&n, i)) == 0) {
+				emit(&n, "<", 1);
+				k = 1;
+			}
 			i += k;
 			continue;
 		}
-		if (c == '&' && (k = decode_entity(text + i, len - i, &cp)) > 0) {
-			emit_cp(&n, cp);
+		if (c == '&') {
+			if ((k = decode_entity(text + i, len - i, &cp)) == 0) {
+				emit(&n, "&", 1);
+				k = 1;
+			} else
+				emit_cp(&n, cp);
 			i += k;
 			continue;
 		}
@@ -402,5 +652,7 @@ normalize(const char *text, size_t len, struct buf *out)
 		emit_cp(&n, cp);
 		i += k;
 	}
-	buf_add(out, "", 0);
+	/* An anchor never closed keeps its text: there is no end to replace. */
+	room(out, 0);
+	out->s[out->len] = '\0';
 }

@@ -165,6 +165,15 @@ rule_clear(struct rule *r)
 	free(r->examples);
 }
 
+const struct rule *
+ruleset_find(const struct ruleset *rs, const char *id)
+{
+	for (size_t i = 0; rs != NULL && id != NULL && i < rs->n; i++)
+		if (strcmp(rs->rules[i].id, id) == 0)
+			return &rs->rules[i];
+	return NULL;
+}
+
 struct ruleset *
 ruleset_new(void)
 {

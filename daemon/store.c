@@ -30,18 +30,35 @@ static const char schema[] =
     "  deflected_at INTEGER NOT NULL, deadline INTEGER NOT NULL, resolved_at INTEGER,"
     "  repeats INTEGER NOT NULL, escalations INTEGER NOT NULL, rule TEXT NOT NULL,"
     "  span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,"
+    "  text TEXT, url TEXT, match TEXT,"
     "  PRIMARY KEY (platform, conversation_id, customer, post_id));"
+    "CREATE TABLE IF NOT EXISTS evidence ("
+    "  platform TEXT NOT NULL, conversation_id TEXT NOT NULL, customer TEXT NOT NULL,"
+    "  case_post_id TEXT NOT NULL, post_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  at INTEGER NOT NULL, rule TEXT, text TEXT, url TEXT,"
+    "  PRIMARY KEY (platform, conversation_id, customer, case_post_id, post_id, kind));"
+    "CREATE TABLE IF NOT EXISTS deliveries ("
+    "  alert_id TEXT NOT NULL, webhook TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_status INTEGER, last_error TEXT, updated_at INTEGER,"
+    "  PRIMARY KEY (alert_id, webhook));"
+    "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (webhook, next_at)"
+    "  WHERE state = 'pending';"
+    "CREATE TABLE IF NOT EXISTS webhook_state ("
+    "  name TEXT PRIMARY KEY, disabled_at INTEGER, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    "  body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
-    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);";
+    "  body TEXT NOT NULL);";
 
 enum stmt {
 	S_POST_ADD, S_POST_DONE, S_POSTS_PENDING, S_POSTS_PRUNE,
 	S_CASE_PUT, S_CASES_OPEN, S_CASE_COUNT,
-	S_POS_GET, S_POS_SET, S_OUTBOX_ADD, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+	S_POS_GET, S_POS_SET, S_OUTBOX_ADD, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_CASE_TEXT, S_CASE_TEXT_GET, S_EVIDENCE_ADD, S_EVIDENCE_GET,
+	S_DELIVERY_ADD, S_DELIVERIES_DUE, S_DELIVERY_SET, S_WEBHOOK_DISABLE, S_WEBHOOK_DISABLED,
+	S_COUNT
 };
 
 static const char *sql[S_COUNT] = {
@@ -49,9 +66,13 @@ static const char *sql[S_COUNT] = {
     "UPDATE posts SET json = NULL WHERE platform = ? AND id = ?",
     "SELECT json FROM posts WHERE json IS NOT NULL ORDER BY at",
     "DELETE FROM posts WHERE json IS NULL AND at < ?",
-    "INSERT OR REPLACE INTO cases (platform, conversation_id, customer, post_id, brand, state,"
+    "INSERT INTO cases (platform, conversation_id, customer, post_id, brand, state,"
     " deflected_at, deadline, resolved_at, repeats, escalations, rule, span_start, span_end)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (platform, conversation_id, customer, post_id) DO UPDATE SET"
+    " state = excluded.state, deadline = excluded.deadline,"
+    " resolved_at = excluded.resolved_at, repeats = excluded.repeats,"
+    " escalations = excluded.escalations",
     "SELECT platform, conversation_id, customer, post_id, brand, state, deflected_at, deadline,"
     " resolved_at, repeats, escalations, rule, span_start, span_end FROM cases"
     " WHERE state IN ('deflected', 'unresolved')",
@@ -62,6 +83,23 @@ static const char *sql[S_COUNT] = {
     "BEGIN IMMEDIATE",
     "COMMIT",
     "ROLLBACK",
+    "UPDATE cases SET text = ?5, url = ?6, match = ?7 WHERE platform = ?1 AND"
+    " conversation_id = ?2 AND customer = ?3 AND post_id = ?4",
+    "SELECT text, url, match FROM cases WHERE platform = ?1 AND conversation_id = ?2 AND"
+    " customer = ?3 AND post_id = ?4",
+    "INSERT OR IGNORE INTO evidence (platform, conversation_id, customer, case_post_id,"
+    " post_id, kind, at, rule, text, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "SELECT post_id, kind, at, rule, text, url FROM evidence WHERE platform = ?1 AND"
+    " conversation_id = ?2 AND customer = ?3 AND case_post_id = ?4 ORDER BY at, post_id",
+    "INSERT OR IGNORE INTO deliveries (alert_id, webhook, next_at, updated_at)"
+    " VALUES (?, ?, ?, ?)",
+    "SELECT d.alert_id, o.body, d.attempts, o.created_at FROM deliveries d"
+    " JOIN outbox o ON o.id = d.alert_id WHERE d.webhook = ? AND d.state = 'pending'"
+    " AND d.next_at <= ? ORDER BY d.next_at, o.created_at LIMIT ?",
+    "UPDATE deliveries SET state = ?3, attempts = ?4, next_at = ?5, last_status = ?6,"
+    " last_error = ?7, updated_at = ?8 WHERE alert_id = ?1 AND webhook = ?2",
+    "INSERT OR REPLACE INTO webhook_state (name, disabled_at, reason) VALUES (?, ?, ?)",
+    "SELECT reason FROM webhook_state WHERE name = ? AND disabled_at IS NOT NULL",
 };
 
 struct store {
@@ -393,4 +431,211 @@ store_outbox_add(struct store *st, const char *id, const char *type, int64_t at,
 	sqlite3_bind_int64(s, 3, at);
 	bind_text(s, 4, body);
 	return run(st, S_OUTBOX_ADD);
+}
+
+/* Binds a case's key columns as ?1..?4. */
+static void
+bind_case_key(sqlite3_stmt *s, const struct tcase *c)
+{
+	bind_text(s, 1, c->platform);
+	bind_text(s, 2, c->conversation_id);
+	bind_text(s, 3, c->customer);
+	bind_text(s, 4, c->post_id ? c->post_id : "");
+}
+
+int
+store_case_text_set(struct store *st, const struct tcase *c, const char *text, const char *url,
+    const char *match)
+{
+	sqlite3_stmt *s = st->st[S_CASE_TEXT];
+
+	bind_case_key(s, c);
+	bind_text(s, 5, text);
+	bind_text(s, 6, url);
+	bind_text(s, 7, match);
+	return run(st, S_CASE_TEXT);
+}
+
+/* Duplicates a column, NULL staying NULL. */
+static char *
+col_dup(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	return v ? xstrdup(v) : NULL;
+}
+
+int
+store_case_text_get(struct store *st, const struct tcase *c, char **text, char **url,
+    char **match)
+{
+	sqlite3_stmt *s = st->st[S_CASE_TEXT_GET];
+	int rc;
+
+	*text = *url = *match = NULL;
+	bind_case_key(s, c);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*text = col_dup(s, 0);
+		*url = col_dup(s, 1);
+		*match = col_dup(s, 2);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_evidence_add(struct store *st, const struct tcase *c, const char *post_id,
+    const char *kind, int64_t at, const char *rule, const char *text, const char *url)
+{
+	sqlite3_stmt *s = st->st[S_EVIDENCE_ADD];
+
+	bind_case_key(s, c);
+	bind_text(s, 5, post_id);
+	bind_text(s, 6, kind);
+	sqlite3_bind_int64(s, 7, at);
+	bind_text(s, 8, rule);
+	bind_text(s, 9, text);
+	bind_text(s, 10, url);
+	return run(st, S_EVIDENCE_ADD);
+}
+
+int
+store_evidence_each(struct store *st, const struct tcase *c,
+    void (*fn)(void *arg, const struct store_evidence *e), void *arg)
+{
+	sqlite3_stmt *s = st->st[S_EVIDENCE_GET];
+	int rc;
+
+	bind_case_key(s, c);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_evidence e = {
+		    (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		    sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
+		    (const char *)sqlite3_column_text(s, 4), (const char *)sqlite3_column_text(s, 5)};
+
+		fn(arg, &e);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_delivery_add(struct store *st, const char *alert_id, const char *webhook, int64_t now)
+{
+	sqlite3_stmt *s = st->st[S_DELIVERY_ADD];
+
+	bind_text(s, 1, alert_id);
+	bind_text(s, 2, webhook);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, now);
+	return run(st, S_DELIVERY_ADD);
+}
+
+int
+store_deliveries_due(struct store *st, const char *webhook, int64_t now, int limit,
+    void (*fn)(void *arg, const char *alert_id, const char *body, int attempts,
+	int64_t created_at),
+    void *arg)
+{
+	sqlite3_stmt *s = st->st[S_DELIVERIES_DUE];
+	int rc;
+
+	bind_text(s, 1, webhook);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 2),
+		    sqlite3_column_int64(s, 3));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_delivery_set(struct store *st, const char *alert_id, const char *webhook,
+    const char *state, int attempts, int64_t next_at, long status, const char *error,
+    int64_t now)
+{
+	sqlite3_stmt *s = st->st[S_DELIVERY_SET];
+
+	bind_text(s, 1, alert_id);
+	bind_text(s, 2, webhook);
+	bind_text(s, 3, state);
+	sqlite3_bind_int(s, 4, attempts);
+	sqlite3_bind_int64(s, 5, next_at);
+	if (status > 0)
+		sqlite3_bind_int64(s, 6, status);
+	else
+		sqlite3_bind_null(s, 6);
+	bind_text(s, 7, error);
+	sqlite3_bind_int64(s, 8, now);
+	return run(st, S_DELIVERY_SET);
+}
+
+int
+store_webhook_disable(struct store *st, const char *name, int64_t at, const char *reason)
+{
+	sqlite3_stmt *s = st->st[S_WEBHOOK_DISABLE];
+
+	bind_text(s, 1, name);
+	sqlite3_bind_int64(s, 2, at);
+	bind_text(s, 3, reason);
+	return run(st, S_WEBHOOK_DISABLE);
+}
+
+char *
+store_webhook_disabled(struct store *st, const char *name)
+{
+	sqlite3_stmt *s = st->st[S_WEBHOOK_DISABLED];
+	char *v = NULL;
+
+	bind_text(s, 1, name);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = col_dup(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return v ? v : NULL;
+}
+
+int
+store_exec(struct store *st, const char *q)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, q, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("%s: %s", st->path, msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return sqlite3_changes(st->db);
+}
+
+int
+store_rows(struct store *st, const char *q, const char *arg,
+    void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg)
+{
+	sqlite3_stmt *s;
+	const char *vals[16];
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (arg != NULL)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = sqlite3_column_count(s);
+
+		if (n > 16)
+			n = 16;
+		for (int i = 0; i < n; i++)
+			vals[i] = (const char *)sqlite3_column_text(s, i);
+		fn(cbarg, n, vals);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -9,6 +9,8 @@ int cmd_check(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_test_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_send_test_alert(int argc, char **argv);
 
 /*
  * Loads the config (path NULL: built-in defaults, or the default file when it

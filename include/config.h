@@ -27,6 +27,26 @@ struct config_section {
 	size_t nkv;
 };
 
+/* A [webhook NAME] section, checked and parsed. */
+struct webhook_config {
+	char *name;
+	char *url;
+	char **secret_files; /* each file holds one or more whsec_ secrets, a line each */
+	size_t nsecret_files;
+	char **secrets;      /* given inline with secret = (discouraged) */
+	size_t nsecrets;
+	int slack;           /* format = slack; else json */
+	char **types; size_t ntypes;   /* empty = every alert type */
+	char **brands; size_t nbrands; /* empty = every brand */
+	char **tags; size_t ntags;     /* empty = any tags; else the rule must carry one */
+	int min_severity;              /* enum severity */
+	int64_t timeout;               /* seconds */
+	int64_t max_age;               /* give up (dead letter) after this, seconds */
+	int concurrency;               /* requests in flight at once */
+	int64_t retry_base;            /* first retry delay, seconds; doubles each time */
+	int64_t retry_max;             /* longest retry delay, seconds */
+};
+
 struct config {
 	char *path; /* NULL when built from defaults */
 	char *state_dir;
@@ -37,6 +57,7 @@ struct config {
 	int64_t retention;
 	char *admin_listen;
 	char *admin_token_file;
+	int alert_detected; /* also alert deflection.detected for every new case */
 
 	char **brands; /* names of the [brand] sections */
 	size_t nbrands;
@@ -49,6 +70,7 @@ struct config {
 	size_t nsources;
 	struct config_section *webhooks;
 	size_t nwebhooks;
+	struct webhook_config *hooks; /* parsed from webhooks, same order */
 };
 
 struct config *config_default(void);

@@ -19,6 +19,7 @@
 
 struct source_file;
 struct admin;
+struct webhooks;
 
 struct deflectd {
 	struct event_base *base;
@@ -28,6 +29,7 @@ struct deflectd {
 	struct pipeline *pl;
 	struct store *store;
 	struct admin *admin;
+	struct webhooks *hooks;
 	struct source_file **files;
 	size_t nfiles;
 	struct event *tick;

@@ -80,6 +80,9 @@ void ruleset_finish(struct ruleset *rs, struct diag *d);
  */
 struct ruleset *ruleset_load_dir(const char *dir, struct diag *d);
 
+/* The rule with this id, or NULL. */
+const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
+
 const char *rule_kind_name(enum rule_kind k);
 const char *severity_name(enum severity s);
 /* Parses "90s", "15m", "72h", "3d", "1w" (or a sum: "1d12h"); -1 when bad. */

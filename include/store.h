@@ -53,6 +53,50 @@ int store_case_count(struct store *st, const char *state);
 char *store_position_get(struct store *st, const char *source);
 int store_position_set(struct store *st, const char *source, const char *value);
 
+/* Keeps the deflecting post's text, url and matched text with its case. */
+int store_case_text_set(struct store *st, const struct tcase *c, const char *text,
+    const char *url, const char *match);
+/* Reads them back (each NULL when unknown); the caller frees them. */
+int store_case_text_get(struct store *st, const struct tcase *c, char **text, char **url,
+    char **match);
+
+/* A post that escalated, repeated the deflection or resolved a case. */
+struct store_evidence {
+	const char *post_id;
+	const char *kind; /* finding type */
+	int64_t at;
+	const char *rule;
+	const char *text;
+	const char *url;
+};
+
+int store_evidence_add(struct store *st, const struct tcase *c, const char *post_id,
+    const char *kind, int64_t at, const char *rule, const char *text, const char *url);
+/* Calls fn for a case's evidence, oldest first. */
+int store_evidence_each(struct store *st, const struct tcase *c,
+    void (*fn)(void *arg, const struct store_evidence *e), void *arg);
+
+/* Deliveries: one per alert and webhook whose filters it passes. */
+int store_delivery_add(struct store *st, const char *alert_id, const char *webhook, int64_t now);
+/* Calls fn for up to limit pending deliveries of webhook due by now. */
+int store_deliveries_due(struct store *st, const char *webhook, int64_t now, int limit,
+    void (*fn)(void *arg, const char *alert_id, const char *body, int attempts,
+	int64_t created_at),
+    void *arg);
+/* Records an attempt's outcome: state pending (retry at next_at), delivered or dead. */
+int store_delivery_set(struct store *st, const char *alert_id, const char *webhook,
+    const char *state, int attempts, int64_t next_at, long status, const char *error,
+    int64_t now);
+/* A webhook that answered 410 Gone stays disabled until an operator re-enables it. */
+int store_webhook_disable(struct store *st, const char *name, int64_t at, const char *reason);
+/* The reason a webhook is disabled, or NULL when it is not. */
+char *store_webhook_disabled(struct store *st, const char *name);
+/* Runs a query with at most one text parameter, calling fn per row. */
+int store_rows(struct store *st, const char *sql, const char *arg,
+    void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
+/* Runs SQL (operator commands); returns rows changed or -1. */
+int store_exec(struct store *st, const char *sql);
+
 /* Queues an alert document for delivery, in the caller's transaction. */
 int store_outbox_add(struct store *st, const char *id, const char *type, int64_t at,
     const char *body);

@@ -1,0 +1,546 @@
+/*
+ * Webhook delivery. The outbox and the deliveries table are the truth; this
+ * module only moves rows from pending to delivered or dead, one committed
+ * outcome per attempt, so a crash at any point at worst repeats a request
+ * (receivers deduplicate on webhook-id).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "alert.h"
+#include "buf.h"
+#include "curlev.h"
+#include "daemon.h"
+#include "log.h"
+#include "webhook.h"
+#include "xmalloc.h"
+
+#define MAX_KEYS 8
+#define RESPONSE_MAX 4096
+/* A Retry-After longer than this is taken as this. */
+#define RETRY_AFTER_MAX 86400
+
+struct hook {
+	struct webhooks *ws;
+	const struct webhook_config *cfg;
+	unsigned char keys[MAX_KEYS][64];
+	size_t keylens[MAX_KEYS];
+	size_t nkeys;
+	int inflight;
+	int disabled;
+};
+
+struct delivery {
+	struct hook *h;
+	char *alert_id;
+	int attempts;
+	int64_t created_at;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body;
+	struct timespec started;
+	/* send-test-alert: where to put the outcome, and the loop to stop */
+	struct webhook_result *res;
+	struct event_base *base;
+};
+
+struct webhooks {
+	struct event_base *base;
+	struct store *store;
+	struct curlev *cv;
+	struct hook *hooks;
+	size_t n;
+	struct event *timer;
+	/* Alert ids in flight, so the due query does not start them twice. */
+	struct delivery **flying;
+	size_t nflying;
+};
+
+/* Decodes "whsec_<base64>" into key; returns its length or -1. */
+static int
+decode_secret(const char *s, unsigned char *key, size_t keymax)
+{
+	unsigned char out[128];
+	size_t len;
+	int n;
+
+	if (strncmp(s, "whsec_", 6) == 0)
+		s += 6;
+	len = strlen(s);
+	if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof out)
+		return -1;
+	if ((n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len)) < 0)
+		return -1;
+	/* EVP_DecodeBlock counts the padding as data. */
+	while (len > 0 && s[len - 1] == '=') {
+		len--;
+		n--;
+	}
+	if (n <= 0 || (size_t)n > keymax)
+		return -1;
+	memcpy(key, out, (size_t)n);
+	return n;
+}
+
+/* Adds every secret of one text (a secret per line) to h. */
+static int
+add_secrets(struct hook *h, const char *text, const char *from, char *err, size_t errlen)
+{
+	char *copy = xstrdup(text), *save = NULL;
+
+	for (char *line = strtok_r(copy, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '\0' || *line == '#')
+			continue;
+		int n = h->nkeys < MAX_KEYS ? decode_secret(line, h->keys[h->nkeys], 64) : -1;
+
+		if (n < 0) {
+			snprintf(err, errlen, "[webhook %s]: a secret in %s is not whsec_<base64> of at "
+			    "most 64 bytes (or there are more than %d)", h->cfg->name, from, MAX_KEYS);
+			free(copy);
+			return -1;
+		}
+		h->keylens[h->nkeys++] = (size_t)n;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Loads a hook's signing keys from its secret files and inline secrets. */
+static int
+load_keys(struct hook *h, const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < h->cfg->nsecret_files; i++) {
+		char *text = daemon_read_secret(cfg, h->cfg->secret_files[i], err, errlen);
+
+		if (text == NULL)
+			return -1;
+		int rc = add_secrets(h, text, "secret_file", err, errlen);
+		OPENSSL_cleanse(text, strlen(text));
+		free(text);
+		if (rc != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < h->cfg->nsecrets; i++)
+		if (add_secrets(h, h->cfg->secrets[i], "secret", err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
+char *
+webhook_signature(unsigned char (*keys)[64], const size_t *keylens, size_t nkeys,
+    const char *id, int64_t ts, const char *body, size_t len)
+{
+	struct buf b = BUF_INIT, content = BUF_INIT;
+
+	/* What is signed: "id.timestamp.body". */
+	buf_printf(&content, "%s.%lld.", id, (long long)ts);
+	buf_add(&content, body, len);
+	for (size_t k = 0; k < nkeys; k++) {
+		unsigned char mac[EVP_MAX_MD_SIZE], b64[EVP_MAX_MD_SIZE * 2];
+		unsigned int maclen = 0;
+
+		HMAC(EVP_sha256(), keys[k], (int)keylens[k], (const unsigned char *)content.s,
+		    content.len, mac, &maclen);
+		EVP_EncodeBlock(b64, mac, (int)maclen);
+		buf_printf(&b, "%sv1,%s", k ? " " : "", b64);
+	}
+	buf_free(&content);
+	return b.s ? b.s : xstrdup("");
+}
+
+/* The body a hook receives for an alert document. */
+static char *
+render(const struct hook *h, const char *doc)
+{
+	return h->cfg->slack ? alert_slack(doc) : xstrdup(doc);
+}
+
+/* Discards (a capped amount of) the receiver's answer. */
+static size_t
+on_write(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
+/* Builds the request for one delivery. */
+static CURL *
+build_request(struct delivery *dl, const char *id, const char *doc)
+{
+	const struct webhook_config *wc = dl->h->cfg;
+	int64_t ts = (int64_t)time(NULL);
+	CURL *e = curl_easy_init();
+	char hdr[512], *sig;
+
+	if (e == NULL)
+		abort(); /* out of memory */
+	dl->body = render(dl->h, doc);
+	if (dl->body == NULL)
+		dl->body = xstrdup("{}");
+	sig = webhook_signature(dl->h->keys, dl->h->keylens, dl->h->nkeys, id, ts, dl->body,
+	    strlen(dl->body));
+	dl->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	snprintf(hdr, sizeof hdr, "webhook-id: %s", id);
+	dl->headers = curl_slist_append(dl->headers, hdr);
+	snprintf(hdr, sizeof hdr, "webhook-timestamp: %lld", (long long)ts);
+	dl->headers = curl_slist_append(dl->headers, hdr);
+	if (dl->h->nkeys > 0) {
+		char *line = xasprintf("webhook-signature: %s", sig);
+
+		dl->headers = curl_slist_append(dl->headers, line);
+		free(line);
+	}
+	free(sig);
+	curl_easy_setopt(e, CURLOPT_URL, wc->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, dl->headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, dl->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(dl->body));
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "deflectd/0.1");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(wc->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(wc->timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	clock_gettime(CLOCK_MONOTONIC, &dl->started);
+	return e;
+}
+
+static void
+delivery_free(struct delivery *dl)
+{
+	if (dl->easy)
+		curl_easy_cleanup(dl->easy);
+	curl_slist_free_all(dl->headers);
+	free(dl->body);
+	free(dl->alert_id);
+	free(dl);
+}
+
+/* Seconds since a delivery started. */
+static double
+elapsed(const struct delivery *dl)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - dl->started.tv_sec) +
+	    (double)(now.tv_nsec - dl->started.tv_nsec) / 1e9;
+}
+
+/* Retry-After in seconds (delta or HTTP date), or -1. */
+static int64_t
+retry_after(CURL *e)
+{
+	struct curl_header *h;
+
+	if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return -1;
+	char *end;
+	long v = strtol(h->value, &end, 10);
+	if (end != h->value && *end == '\0')
+		return v < 0 ? 0 : v;
+	time_t t = curl_getdate(h->value, NULL);
+	if (t < 0)
+		return -1;
+	return t > time(NULL) ? (int64_t)(t - time(NULL)) : 0;
+}
+
+/* Exponential backoff with jitter: base * 2^(attempts-1), capped, times 0.5..1.5. */
+static int64_t
+backoff(const struct webhook_config *wc, int attempts)
+{
+	double d = (double)wc->retry_base * pow(2.0, attempts > 30 ? 30 : attempts - 1);
+
+	if (d > (double)wc->retry_max)
+		d = (double)wc->retry_max;
+	d *= 0.5 + (double)(arc4random() % 1000) / 1000.0;
+	return d < 1 ? 1 : (int64_t)d;
+}
+
+static void scan(struct webhooks *ws);
+
+/* Takes a finished delivery out of the flying list. */
+static void
+land(struct webhooks *ws, struct delivery *dl)
+{
+	for (size_t i = 0; i < ws->nflying; i++) {
+		if (ws->flying[i] == dl) {
+			ws->flying[i] = ws->flying[--ws->nflying];
+			break;
+		}
+	}
+	dl->h->inflight--;
+}
+
+/* curlev callback: records the outcome of one attempt. */
+static void
+on_done(void *arg, CURL *e, CURLcode result)
+{
+	struct delivery *dl = arg;
+	struct hook *h = dl->h;
+	struct webhooks *ws = h->ws;
+	const struct webhook_config *wc = h->cfg;
+	int64_t now = (int64_t)time(NULL), next = now;
+	long status = 0;
+	const char *state = "pending";
+	char error[256] = "";
+	int attempts = dl->attempts + 1;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	if (result != CURLE_OK)
+		snprintf(error, sizeof error, "%s", curl_easy_strerror(result));
+	else if (status < 200 || status > 299)
+		snprintf(error, sizeof error, "HTTP %ld", status);
+	land(ws, dl);
+	if (result == CURLE_OK && status >= 200 && status <= 299) {
+		state = "delivered";
+		log_info("webhook %s: alert %s delivered (HTTP %ld, %.0f ms, attempt %d)", wc->name,
+		    dl->alert_id, status, elapsed(dl) * 1000, attempts);
+	} else if (result == CURLE_OK && status == 410) {
+		h->disabled = 1;
+		log_warnx("webhook %s: HTTP 410 Gone; delivery to it is disabled until re-enabled "
+		    "(deflectd alerts enable-webhook %s)", wc->name, wc->name);
+		store_begin(ws->store);
+		store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone");
+		store_commit(ws->store);
+		attempts = dl->attempts;
+	} else {
+		int64_t ra = result == CURLE_OK && status == 429 ? retry_after(e) : -1;
+
+		next = now + (ra >= 0 ? (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra)
+		                      : backoff(wc, attempts));
+		if (next - dl->created_at > wc->max_age) {
+			state = "dead";
+			log_warnx("webhook %s: alert %s is dead after %d attempts (%s); requeue it with "
+			    "deflectd alerts requeue %s", wc->name, dl->alert_id, attempts, error,
+			    dl->alert_id);
+		} else {
+			log_warnx("webhook %s: alert %s attempt %d failed (%s); retry in %llds",
+			    wc->name, dl->alert_id, attempts, error, (long long)(next - now));
+		}
+	}
+	if (store_begin(ws->store) == 0) {
+		store_delivery_set(ws->store, dl->alert_id, wc->name, state, attempts, next,
+		    status, *error ? error : NULL, now);
+		if (store_commit(ws->store) != 0)
+			store_rollback(ws->store);
+	}
+	dl->easy = NULL;
+	curl_easy_cleanup(e);
+	delivery_free(dl);
+	scan(ws);
+}
+
+/* Is this alert already being sent to h? */
+static int
+flying(const struct webhooks *ws, const struct hook *h, const char *id)
+{
+	for (size_t i = 0; i < ws->nflying; i++)
+		if (ws->flying[i]->h == h && strcmp(ws->flying[i]->alert_id, id) == 0)
+			return 1;
+	return 0;
+}
+
+struct due_ctx {
+	struct webhooks *ws;
+	struct hook *h;
+};
+
+/* store_deliveries_due callback: starts one delivery. */
+static void
+start_one(void *arg, const char *alert_id, const char *doc, int attempts, int64_t created_at)
+{
+	struct due_ctx *c = arg;
+	struct delivery *dl;
+
+	if (c->h->inflight >= c->h->cfg->concurrency || flying(c->ws, c->h, alert_id))
+		return;
+	dl = xcalloc(1, sizeof *dl);
+	dl->h = c->h;
+	dl->alert_id = xstrdup(alert_id);
+	dl->attempts = attempts;
+	dl->created_at = created_at;
+	dl->easy = build_request(dl, alert_id, doc);
+	if (curlev_add(c->ws->cv, dl->easy, on_done, dl) != 0) {
+		delivery_free(dl);
+		return;
+	}
+	c->h->inflight++;
+	c->ws->flying = xreallocarray(c->ws->flying, c->ws->nflying + 1, sizeof *c->ws->flying);
+	c->ws->flying[c->ws->nflying++] = dl;
+}
+
+/* Starts what is due, within each hook's concurrency. */
+static void
+scan(struct webhooks *ws)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	for (size_t i = 0; i < ws->n; i++) {
+		struct hook *h = &ws->hooks[i];
+		struct due_ctx c = {ws, h};
+		int room = h->cfg->concurrency - h->inflight;
+
+		if (h->disabled || room <= 0)
+			continue;
+		store_deliveries_due(ws->store, h->cfg->name, now, room + h->inflight, start_one, &c);
+	}
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scan(arg);
+}
+
+struct webhooks *
+webhooks_new(struct event_base *base, struct store *st, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct webhooks *ws = xcalloc(1, sizeof *ws);
+
+	ws->base = base;
+	ws->store = st;
+	ws->n = cfg->nwebhooks;
+	ws->hooks = xcalloc(ws->n, sizeof *ws->hooks);
+	for (size_t i = 0; i < ws->n; i++) {
+		struct hook *h = &ws->hooks[i];
+		char *why;
+
+		h->ws = ws;
+		h->cfg = &cfg->hooks[i];
+		if (load_keys(h, cfg, err, errlen) != 0) {
+			webhooks_free(ws);
+			return NULL;
+		}
+		if (h->nkeys == 0)
+			log_notice("webhook %s: no secret; deliveries are not signed", h->cfg->name);
+		if ((why = store_webhook_disabled(st, h->cfg->name)) != NULL) {
+			h->disabled = 1;
+			log_warnx("webhook %s: disabled (%s); re-enable with deflectd alerts "
+			    "enable-webhook %s", h->cfg->name, why, h->cfg->name);
+			free(why);
+		}
+	}
+	ws->cv = curlev_new(base);
+	ws->timer = event_new(base, -1, EV_PERSIST, on_timer, ws);
+	struct timeval one = {1, 0};
+	event_add(ws->timer, &one);
+	return ws;
+}
+
+void
+webhooks_free(struct webhooks *ws)
+{
+	if (ws == NULL)
+		return;
+	for (size_t i = 0; i < ws->nflying; i++)
+		delivery_free(ws->flying[i]);
+	free(ws->flying);
+	curlev_free(ws->cv);
+	if (ws->timer)
+		event_free(ws->timer);
+	for (size_t i = 0; i < ws->n; i++)
+		OPENSSL_cleanse(ws->hooks[i].keys, sizeof ws->hooks[i].keys);
+	free(ws->hooks);
+	free(ws);
+}
+
+/* Does value appear in the list (or is the list empty)? */
+static int
+passes(char *const *list, size_t n, const char *value)
+{
+	if (n == 0)
+		return 1;
+	for (size_t i = 0; value != NULL && i < n; i++)
+		if (strcasecmp(list[i], value) == 0)
+			return 1;
+	return 0;
+}
+
+int
+webhooks_queue(struct webhooks *ws, const char *alert_id, const char *type, const char *brand,
+    char *const *tags, size_t ntags, int severity, int64_t now)
+{
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct webhook_config *wc = ws->hooks[i].cfg;
+		int tagged = wc->ntags == 0;
+
+		for (size_t t = 0; !tagged && t < ntags; t++)
+			tagged = passes(wc->tags, wc->ntags, tags[t]);
+		if (!passes(wc->types, wc->ntypes, type) || !passes(wc->brands, wc->nbrands, brand) ||
+		    !tagged || severity < wc->min_severity)
+			continue;
+		if (store_delivery_add(ws->store, alert_id, wc->name, now) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+webhooks_kick(struct webhooks *ws)
+{
+	/* Runs after the current callback, once the batch that queued them is committed. */
+	event_active(ws->timer, EV_TIMEOUT, 0);
+}
+
+/* send-test-alert's completion: keep the outcome and stop the loop. */
+static void
+on_once(void *arg, CURL *e, CURLcode result)
+{
+	struct delivery *dl = arg;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &dl->res->status);
+	if (result != CURLE_OK)
+		snprintf(dl->res->error, sizeof dl->res->error, "%s", curl_easy_strerror(result));
+	dl->res->seconds = elapsed(dl);
+	event_base_loopbreak(dl->base);
+}
+
+int
+webhook_send_once(struct event_base *base, const struct config *cfg,
+    const struct webhook_config *hook, const char *id, const char *doc,
+    struct webhook_result *res, char *err, size_t errlen)
+{
+	struct hook h;
+	struct delivery dl;
+	struct curlev *cv;
+	int rc = 0;
+
+	memset(&h, 0, sizeof h);
+	memset(&dl, 0, sizeof dl);
+	memset(res, 0, sizeof *res);
+	h.cfg = hook;
+	if (load_keys(&h, cfg, err, errlen) != 0)
+		return -1;
+	dl.h = &h;
+	dl.res = res;
+	dl.base = base;
+	cv = curlev_new(base);
+	dl.easy = build_request(&dl, id, doc);
+	if (curlev_add(cv, dl.easy, on_once, &dl) != 0) {
+		snprintf(err, errlen, "libcurl refused the request");
+		rc = -1;
+	} else {
+		event_base_dispatch(base);
+	}
+	curl_easy_cleanup(dl.easy);
+	curl_slist_free_all(dl.headers);
+	free(dl.body);
+	curlev_free(cv);
+	OPENSSL_cleanse(h.keys, sizeof h.keys);
+	return rc;
+}
