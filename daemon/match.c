@@ -76,22 +76,32 @@ matcher_run(const struct matcher *m, pcre2_match_data *md, pcre2_match_context *
 	return -1;
 }
 
-/* Could the matcher match, given the literals the prefilter saw? Each requirement needs one. */
+/* Is every requirement of a branch met by a literal the prefilter saw? */
 static int
-may_match(const struct matcher *m, const struct match_scratch *ms, int filtered)
+branch_met(const struct malt *a, const struct match_scratch *ms)
 {
-	if (!filtered)
-		return 1;
-	for (size_t r = 0; r < m->nreqs; r++) {
+	for (size_t r = 0; r < a->n; r++) {
 		size_t i;
 
-		for (i = 0; i < m->reqs[r].n; i++)
-			if (ms->seen[m->reqs[r].ids[i]] == ms->stamp)
+		for (i = 0; i < a->reqs[r].n; i++)
+			if (ms->seen[a->reqs[r].ids[i]] == ms->stamp)
 				break;
-		if (i == m->reqs[r].n)
+		if (i == a->reqs[r].n)
 			return 0;
 	}
 	return 1;
+}
+
+/* Could the matcher match, given the literals the prefilter saw? */
+static int
+may_match(const struct matcher *m, const struct match_scratch *ms, int filtered)
+{
+	if (!filtered || m->nalts == 0)
+		return 1;
+	for (size_t a = 0; a < m->nalts; a++)
+		if (branch_met(&m->alts[a], ms))
+			return 1;
+	return 0;
 }
 
 /*

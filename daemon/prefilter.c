@@ -7,12 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "prefilter.h"
 #include "xmalloc.h"
 
+/*
+ * Stands for \b in literals. The scan feeds it wherever a word boundary may
+ * be: between an ASCII word byte and an ASCII non-word byte, next to any
+ * non-ASCII byte (PCRE2 decides those by Unicode properties we do not look
+ * up), and at either end next to such a byte. Extra marks only ever make
+ * more literals match, never fewer, because no literal holds a non-ASCII
+ * byte. Normalized text has no control characters, so it is never text.
+ */
+#define BOUNDARY "\x01"
+
 /* Bounds that keep literal sets small; past them a node means "anything". */
 #define MAX_SET 64
-#define MAX_PRODUCT 16
+#define MAX_PRODUCT 64
 #define MAX_LIT 48
 
 /*
@@ -231,6 +242,12 @@ parse_class(struct parser *ps, struct info *out)
 		ps->failed = 1;
 		return;
 	}
+	/* [0-9] is \d: digits are one symbol to the scan. */
+	if (p - ps->p == 4 && strncmp(ps->p, "[0-9", 4) == 0) {
+		ps->p = p + 1;
+		info_exact1(out, "0", 1);
+		return;
+	}
 	ps->p = p + 1;
 	info_any(out);
 	if (!simple || n == 0 || n > 4)
@@ -255,10 +272,17 @@ parse_escape(struct parser *ps, struct info *out)
 	}
 	ps->p += 2;
 	switch (c) {
-	case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
+	case 'b':
+		/* A word boundary: the scan feeds the same mark at boundaries. */
+		info_exact1(out, BOUNDARY, 1);
+		return;
+	case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
 		info_exact1(out, "", 0); /* zero-width */
 		return;
-	case 'd': case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
+	case 'd':
+		info_exact1(out, "0", 1); /* any digit: digits are one symbol to the scan */
+		return;
+	case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
 	case 'v': case 'V': case 'R': case 'N': case 'X': case 'C':
 		info_any(out);
 		return;
@@ -417,6 +441,18 @@ parse_quantifier(struct parser *ps, struct info *x)
 	ps->p = p;
 	if (min == 1 && max == 1)
 		return;
+	if (min >= 1 && x->exact && x->n == 1 && strlen(x->s[0]) * (size_t)min <= MAX_LIT) {
+		/* "\d{3,4}" holds "000": the atom min times, exactly so when min == max. */
+		struct buf rep = BUF_INIT;
+
+		for (long i = 0; i < min; i++)
+			buf_adds(&rep, x->s[0]);
+		info_exact1(x, rep.s ? rep.s : "", rep.len);
+		buf_free(&rep);
+		if (max != min)
+			to_required(x);
+		return;
+	}
 	if (min >= 1) {
 		to_required(x); /* repeated: still holds the atom's literals */
 		return;
@@ -541,59 +577,109 @@ parse_alt(struct parser *ps, struct info *out, struct andlist *al)
 	}
 }
 
+/* Moves an AND list into a new requirement array. */
+static struct prefilter_req *
+take_reqs(struct andlist *al)
+{
+	struct prefilter_req *r = xcalloc(al->n, sizeof *r);
+
+	for (size_t i = 0; i < al->n; i++) {
+		r[i].lits = xcalloc(al->set[i].n, sizeof(char *));
+		for (size_t k = 0; k < al->set[i].n; k++)
+			r[i].lits[k] = al->set[i].s[k];
+		r[i].n = al->set[i].n;
+	}
+	return r;
+}
+
+/* The shortest literal of a requirement. */
+static size_t
+req_min(const struct prefilter_req *r)
+{
+	size_t m = (size_t)-1;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (strlen(r->lits[i]) < m)
+			m = strlen(r->lits[i]);
+	return m;
+}
+
 size_t
-prefilter_requirements(const char *re, struct prefilter_req **reqs)
+prefilter_alternatives(const char *re, struct prefilter_alt **alts)
 {
 	struct parser ps = {re, 0};
-	struct info x = {0, 0, {NULL}};
-	struct andlist al;
+	struct prefilter_alt *a = NULL;
 	size_t n = 0;
 
-	memset(&al, 0, sizeof al);
-	*reqs = NULL;
+	*alts = NULL;
 	/* Extended mode reads whitespace differently; not modelled. */
 	if (strstr(re, "(?x") != NULL || strstr(re, "(?^x") != NULL)
 		return 0;
-	parse_alt(&ps, &x, &al);
-	if (ps.failed || *ps.p != '\0') {
+	for (;;) {
+		struct andlist al;
+		struct info x = {0, 0, {NULL}};
+
+		memset(&al, 0, sizeof al);
+		parse_seq(&ps, &x, &al);
+		/* A branch of plain text has no AND list yet: its literals are the requirement. */
+		if (!ps.failed && al.n == 0)
+			and_add(&al, &x);
 		info_clear(&x);
-		for (size_t i = 0; i < al.n; i++)
-			info_clear(&al.set[i]);
+		if (ps.failed || al.n == 0) {
+			/* A branch that needs nothing lets the whole pattern match anything. */
+			for (size_t i = 0; i < al.n; i++)
+				info_clear(&al.set[i]);
+			prefilter_alternatives_free(a, n);
+			return 0;
+		}
+		a = xreallocarray(a, n + 1, sizeof *a);
+		a[n].n = al.n;
+		a[n++].reqs = take_reqs(&al);
+		if (*ps.p != '|')
+			break;
+		ps.p++;
+	}
+	if (*ps.p != '\0') {
+		prefilter_alternatives_free(a, n);
 		return 0;
 	}
-	to_required(&x);
-	if (al.off || al.n == 0) {
-		for (size_t i = 0; i < al.n; i++)
-			info_clear(&al.set[i]);
-		al.n = 0;
-		if (x.n > 0 && min_len(&x) >= PREFILTER_MIN_LITERAL)
-			al.set[al.n++] = x;
-		else
-			info_clear(&x);
-	} else {
-		info_clear(&x);
+	if (n > PREFILTER_MAX_ALTS) {
+		/* Too many branches: one requirement, the union of each branch's strongest. */
+		struct prefilter_req one = {NULL, 0};
+
+		for (size_t i = 0; i < n; i++) {
+			struct prefilter_req *best = &a[i].reqs[0];
+
+			for (size_t r = 1; r < a[i].n; r++)
+				if (req_min(&a[i].reqs[r]) > req_min(best))
+					best = &a[i].reqs[r];
+			one.lits = xreallocarray(one.lits, one.n + best->n, sizeof(char *));
+			for (size_t k = 0; k < best->n; k++)
+				one.lits[one.n++] = xstrdup(best->lits[k]);
+		}
+		prefilter_alternatives_free(a, n);
+		a = xcalloc(1, sizeof *a);
+		a->reqs = xcalloc(1, sizeof *a->reqs);
+		a->reqs[0] = one;
+		a->n = 1;
+		n = 1;
 	}
-	if (al.n == 0)
-		return 0;
-	*reqs = xcalloc(al.n, sizeof **reqs);
-	for (size_t i = 0; i < al.n; i++) {
-		(*reqs)[n].lits = xcalloc(al.set[i].n, sizeof(char *));
-		for (size_t k = 0; k < al.set[i].n; k++)
-			(*reqs)[n].lits[k] = al.set[i].s[k];
-		(*reqs)[n++].n = al.set[i].n;
-	}
+	*alts = a;
 	return n;
 }
 
 void
-prefilter_requirements_free(struct prefilter_req *reqs, size_t n)
+prefilter_alternatives_free(struct prefilter_alt *alts, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < reqs[i].n; k++)
-			free(reqs[i].lits[k]);
-		free(reqs[i].lits);
+	for (size_t a = 0; a < n; a++) {
+		for (size_t i = 0; i < alts[a].n; i++) {
+			for (size_t k = 0; k < alts[a].reqs[i].n; k++)
+				free(alts[a].reqs[i].lits[k]);
+			free(alts[a].reqs[i].lits);
+		}
+		free(alts[a].reqs);
 	}
-	free(reqs);
+	free(alts);
 }
 
 /*
@@ -638,14 +724,49 @@ prefilter_free(struct prefilter *pf)
 	free(pf);
 }
 
-size_t
-prefilter_add(struct prefilter *pf, const char *lit)
+static int kind_of(unsigned char c);
+
+/*
+ * Puts the boundary mark into a literal wherever the scan would feed one
+ * between two of its bytes, so that literals and scanned text agree.
+ */
+static char *
+canonical(const char *lit)
 {
-	for (size_t i = 0; i < pf->nlits; i++)
-		if (strcmp(pf->lits[i], lit) == 0)
+	char *out = xmalloc(2 * strlen(lit) + 1), *o = out;
+	int prev = -1;
+
+	for (const unsigned char *p = (const unsigned char *)lit; *p; p++) {
+		if (*p == (unsigned char)BOUNDARY[0]) {
+			if (o == out || o[-1] != BOUNDARY[0])
+				*o++ = BOUNDARY[0];
+			continue;
+		}
+		int k = kind_of(*p);
+
+		if (prev >= 0 && (k != prev || k == 2) && o[-1] != BOUNDARY[0])
+			*o++ = BOUNDARY[0];
+		/* All digits are one symbol: "1-800" is any digit, '-', three digits. */
+		*o++ = *p >= '0' && *p <= '9' ? '0' : (char)*p;
+		prev = k;
+	}
+	*o = '\0';
+	return out;
+}
+
+size_t
+prefilter_add(struct prefilter *pf, const char *raw)
+{
+	char *lit = canonical(raw);
+
+	for (size_t i = 0; i < pf->nlits; i++) {
+		if (strcmp(pf->lits[i], lit) == 0) {
+			free(lit);
 			return i;
+		}
+	}
 	pf->lits = xreallocarray(pf->lits, pf->nlits + 1, sizeof *pf->lits);
-	pf->lits[pf->nlits] = xstrdup(lit);
+	pf->lits[pf->nlits] = lit;
 	return pf->nlits++;
 }
 
@@ -684,6 +805,9 @@ prefilter_compile(struct prefilter *pf)
 			}
 		}
 	}
+	if (pf->cls['0'] != 0)
+		for (int dgt = '1'; dgt <= '9'; dgt++)
+			pf->cls[dgt] = pf->cls['0'];
 	new_state(pf);
 	own = xcalloc(1, sizeof *own);
 	nown = xcalloc(1, sizeof *nown);
@@ -757,23 +881,45 @@ prefilter_compile(struct prefilter *pf)
 	pf->compiled = 1;
 }
 
+/* Is c an ASCII word byte (0), an ASCII non-word byte (1), or not ASCII (2)? */
+static int
+kind_of(unsigned char c)
+{
+	if (c >= 0x80)
+		return 2;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    c == '_' ? 0 : 1;
+}
+
+/* Advances the automaton by one class, marking the literals that end there. */
+static uint32_t
+step(const struct prefilter *pf, uint32_t st, uint8_t cl, uint32_t *seen, uint32_t stamp)
+{
+	st = pf->next[st * pf->nclasses + cl];
+	for (uint32_t k = 0; k < pf->out_len[st]; k++)
+		seen[pf->outs[pf->out_start[st] + k]] = stamp;
+	return st;
+}
+
 void
 prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_t *seen,
     uint32_t stamp)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	const uint32_t *next = pf->next;
-	const uint8_t *cls = pf->cls;
-	size_t nc = pf->nclasses;
-	uint32_t st = 0;
+	const uint8_t mark = pf->cls[(unsigned char)BOUNDARY[0]];
+	int prev = 1; /* the start behaves like a non-word byte */
 
 	if (pf->nlits == 0)
 		return;
+	uint32_t st = 0;
 	for (size_t i = 0; i < len; i++) {
-		st = next[st * nc + cls[s[i]]];
-		if (pf->out_len[st] == 0)
-			continue;
-		for (uint32_t k = 0; k < pf->out_len[st]; k++)
-			seen[pf->outs[pf->out_start[st] + k]] = stamp;
+		int k = kind_of(s[i]);
+
+		if (mark != 0 && (k == 2 || prev == 2 || k != prev))
+			st = step(pf, st, mark, seen, stamp);
+		st = step(pf, st, pf->cls[s[i]], seen, stamp);
+		prev = k;
 	}
+	if (mark != 0 && prev != 1)
+		st = step(pf, st, mark, seen, stamp);
 }

@@ -135,9 +135,12 @@ matcher_free(struct matcher *m)
 	if (m == NULL)
 		return;
 	pcre2_code_free(m->code);
-	for (size_t i = 0; i < m->nreqs; i++)
-		free(m->reqs[i].ids);
-	free(m->reqs);
+	for (size_t a = 0; a < m->nalts; a++) {
+		for (size_t i = 0; i < m->alts[a].n; i++)
+			free(m->alts[a].reqs[i].ids);
+		free(m->alts[a].reqs);
+	}
+	free(m->alts);
 	free(m);
 }
 
@@ -238,20 +241,24 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 	m = xcalloc(1, sizeof *m);
 	m->type = type;
 	m->code = c;
-	struct prefilter_req *reqs;
-	m->nreqs = prefilter_requirements(re, &reqs);
-	if (m->nreqs > 0) {
-		if (ps->rs->pf == NULL)
-			ps->rs->pf = prefilter_new();
-		m->reqs = xcalloc(m->nreqs, sizeof *m->reqs);
-		for (size_t i = 0; i < m->nreqs; i++) {
-			m->reqs[i].n = reqs[i].n;
-			m->reqs[i].ids = xcalloc(reqs[i].n, sizeof *m->reqs[i].ids);
-			for (size_t k = 0; k < reqs[i].n; k++)
-				m->reqs[i].ids[k] = prefilter_add(ps->rs->pf, reqs[i].lits[k]);
+	struct prefilter_alt *alts;
+	m->nalts = prefilter_alternatives(re, &alts);
+	if (m->nalts > 0 && ps->rs->pf == NULL)
+		ps->rs->pf = prefilter_new();
+	m->alts = m->nalts ? xcalloc(m->nalts, sizeof *m->alts) : NULL;
+	for (size_t a = 0; a < m->nalts; a++) {
+		m->alts[a].n = alts[a].n;
+		m->alts[a].reqs = xcalloc(alts[a].n, sizeof *m->alts[a].reqs);
+		for (size_t i = 0; i < alts[a].n; i++) {
+			struct mreq *r = &m->alts[a].reqs[i];
+
+			r->n = alts[a].reqs[i].n;
+			r->ids = xcalloc(r->n, sizeof *r->ids);
+			for (size_t k = 0; k < r->n; k++)
+				r->ids[k] = prefilter_add(ps->rs->pf, alts[a].reqs[i].lits[k]);
 		}
-		prefilter_requirements_free(reqs, m->nreqs);
 	}
+	prefilter_alternatives_free(alts, m->nalts);
 	m->line = it->line;
 	m->col = it->value_col;
 	return m;

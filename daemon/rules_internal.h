@@ -11,13 +11,19 @@ struct matcher {
 	enum matcher_type type;
 	pcre2_code *code;
 	int line, col; /* where it was written */
-	struct mreq *reqs; /* what a match holds: each requirement ... */
-	size_t nreqs;      /* ... (0: nothing is known, always run) */
+	struct malt *alts; /* what a match holds: one of these branches ... */
+	size_t nalts;      /* ... (0: nothing is known, always run) */
 };
 
 /* One requirement: prefilter literal ids, one of which a match holds. */
 struct mreq {
 	size_t *ids;
+	size_t n;
+};
+
+/* One branch: every requirement must be met. */
+struct malt {
+	struct mreq *reqs;
 	size_t n;
 };
 

@@ -20,13 +20,23 @@ struct prefilter_req {
 	size_t n;
 };
 
+/* One top-level branch of a pattern: all of its requirements must be met. */
+struct prefilter_alt {
+	struct prefilter_req *reqs;
+	size_t n;
+};
+
+/* Branches beyond this are folded into one weaker requirement. */
+#define PREFILTER_MAX_ALTS 8
+
 /*
- * Derives what any match of a caseless PCRE2 pattern must hold: each of the
- * returned requirements (AND), each met by one of its literals (OR). Returns
- * how many, or 0 when nothing can be said (the pattern must always run).
+ * Derives what any match of a caseless PCRE2 pattern must hold: one of the
+ * returned alternatives (a top-level branch), each of whose requirements is
+ * met by one of its literals. Returns how many alternatives, or 0 when
+ * nothing can be said (the pattern must always run).
  */
-size_t prefilter_requirements(const char *re, struct prefilter_req **reqs);
-void prefilter_requirements_free(struct prefilter_req *reqs, size_t n);
+size_t prefilter_alternatives(const char *re, struct prefilter_alt **alts);
+void prefilter_alternatives_free(struct prefilter_alt *alts, size_t n);
 
 struct prefilter;
 

@@ -24,26 +24,39 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-/* Requirements of re: literals joined by '|', requirements by " & "; "*" = always run. */
+/*
+ * What re needs: literals joined by '|', requirements by " & ", branches by
+ * " || "; "*" = always; '^' is a word boundary.
+ */
 static void
 lits(const char *re, const char *want)
 {
-	struct prefilter_req *r;
+	struct prefilter_alt *alt;
 	char got[1024] = "";
-	size_t n = prefilter_requirements(re, &r);
+	size_t n = prefilter_alternatives(re, &alt);
 
 	if (n == 0)
 		strcpy(got, "*");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(got, " & ");
-		for (size_t k = 0; k < r[i].n; k++) {
-			if (k)
-				strcat(got, "|");
-			strcat(got, r[i].lits[k]);
+	for (size_t a = 0; a < n; a++) {
+		if (a)
+			strcat(got, " || ");
+		for (size_t i = 0; i < alt[a].n; i++) {
+			if (i)
+				strcat(got, " & ");
+			for (size_t k = 0; k < alt[a].reqs[i].n; k++) {
+				if (k)
+					strcat(got, "|");
+				/* The word-boundary mark prints as '^'. */
+				for (const char *c = alt[a].reqs[i].lits[k]; *c; c++) {
+					size_t len = strlen(got);
+
+					got[len] = *c == '\x01' ? '^' : *c;
+					got[len + 1] = '\0';
+				}
+			}
 		}
 	}
-	prefilter_requirements_free(r, n);
+	prefilter_alternatives_free(alt, n);
 	if (strcmp(got, want) != 0)
 		fail_msg("literals of %s\n  got  %s\n  want %s", re, got, want);
 }
@@ -52,7 +65,7 @@ static void
 test_literals(void **state)
 {
 	(void)state;
-	lits("\\bdm\\s+us\\b", "dm & us");
+	lits("\\bdm\\s+us\\b", "^dm & us^");
 	lits("Direct Message", "direct message");
 	lits("e-?mail", "e-mail|email");
 	lits("colou?r", "colour|color");
@@ -66,14 +79,18 @@ test_literals(void **state)
 	lits("caf\xc3\xa9s", "caf");                  /* non-ASCII is PCRE2's to fold */
 	lits("dms?", "dms|dm");
 	lits("(dm)+", "dm");
-	lits("\\bx{2,}", "*");                   /* "x" alone is too short */
-	lits("ab{2,3}cd", "cd");
+	lits("\\bx{2,}", "xx");                  /* at least two x */
+	lits("x{1,3}", "*");                     /* "x" alone is too short */
+	lits("\\d{3}-[0-9]{4}", "000-0000");     /* any digit is "0" */
+	lits("ab{2,3}cd", "bb & cd");
 	lits("dm*", "*");
 	lits("(a)\\1", "*");                     /* backreferences are not modelled */
 	lits("(*UTF)dm", "*");
 	lits("(?x) d m", "*");
 	lits("\\Qdm\\E", "*");
 	lits("a|", "*");                         /* one branch matches empty */
+	lits("\\bdm\\s+us\\b|\\bcall\\s+us", "^dm & us^ || ^call & us");
+	lits("xy|z", "*");                       /* a branch too short to use */
 	lits("(?=dm)\\w+", "*");                 /* lookarounds require nothing */
 	lits("[^a]bc", "bc");
 	lits("a.bc", "bc");
