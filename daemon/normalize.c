@@ -15,12 +15,15 @@
 /* How far a '<' may be from its '>' to count as a tag; else it is text. */
 #define TAG_MAX 2048
 
+/* Printable ASCII that is neither markup nor an entity: copied as it is. */
+#define PLAIN(c) ((c) > 0x20 && (c) < 0x7f && (c) != '<' && (c) != '&')
+
 struct norm {
 	const char *in;
 	size_t len;
 	struct buf *out;
-	int space; /* a whitespace run is pending; written before the next text */
-	size_t gt; /* first '>' at or after the last search start, or len */
+	int space;  /* a whitespace run is pending; written before the next text */
+	size_t gt;  /* first '>' at or after the last search start, or len */
 	size_t cmt; /* first "-->" end ('>') at or after the last search, or len */
 
 	/*
@@ -154,7 +157,7 @@ static int
 is_space_cp(uint32_t cp)
 {
 	return cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
-	    cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+	       cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
 /*
@@ -180,13 +183,28 @@ emit_cp(struct norm *n, uint32_t cp)
 	case 0xfeff: /* byte order mark, zero width no-break space */
 		return;
 	case 0x02bc: /* modifier letter apostrophe */
-	case 0x2018: case 0x2019: case 0x201a: case 0x201b: case 0x2032: case 0xff07:
+	case 0x2018:
+	case 0x2019:
+	case 0x201a:
+	case 0x201b:
+	case 0x2032:
+	case 0xff07:
 		emit(n, "'", 1);
 		return;
-	case 0x201c: case 0x201d: case 0x201e: case 0x201f: case 0x2033: case 0xff02:
+	case 0x201c:
+	case 0x201d:
+	case 0x201e:
+	case 0x201f:
+	case 0x2033:
+	case 0xff02:
 		emit(n, "\"", 1);
 		return;
-	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015:
+	case 0x2010:
+	case 0x2011:
+	case 0x2012:
+	case 0x2013:
+	case 0x2014:
+	case 0x2015:
 	case 0x2212:
 		emit(n, "-", 1);
 		return;
@@ -244,7 +262,7 @@ decode_utf8(const unsigned char *s, size_t len, uint32_t *cp)
 			break;
 		/* Overlongs, surrogates and > U+10FFFF show at the second byte. */
 		if (i == 1 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-		    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
+		               (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
 			break;
 		v = v << 6 | (s[i] & 0x3f);
 	}
@@ -261,25 +279,21 @@ static const struct entity {
 	const char *name;
 	uint32_t cp;
 } entities[] = {
-    {"AElig", 0xc6}, {"Aacute", 0xc1}, {"Agrave", 0xc0}, {"Auml", 0xc4},
-    {"Ccedil", 0xc7}, {"Eacute", 0xc9}, {"Egrave", 0xc8}, {"Iacute", 0xcd},
-    {"Ntilde", 0xd1}, {"Oacute", 0xd3}, {"Ouml", 0xd6}, {"Uacute", 0xda},
-    {"Uuml", 0xdc}, {"aacute", 0xe1}, {"acirc", 0xe2}, {"aelig", 0xe6},
-    {"agrave", 0xe0}, {"amp", '&'}, {"apos", '\''}, {"atilde", 0xe3},
-    {"auml", 0xe4}, {"bdquo", 0x201e}, {"bull", 0x2022}, {"ccedil", 0xe7},
-    {"cent", 0xa2}, {"copy", 0xa9}, {"deg", 0xb0}, {"eacute", 0xe9},
-    {"ecirc", 0xea}, {"egrave", 0xe8}, {"emsp", 0x2003}, {"ensp", 0x2002},
-    {"euml", 0xeb}, {"euro", 0x20ac}, {"gt", '>'}, {"hellip", 0x2026},
-    {"iacute", 0xed}, {"icirc", 0xee}, {"iexcl", 0xa1}, {"iquest", 0xbf},
-    {"iuml", 0xef}, {"laquo", 0xab}, {"ldquo", 0x201c}, {"lsaquo", 0x2039},
-    {"lsquo", 0x2018}, {"lt", '<'}, {"mdash", 0x2014}, {"middot", 0xb7},
-    {"nbsp", 0xa0}, {"ndash", 0x2013}, {"ntilde", 0xf1}, {"oacute", 0xf3},
-    {"ocirc", 0xf4}, {"otilde", 0xf5}, {"ouml", 0xf6}, {"pound", 0xa3},
-    {"quot", '"'}, {"raquo", 0xbb}, {"rdquo", 0x201d}, {"reg", 0xae},
-    {"rsaquo", 0x203a}, {"rsquo", 0x2019}, {"sbquo", 0x201a}, {"shy", 0xad},
-    {"szlig", 0xdf}, {"thinsp", 0x2009}, {"times", 0xd7}, {"trade", 0x2122},
-    {"uacute", 0xfa}, {"ucirc", 0xfb}, {"ugrave", 0xf9}, {"uuml", 0xfc},
-    {"yen", 0xa5}, {"zwj", 0x200d}, {"zwnj", 0x200c},
+    {"AElig", 0xc6},    {"Aacute", 0xc1},  {"Agrave", 0xc0},  {"Auml", 0xc4},     {"Ccedil", 0xc7},
+    {"Eacute", 0xc9},   {"Egrave", 0xc8},  {"Iacute", 0xcd},  {"Ntilde", 0xd1},   {"Oacute", 0xd3},
+    {"Ouml", 0xd6},     {"Uacute", 0xda},  {"Uuml", 0xdc},    {"aacute", 0xe1},   {"acirc", 0xe2},
+    {"aelig", 0xe6},    {"agrave", 0xe0},  {"amp", '&'},      {"apos", '\''},     {"atilde", 0xe3},
+    {"auml", 0xe4},     {"bdquo", 0x201e}, {"bull", 0x2022},  {"ccedil", 0xe7},   {"cent", 0xa2},
+    {"copy", 0xa9},     {"deg", 0xb0},     {"eacute", 0xe9},  {"ecirc", 0xea},    {"egrave", 0xe8},
+    {"emsp", 0x2003},   {"ensp", 0x2002},  {"euml", 0xeb},    {"euro", 0x20ac},   {"gt", '>'},
+    {"hellip", 0x2026}, {"iacute", 0xed},  {"icirc", 0xee},   {"iexcl", 0xa1},    {"iquest", 0xbf},
+    {"iuml", 0xef},     {"laquo", 0xab},   {"ldquo", 0x201c}, {"lsaquo", 0x2039}, {"lsquo", 0x2018},
+    {"lt", '<'},        {"mdash", 0x2014}, {"middot", 0xb7},  {"nbsp", 0xa0},     {"ndash", 0x2013},
+    {"ntilde", 0xf1},   {"oacute", 0xf3},  {"ocirc", 0xf4},   {"otilde", 0xf5},   {"ouml", 0xf6},
+    {"pound", 0xa3},    {"quot", '"'},     {"raquo", 0xbb},   {"rdquo", 0x201d},  {"reg", 0xae},
+    {"rsaquo", 0x203a}, {"rsquo", 0x2019}, {"sbquo", 0x201a}, {"shy", 0xad},      {"szlig", 0xdf},
+    {"thinsp", 0x2009}, {"times", 0xd7},   {"trade", 0x2122}, {"uacute", 0xfa},   {"ucirc", 0xfb},
+    {"ugrave", 0xf9},   {"uuml", 0xfc},    {"yen", 0xa5},     {"zwj", 0x200d},    {"zwnj", 0x200c},
 };
 
 /* Looks a named entity up; returns 0 when we do not know it. */
@@ -312,10 +326,9 @@ entity_lookup(const char *name, size_t nl, uint32_t *cp)
  * C1 controls (so "we&#146;re" reads "we're"); 0 where 1252 has a hole.
  */
 static const uint16_t cp1252[32] = {
-    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
-    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
 };
 
 /*
@@ -353,8 +366,9 @@ decode_entity(const char *s, size_t len, uint32_t *cp)
 		*cp = v;
 		return i + 1;
 	}
-	for (i = 1; i < len && i <= 8 && (is_alpha((unsigned char)s[i]) ||
-	    is_digit((unsigned char)s[i])); i++)
+	for (i = 1;
+	     i < len && i <= 8 && (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]));
+	     i++)
 		;
 	if (i == 1 || i >= len || s[i] != ';' || !entity_lookup(s + 1, i - 1, cp))
 		return 0;
@@ -397,7 +411,7 @@ close_anchor(struct norm *n)
 		return;
 	/* Whitespace around the text still separates the href from its neighbours. */
 	lead = n->a_space || (b->len > n->a_mark && b->s[n->a_mark] == ' ') ||
-	    (b->len == n->a_mark && n->space);
+	       (b->len == n->a_mark && n->space);
 	trail = n->space;
 	b->len = n->a_mark;
 	n->space = lead;
@@ -470,13 +484,26 @@ open_anchor(struct norm *n, const char *s, size_t len)
 static int
 is_block(const char *s, size_t len)
 {
-	static const char *const block[] = {"address", "article", "aside", "blockquote", "br",
-	    "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4",
-	    "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
-	    "table", "td", "th", "tr", "ul"};
+	/* Grouped by first letter: Mastodon posts have a dozen tags each. */
+	static const char *const block[26][6] = {
+	    ['a' - 'a'] = {"address", "article", "aside"},
+	    ['b' - 'a'] = {"blockquote", "br"},
+	    ['d' - 'a'] = {"dd", "div", "dl", "dt"},
+	    ['f' - 'a'] = {"figcaption", "figure", "footer"},
+	    ['h' - 'a'] = {"h1", "h2", "h3", "h4", "h5", "h6"},
+	    ['l' - 'a'] = {"li"},
+	    ['m' - 'a'] = {"main"},
+	    ['n' - 'a'] = {"nav"},
+	    ['o' - 'a'] = {"ol"},
+	    ['p' - 'a'] = {"p", "pre"},
+	    ['s' - 'a'] = {"section"},
+	    ['t' - 'a'] = {"table", "td", "th", "tr"},
+	    ['u' - 'a'] = {"ul"},
+	};
+	const char *const *b = block[lc((unsigned char)s[0]) - 'a'];
 
-	for (size_t i = 0; i < sizeof block / sizeof block[0]; i++)
-		if (eq_ci(s, len, block[i]))
+	for (size_t i = 0; i < 6 && b[i] != NULL; i++)
+		if (eq_ci(s, len, b[i]))
 			return 1;
 	return 0;
 }
@@ -574,8 +601,10 @@ do_tag(struct norm *n, size_t i)
 	name = closing ? 2 : 1;
 	if (name >= rest || !is_alpha((unsigned char)s[name]))
 		return 0;
-	for (nl = 1; name + nl < rest && (is_alpha((unsigned char)s[name + nl]) ||
-	    is_digit((unsigned char)s[name + nl]) || s[name + nl] == '-'); nl++)
+	for (nl = 1;
+	     name + nl < rest && (is_alpha((unsigned char)s[name + nl]) ||
+	                          is_digit((unsigned char)s[name + nl]) || s[name + nl] == '-');
+	     nl++)
 		;
 	/* A real tag name ends the way HTML's do; "<me@example.com>" is text. */
 	if (name + nl < rest && !is_ws((unsigned char)s[name + nl]) && s[name + nl] != '/' &&
@@ -597,6 +626,7 @@ do_tag(struct norm *n, size_t i)
 	return end - i + 1;
 }
 
+/* The one pass: plain text is copied in runs, everything else decoded byte by byte. */
 void
 normalize(const char *text, size_t len, struct buf *out)
 {
@@ -616,14 +646,31 @@ normalize(const char *text, size_t len, struct buf *out)
 		uint32_t cp;
 		size_t k;
 
-		/* Printable ASCII is the common case: copy runs of it at once. */
-		if (c > 0x20 && c < 0x7f && c != '<' && c != '&') {
-			size_t j = i + 1;
+		/*
+		 * Printable ASCII with single spaces is the common case: copy
+		 * it in one tight loop, which writes at most one byte (a
+		 * pending space) more than it reads.
+		 */
+		if (PLAIN(c)) {
+			char *o;
 
-			while (j < len && s[j] > 0x20 && s[j] < 0x7f && s[j] != '<' && s[j] != '&')
-				j++;
-			emit(&n, text + i, j - i);
-			i = j;
+			room(out, len - i + 1);
+			flush_space(&n);
+			o = out->s + out->len;
+			*o++ = (char)c;
+			i++;
+			for (;;) {
+				while (i < len && PLAIN(s[i]))
+					*o++ = (char)s[i++];
+				if (i + 1 < len && s[i] == ' ' && PLAIN(s[i + 1])) {
+					*o++ = ' ';
+					*o++ = (char)s[i + 1];
+					i += 2;
+					continue;
+				}
+				break;
+			}
+			out->len = (size_t)(o - out->s);
 			continue;
 		}
 		if (c == ' ') {
