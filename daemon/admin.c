@@ -3,6 +3,7 @@
  * committed: a 200 means every accepted post is durable.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,31 +205,52 @@ is_loopback(const char *host)
 	return strcmp(host, "localhost") == 0;
 }
 
+/*
+ * Checks admin_listen and the token as the daemon will use them, reading the
+ * token (returned in *token when wanted). Problems go to d; returns their count.
+ */
+int
+admin_check(const struct config *cfg, struct diag *d, char *host, size_t hostlen, int *port,
+    char **token)
+{
+	const char *file = cfg->path ? cfg->path : "(defaults)";
+	char err[512], *tok = NULL;
+	size_t n = d->n;
+
+	if (split_listen(cfg->admin_listen, host, hostlen, port) != 0)
+		diag_add(d, file, cfg->admin_listen_line, 1,
+		    "admin_listen \"%s\": expected HOST:PORT with a port from 0 to 65535",
+		    cfg->admin_listen);
+	if (cfg->admin_token_file != NULL &&
+	    (tok = daemon_read_secret(cfg, cfg->admin_token_file, err, sizeof err)) == NULL)
+		diag_add(d, file, cfg->admin_token_file_line, 1, "admin_token_file: %s", err);
+	if (d->n == n && !is_loopback(host) && cfg->admin_token_file == NULL)
+		diag_add(d, file, cfg->admin_listen_line, 1,
+		    "admin_listen %s is not loopback: admin_token_file is required",
+		    cfg->admin_listen);
+	if (token != NULL)
+		*token = tok;
+	else if (tok != NULL) {
+		OPENSSL_cleanse(tok, strlen(tok));
+		free(tok);
+	}
+	return (int)(d->n - n);
+}
+
 struct admin *
 admin_new(struct deflectd *d, char *err, size_t errlen)
 {
 	struct admin *a = xcalloc(1, sizeof *a);
 	struct evhttp_bound_socket *bs;
+	struct diag dg = DIAG_INIT;
 	char host[256];
-	int port;
+	int port = 0;
 
 	a->d = d;
-	if (split_listen(d->cfg->admin_listen, host, sizeof host, &port) != 0) {
-		snprintf(err, errlen, "admin_listen \"%s\": expected HOST:PORT",
-		    d->cfg->admin_listen);
-		free(a);
-		return NULL;
-	}
-	if (d->cfg->admin_token_file != NULL &&
-	    (a->token = daemon_read_secret(d->cfg, d->cfg->admin_token_file, err, errlen)) ==
-		NULL) {
-		free(a);
-		return NULL;
-	}
-	if (!is_loopback(host) && a->token == NULL) {
-		snprintf(err, errlen, "admin_listen %s is not loopback: admin_token_file is required",
-		    d->cfg->admin_listen);
-		free(a);
+	if (admin_check(d->cfg, &dg, host, sizeof host, &port, &a->token) != 0) {
+		snprintf(err, errlen, "%s", dg.msgs[0]);
+		diag_free(&dg);
+		admin_free(a);
 		return NULL;
 	}
 	a->http = evhttp_new(d->base);
@@ -237,7 +259,8 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
 	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
 	if ((bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) == NULL) {
-		snprintf(err, errlen, "admin_listen %s: cannot bind", d->cfg->admin_listen);
+		snprintf(err, errlen, "admin_listen %s: cannot bind: %s", d->cfg->admin_listen,
+		    strerror(errno));
 		admin_free(a);
 		return NULL;
 	}

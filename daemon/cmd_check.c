@@ -2,7 +2,9 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "admin.h"
 #include "cmd.h"
+#include "webhook.h"
 
 int
 cmd_check(int argc, char **argv)
@@ -37,6 +39,20 @@ cmd_check(int argc, char **argv)
 	}
 	if (cmd_load(config_path, rules_dir, &cfg, &rs) != 0)
 		return 1;
+	/* What the daemon checks at start, too: the listener, the token, the secrets. */
+	struct diag d = DIAG_INIT;
+	char host[256];
+	int port;
+
+	admin_check(cfg, &d, host, sizeof host, &port, NULL);
+	webhooks_check(cfg, &d);
+	if (d.n > 0) {
+		cmd_print_diag(&d);
+		diag_free(&d);
+		ruleset_free(rs);
+		config_free(cfg);
+		return 1;
+	}
 	printf("configuration OK (%zu rules%s)\n", rs->n,
 	    rs->jit ? "" : ", PCRE2 JIT unavailable: interpreting");
 	ruleset_free(rs);

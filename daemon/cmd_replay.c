@@ -257,6 +257,9 @@ cmd_replay(int argc, char **argv)
 	    (unsigned long long)ts.findings[FINDING_RESOLVED_LATE], (unsigned long long)ts.open,
 	    (unsigned long long)ts.unresolved, (unsigned long long)ts.no_customer, secs,
 	    secs > 0 ? (double)ps.posts / secs : 0.0);
+	if (ps.late > ps.posts / 2 && ps.late > 0)
+		fprintf(stderr, "replay: most posts arrived after the watermark passed them: is the "
+		    "recording in time order? Exports grouped by conversation need --sort\n");
 	pipeline_free(pl);
 	buf_free(&r.line);
 	reader_free(rd);

@@ -414,6 +414,30 @@ report(struct tr *t)
 	}
 }
 
+/* Parses "CLASS=F1"; returns the class, or -1 with a message printed. */
+static int
+parse_min(const char *arg, double *want)
+{
+	const char *eq = strchr(arg, '=');
+	char *end;
+
+	for (int c = 0; eq != NULL && c < C_N; c++) {
+		if (strlen(cls_names[c]) != (size_t)(eq - arg) ||
+		    strncmp(cls_names[c], arg, (size_t)(eq - arg)) != 0)
+			continue;
+		*want = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end != '\0' || *want < 0 || *want > 1) {
+			fprintf(stderr, "deflectd test-rules: --min-f1 %s: the F1 must be a number "
+			    "from 0 to 1\n", arg);
+			return -1;
+		}
+		return c;
+	}
+	fprintf(stderr, "deflectd test-rules: --min-f1 %s: expected CLASS=F1 with CLASS one of "
+	    "dm, channel, dm+channel, resolution, escalation, deflection\n", arg);
+	return -1;
+}
+
 /* Is every --min-f1 threshold met? Prints the ones that are not. */
 static int
 check_thresholds(const struct tr *t, char **mins, size_t nmins)
@@ -421,27 +445,23 @@ check_thresholds(const struct tr *t, char **mins, size_t nmins)
 	int ok = 1;
 
 	for (size_t i = 0; i < nmins; i++) {
-		char *eq = strchr(mins[i], '=');
-		int c;
+		double want;
+		int c = parse_min(mins[i], &want);
+		const struct score *s = &t->score[c];
 
-		for (c = 0; c < C_N; c++)
-			if (eq && strlen(cls_names[c]) == (size_t)(eq - mins[i]) &&
-			    strncmp(cls_names[c], mins[i], (size_t)(eq - mins[i])) == 0)
-				break;
-		if (eq == NULL || c == C_N) {
-			fprintf(stderr, "deflectd test-rules: bad --min-f1 \"%s\"\n", mins[i]);
+		if (!t->scored[c]) {
+			fprintf(stderr, "deflectd test-rules: %s was not scored: no --labels file "
+			    "has labels for it\n", cls_names[c]);
 			ok = 0;
 			continue;
 		}
-		const struct score *s = &t->score[c];
 		double p = s->tp + s->fp ? (double)s->tp / (s->tp + s->fp) : 1.0;
 		double r = s->tp + s->fn ? (double)s->tp / (s->tp + s->fn) : 1.0;
 		double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-		double want = strtod(eq + 1, NULL);
 
-		if (!t->scored[c] || f < want) {
-			fprintf(stderr, "deflectd test-rules: %s F1 %.4f is below %.4f\n", cls_names[c],
-			    t->scored[c] ? f : 0.0, want);
+		if (f < want) {
+			fprintf(stderr, "deflectd test-rules: %s F1 %.4f is below %.4f\n",
+			    cls_names[c], f, want);
 			ok = 0;
 		}
 	}
@@ -481,11 +501,30 @@ cmd_test_rules(int argc, char **argv)
 			labels = xreallocarray(labels, nlabels + 1, sizeof *labels);
 			labels[nlabels++] = optarg;
 			break;
-		case 'm':
+		case 'm': {
+			double want;
+
+			if (parse_min(optarg, &want) < 0) {
+				free(labels);
+				free(mins);
+				return 2;
+			}
 			mins = xreallocarray(mins, nmins + 1, sizeof *mins);
 			mins[nmins++] = optarg;
 			break;
-		case 'n': t.list = (size_t)strtoul(optarg, NULL, 10); break;
+		}
+		case 'n': {
+			char *end;
+
+			t.list = (size_t)strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || *optarg == '-') {
+				fprintf(stderr, "deflectd test-rules: --list takes a number\n");
+				free(labels);
+				free(mins);
+				return 2;
+			}
+			break;
+		}
 		case 'f':
 			if (strcmp(optarg, "ndjson") == 0)
 				t.ndjson = 1;

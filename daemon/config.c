@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "config.h"
@@ -26,12 +27,14 @@ struct cparse {
 	enum section sec;
 	const char *brand; /* current [brand NAME] */
 	struct config_section *cur;
+	char *daemon_keys[16]; /* [daemon] keys set so far, to refuse a second setting */
+	int daemon_lines[16];
+	size_t ndaemon_keys;
 };
 
 /* Keys the daemon's later stages read from [source] and [webhook] sections. */
-static const char *source_keys[] = {"type", "path", "format", "url", "platform",
-    "bearer_token_file", "token_file", "stall_timeout", "poll_interval", "instance",
-    "account", "accounts", NULL};
+/* Keys of the sources this version has; the platform sources bring their own. */
+static const char *source_keys[] = {"type", "path", "format", NULL};
 static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
     "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", "retry_base",
     "retry_max", NULL};
@@ -193,6 +196,17 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 	struct config *c = p->c;
 	const char *k = it->key;
 
+	for (size_t i = 0; i < p->ndaemon_keys; i++) {
+		if (strcmp(p->daemon_keys[i], k) == 0) {
+			diag_add(p->d, p->file, it->line, it->col,
+			    "\"%s\" is already set at line %d", k, p->daemon_lines[i]);
+			return;
+		}
+	}
+	if (p->ndaemon_keys < 16) {
+		p->daemon_lines[p->ndaemon_keys] = it->line;
+		p->daemon_keys[p->ndaemon_keys++] = xstrdup(k);
+	}
 	if (strcmp(k, "state_dir") == 0) {
 		free(c->state_dir);
 		c->state_dir = resolve(p, it->value);
@@ -208,6 +222,7 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 	} else if (strcmp(k, "admin_listen") == 0) {
 		free(c->admin_listen);
 		c->admin_listen = xstrdup(it->value);
+		c->admin_listen_line = it->line;
 	} else if (strcmp(k, "alert_detected") == 0) {
 		if (strcmp(it->value, "yes") == 0 || strcmp(it->value, "no") == 0)
 			c->alert_detected = strcmp(it->value, "yes") == 0;
@@ -216,8 +231,31 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 	} else if (strcmp(k, "admin_token_file") == 0) {
 		free(c->admin_token_file);
 		c->admin_token_file = xstrdup(it->value);
+		c->admin_token_file_line = it->line;
 	} else {
 		diag_add(p->d, p->file, it->line, it->col, "unknown key \"%s\" in [daemon]", k);
+	}
+}
+
+/* Reports accounts from index first on that an earlier brand section already claims. */
+static void
+check_accounts(struct cparse *p, size_t first, const struct ini_item *it)
+{
+	struct config *c = p->c;
+
+	for (size_t i = first; i < c->naccounts; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const struct brand_account *a = &c->accounts[i], *b = &c->accounts[j];
+
+			if (strcasecmp(a->account, b->account) != 0)
+				continue;
+			if (a->platform != NULL && b->platform != NULL &&
+			    strcmp(a->platform, b->platform) != 0)
+				continue;
+			diag_add(p->d, p->file, it->line, it->value_col,
+			    "account %s is already listed for brand %s", a->account, b->brand);
+			break;
+		}
 	}
 }
 
@@ -240,9 +278,12 @@ brand_key(struct cparse *p, const struct ini_item *it)
 		c->brand_windows[c->nbrand_windows++].window = w;
 		return;
 	}
+	size_t first = p->c->naccounts;
+
 	if (strcmp(k, "accounts") == 0) {
 		if (add_account_list(p->c, NULL, it->value, p->brand) != 0)
 			diag_add(p->d, p->file, it->line, it->value_col, "empty account in list");
+		check_accounts(p, first, it);
 		return;
 	}
 	for (size_t i = 0; platforms[i]; i++) {
@@ -250,6 +291,7 @@ brand_key(struct cparse *p, const struct ini_item *it)
 			if (add_account_list(p->c, k, it->value, p->brand) != 0)
 				diag_add(p->d, p->file, it->line, it->value_col,
 				    "empty account in list");
+			check_accounts(p, first, it);
 			return;
 		}
 	}
@@ -487,8 +529,8 @@ hooks_free(struct webhook_config *h, size_t n)
 static void
 check_sections(struct cparse *p)
 {
-	static const char *types[] = {"file", "push", "x", "mastodon", "bluesky", NULL};
-	static const char *formats[] = {"native", "x", "mastodon", "bluesky", NULL};
+	static const char *types[] = {"file", "push", NULL};
+	static const char *formats[] = {"native", NULL};
 
 	for (size_t i = 0; i < p->c->nsources; i++) {
 		const struct config_section *sec = &p->c->sources[i];
@@ -496,15 +538,15 @@ check_sections(struct cparse *p)
 		const char *type = section_value(sec, "type", &line);
 
 		if (type == NULL) {
-			diag_add(p->d, p->file, sec->line, 1, "[source %s] needs a type (file, push, x, "
-			    "mastodon or bluesky)", sec->name);
+			diag_add(p->d, p->file, sec->line, 1, "[source %s] needs a type (file or push)",
+			    sec->name);
 			continue;
 		}
 		for (size_t k = 0; types[k]; k++)
 			ok |= strcmp(type, types[k]) == 0;
 		if (!ok)
-			diag_add(p->d, p->file, line, 1, "[source %s]: unknown type \"%s\" (file, push, "
-			    "x, mastodon or bluesky)", sec->name, type);
+			diag_add(p->d, p->file, line, 1, "[source %s]: type \"%s\" is not supported by "
+			    "this version (file or push)", sec->name, type);
 		if (strcmp(type, "file") == 0 && section_value(sec, "path", &line) == NULL)
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
 			    sec->name);
@@ -513,17 +555,12 @@ check_sections(struct cparse *p)
 		for (size_t k = 0; fmt != NULL && formats[k]; k++)
 			ok |= strcmp(fmt, formats[k]) == 0;
 		if (!ok)
-			diag_add(p->d, p->file, line, 1, "[source %s]: unknown format \"%s\" (native, x, "
-			    "mastodon or bluesky)", sec->name, fmt);
+			diag_add(p->d, p->file, line, 1, "[source %s]: format \"%s\" is not supported by "
+			    "this version (native)", sec->name, fmt);
 	}
 	p->c->hooks = xcalloc(p->c->nwebhooks, sizeof *p->c->hooks);
 	for (size_t i = 0; i < p->c->nwebhooks; i++)
 		parse_webhook(p, &p->c->webhooks[i], &p->c->hooks[i]);
-	const char *colon = strrchr(p->c->admin_listen, ':');
-	if (colon == NULL || colon == p->c->admin_listen || colon[1] == '\0' ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		diag_add(p->d, p->file, 0, 0, "admin_listen \"%s\" must be HOST:PORT",
-		    p->c->admin_listen);
 }
 
 struct config *
@@ -541,6 +578,8 @@ config_parse(const char *path, const char *buf, size_t len, struct diag *d)
 	p.d = d;
 	ini_parse(buf, len, path, on_item, &p, d);
 	check_sections(&p);
+	for (size_t i = 0; i < p.ndaemon_keys; i++)
+		free(p.daemon_keys[i]);
 	free(p.dir);
 	if (d->n != nerr) {
 		config_free(p.c);

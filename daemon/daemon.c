@@ -140,6 +140,7 @@ daemon_ingest_line(struct deflectd *d, const char *line, size_t len, char *err, 
 		return 0;
 	}
 	d->ingested++;
+	log_debug("post %s/%s accepted (%s)", p.platform, p.id, p.author);
 	pipeline_post(d->pl, &p);
 	return 1;
 }
@@ -246,7 +247,7 @@ reload(struct deflectd *d)
 
 	notify_reloading();
 	log_info("reloading %s", d->config_path ? d->config_path : "(defaults)");
-	if (cmd_load(d->config_path, d->cfg->rules_dir_override, &cfg, &rs) != 0) {
+	if (cmd_load_as(d->config_path, d->cfg->rules_dir_override, &cfg, &rs, 1) != 0) {
 		d->reload_failures++;
 		log_warnx("reload failed; still running the previous configuration and rules");
 		notify_send("READY=1");
@@ -402,7 +403,7 @@ daemon_main(int argc, char **argv)
 	log_init(verbose);
 	if (d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
-	if (cmd_load(d.config_path, rules_dir, &d.cfg, &d.rs) != 0)
+	if (cmd_load_as(d.config_path, rules_dir, &d.cfg, &d.rs, 1) != 0)
 		fatalx("configuration has errors; not starting");
 	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
 	if (ensure_dir(d.cfg->state_dir) != 0)

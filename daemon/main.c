@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "daemon.h"
+#include "log.h"
 #include "xmalloc.h"
 
 static void
@@ -38,9 +39,24 @@ cmd_print_diag(const struct diag *d)
 		fprintf(stderr, "%s\n", d->msgs[i]);
 }
 
+/* The daemon's errors carry a journald priority, so they are found as errors. */
+static void
+log_diag(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		log_warnx("%s", d->msgs[i]);
+}
+
 int
 cmd_load(const char *config_path, const char *rules_dir, struct config **cfgp,
     struct ruleset **rsp)
+{
+	return cmd_load_as(config_path, rules_dir, cfgp, rsp, 0);
+}
+
+int
+cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp,
+    struct ruleset **rsp, int daemon)
 {
 	struct diag d = DIAG_INIT;
 	struct config *cfg;
@@ -54,7 +70,10 @@ cmd_load(const char *config_path, const char *rules_dir, struct config **cfgp,
 	if (cfg != NULL && rsp != NULL)
 		rs = ruleset_load_dir(rules_dir ? rules_dir : cfg->rules_dir, &d);
 	if (d.n > 0) {
-		cmd_print_diag(&d);
+		if (daemon)
+			log_diag(&d);
+		else
+			cmd_print_diag(&d);
 		diag_free(&d);
 		config_free(cfg);
 		ruleset_free(rs);

@@ -71,14 +71,7 @@ parse_duration(const char *s)
 		case 'h': unit = 3600; break;
 		case 'd': unit = 86400; break;
 		case 'w': unit = 7 * 86400; break;
-		case '\0':
-			/* A bare number is seconds, but only on its own. */
-			if (parts > 0)
-				return -1;
-			unit = 1;
-			s--;
-			break;
-		default: return -1;
+		default: return -1; /* a unit is required: "72" could mean anything */
 		}
 		s++;
 		total += n * unit;
@@ -461,6 +454,7 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 	if (strcmp(k, "pattern") == 0 || strcmp(k, "require") == 0 || strcmp(k, "unless") == 0) {
 		if ((m = matcher_compile(ps, MATCHER_PATTERN, v, it, it->value_col)) == NULL) {
 			r->errors++;
+			r->broken = 1;
 			return;
 		}
 		if (k[0] == 'p')
@@ -476,6 +470,7 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 		free(re);
 		if (m == NULL) {
 			r->errors++;
+			r->broken = 1;
 			return;
 		}
 		add_matcher(&r->any, &r->nany, m);
@@ -485,12 +480,14 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 
 		if (re == NULL) {
 			rule_error(ps, it->line, it->value_col, why);
+			r->broken = 1;
 			return;
 		}
 		m = matcher_compile(ps, MATCHER_LINK, re, it, it->value_col);
 		free(re);
 		if (m == NULL) {
 			r->errors++;
+			r->broken = 1;
 			return;
 		}
 		add_matcher(&r->any, &r->nany, m);
@@ -624,7 +621,8 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 				break;
 			}
 		}
-		if (r->errors)
+		/* Other errors do not stop the examples: every error shows in one go. */
+		if (r->broken || r->nany == 0)
 			continue;
 		for (size_t k = 0; k < r->nexamples; k++) {
 			struct rule_example *e = &r->examples[k];
@@ -650,6 +648,75 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	match_scratch_free(ms);
 	if (rs->pf != NULL)
 		prefilter_compile(rs->pf);
+}
+
+/* A diagnostic's place, for sorting: "file:line:col: ..." (line, col 0 when absent). */
+struct diag_place {
+	const char *msg;
+	size_t filelen;
+	long line, col;
+	size_t index;
+};
+
+/* Finds where the file name ends and reads the line and column after it. */
+static void
+place_of(struct diag_place *p)
+{
+	const char *s = p->msg;
+
+	p->filelen = strlen(s);
+	p->line = p->col = 0;
+	for (const char *c = strchr(s, ':'); c != NULL; c = strchr(c + 1, ':')) {
+		char *e;
+		long line = strtol(c + 1, &e, 10);
+
+		if (e != c + 1 && *e == ':') {
+			p->filelen = (size_t)(c - s);
+			p->line = line;
+			p->col = strtol(e + 1, &e, 10);
+			return;
+		}
+	}
+}
+
+/* qsort comparator: by file, line, column, then as reported. */
+static int
+cmp_place(const void *a, const void *b)
+{
+	const struct diag_place *x = a, *y = b;
+	size_t n = x->filelen < y->filelen ? x->filelen : y->filelen;
+	int c = strncmp(x->msg, y->msg, n);
+
+	if (c != 0)
+		return c;
+	if (x->filelen != y->filelen)
+		return x->filelen < y->filelen ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Sorts the diagnostics from first on by place, so an operator reads a file top down. */
+static void
+sort_diag(struct diag *d, size_t first)
+{
+	size_t n = d->n - first;
+	struct diag_place *p;
+
+	if (n < 2)
+		return;
+	p = xcalloc(n, sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		p[i].msg = d->msgs[first + i];
+		p[i].index = i;
+		place_of(&p[i]);
+	}
+	qsort(p, n, sizeof *p, cmp_place);
+	for (size_t i = 0; i < n; i++)
+		d->msgs[first + i] = (char *)p[i].msg;
+	free(p);
 }
 
 /* qsort comparator for file names. */
@@ -730,6 +797,7 @@ ruleset_load_dir(const char *dir, struct diag *d)
 	}
 	strv_free(names, nnames);
 	ruleset_finish(rs, d);
+	sort_diag(d, nerr);
 	if (d->n != nerr) {
 		ruleset_free(rs);
 		return NULL;

@@ -21,9 +21,9 @@
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS posts ("
     "  platform TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,"
-    "  json TEXT, PRIMARY KEY (platform, id)) WITHOUT ROWID;"
+    "  received INTEGER NOT NULL, json TEXT, PRIMARY KEY (platform, id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS posts_pending ON posts (at) WHERE json IS NOT NULL;"
-    "CREATE INDEX IF NOT EXISTS posts_at ON posts (at);"
+    "CREATE INDEX IF NOT EXISTS posts_received ON posts (received);"
     "CREATE TABLE IF NOT EXISTS cases ("
     "  platform TEXT NOT NULL, conversation_id TEXT NOT NULL, customer TEXT NOT NULL,"
     "  post_id TEXT NOT NULL, brand TEXT NOT NULL, state TEXT NOT NULL,"
@@ -62,10 +62,11 @@ enum stmt {
 };
 
 static const char *sql[S_COUNT] = {
-    "INSERT OR IGNORE INTO posts (platform, id, at, json) VALUES (?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO posts (platform, id, at, json, received)"
+    " VALUES (?, ?, ?, ?, strftime('%s', 'now'))",
     "UPDATE posts SET json = NULL WHERE platform = ? AND id = ?",
     "SELECT json FROM posts WHERE json IS NOT NULL ORDER BY at",
-    "DELETE FROM posts WHERE json IS NULL AND at < ?",
+    "DELETE FROM posts WHERE json IS NULL AND received < ?",
     "INSERT INTO cases (platform, conversation_id, customer, post_id, brand, state,"
     " deflected_at, deadline, resolved_at, repeats, escalations, rule, span_start, span_end)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

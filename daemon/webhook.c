@@ -376,6 +376,8 @@ start_one(void *arg, const char *alert_id, const char *doc, int attempts, int64_
 		delivery_free(dl);
 		return;
 	}
+	log_debug("webhook %s: sending alert %s (attempt %d)", c->h->cfg->name, alert_id,
+	    attempts + 1);
 	c->h->inflight++;
 	c->ws->flying = xreallocarray(c->ws->flying, c->ws->nflying + 1, sizeof *c->ws->flying);
 	c->ws->flying[c->ws->nflying++] = dl;
@@ -440,6 +442,24 @@ webhooks_new(struct event_base *base, struct store *st, const struct config *cfg
 	struct timeval one = {1, 0};
 	event_add(ws->timer, &one);
 	return ws;
+}
+
+int
+webhooks_check(const struct config *cfg, struct diag *d)
+{
+	size_t n = d->n;
+
+	for (size_t i = 0; i < cfg->nwebhooks; i++) {
+		struct hook h;
+		char err[512];
+
+		memset(&h, 0, sizeof h);
+		h.cfg = &cfg->hooks[i];
+		if (load_keys(&h, cfg, err, sizeof err) != 0)
+			diag_add(d, cfg->path, cfg->webhooks[i].line, 1, "%s", err);
+		OPENSSL_cleanse(h.keys, sizeof h.keys);
+	}
+	return (int)(d->n - n);
 }
 
 void

@@ -7,8 +7,18 @@
 
 #include <stddef.h>
 
+#include "config.h"
+#include "diag.h"
+
 struct deflectd;
 struct admin;
+
+/*
+ * Checks admin_listen and reads the token as the daemon will; problems go to
+ * d with file:line. Fills host and port, and *token when token is not NULL.
+ */
+int admin_check(const struct config *cfg, struct diag *d, char *host, size_t hostlen,
+    int *port, char **token);
 
 /* Binds config's admin_listen; NULL with a message in err. */
 struct admin *admin_new(struct deflectd *d, char *err, size_t errlen);

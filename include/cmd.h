@@ -19,6 +19,9 @@ int cmd_send_test_alert(int argc, char **argv);
  */
 int cmd_load(const char *config_path, const char *rules_dir, struct config **cfg,
     struct ruleset **rs);
+/* cmd_load for the daemon: errors are logged with journald priorities. */
+int cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfg,
+    struct ruleset **rs, int daemon);
 /* Prints every diagnostic to stderr. */
 void cmd_print_diag(const struct diag *d);
 

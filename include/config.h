@@ -57,6 +57,7 @@ struct config {
 	int64_t retention;
 	char *admin_listen;
 	char *admin_token_file;
+	int admin_listen_line, admin_token_file_line; /* where they were set, or 0 */
 	int alert_detected; /* also alert deflection.detected for every new case */
 
 	char **brands; /* names of the [brand] sections */

@@ -51,6 +51,7 @@ struct rule {
 	size_t nexamples;
 
 	int errors;    /* parse errors in this rule; the set is unusable when any */
+	int broken;    /* a pattern, phrase or link did not compile: examples cannot run */
 	uint64_t hits; /* counted by the matcher */
 };
 

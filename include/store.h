@@ -39,7 +39,10 @@ int store_post_done(struct store *st, const char *platform, const char *id);
 /* Calls fn for every pending post, oldest event time first. */
 int store_posts_pending(struct store *st, void (*fn)(void *arg, const char *json, size_t len),
     void *arg);
-/* Forgets tracked posts whose event time is before t. */
+/*
+ * Forgets tracked posts received before t (receipt, not event time, so a
+ * batch of old posts sent twice within the retention is still refused).
+ */
 int store_posts_prune(struct store *st, int64_t before);
 
 /* Writes a case's current state (insert or update). */

@@ -20,6 +20,8 @@ struct webhooks;
 /* Sets up delivery for cfg's webhooks; NULL with a message in err (a bad secret, say). */
 struct webhooks *webhooks_new(struct event_base *base, struct store *st,
     const struct config *cfg, char *err, size_t errlen);
+/* Reads and decodes every webhook's secrets as delivery will; errors go to d. */
+int webhooks_check(const struct config *cfg, struct diag *d);
 /* Stops delivery; requests in flight are abandoned (they stay pending). */
 void webhooks_free(struct webhooks *ws);
 

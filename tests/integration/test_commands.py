@@ -47,12 +47,12 @@ class Check(unittest.TestCase):
             rc, out, err = run("check", "-c", conf)
             self.assertEqual(rc, 1)
             self.assertEqual(err.splitlines(), [
-                conf + ":13:10: window must be a duration such as 90s, 15m, 72h or 3d",
+                conf + ':13:1: "window" is already set at line 3',
                 conf + ':14:1: unknown key "colour" in [daemon]',
                 conf + ':16:1: unknown key "facebook" in [brand x] (expected twitter, '
                 'mastodon, bluesky, accounts or window)',
-                conf + ':18:1: [source s]: unknown type "carrier-pigeon" (file, push, x, '
-                'mastodon or bluesky)',
+                conf + ':18:1: [source s]: type "carrier-pigeon" is not supported by this '
+                'version (file or push)',
                 conf + ':19:1: [source f] of type file needs a path',
                 conf + ':21:1: [webhook w] needs a url',
             ])

@@ -280,7 +280,7 @@ test_durations(void **state)
 	assert_int_equal(parse_duration("3d"), 259200);
 	assert_int_equal(parse_duration("1w"), 604800);
 	assert_int_equal(parse_duration("1d12h"), 129600);
-	assert_int_equal(parse_duration("45"), 45);
+	assert_int_equal(parse_duration("45"), -1);
 	assert_int_equal(parse_duration("0s"), 0);
 	assert_int_equal(parse_duration(""), -1);
 	assert_int_equal(parse_duration("h"), -1);
