@@ -27,9 +27,6 @@
 #include "webhook.h"
 #include "xmalloc.h"
 
-/* Tracked posts are kept (as ids, to refuse duplicates) this long past their time. */
-#define PRUNE_EVERY 600
-
 /* store_evidence_each callback: one evidence object. */
 static void
 add_evidence(void *arg, const struct store_evidence *e)
@@ -201,10 +198,7 @@ advance(struct deflectd *d)
 	if (store_begin(d->store) != 0)
 		return;
 	pipeline_advance(d->pl, now);
-	if (now - d->last_prune >= PRUNE_EVERY) {
-		store_posts_prune(d->store, now - d->cfg->retention);
-		d->last_prune = now;
-	}
+	store_posts_prune(d->store, now - d->cfg->retention);
 	if (store_commit(d->store) != 0)
 		store_rollback(d->store);
 }

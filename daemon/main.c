@@ -16,20 +16,26 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd [-v] [-c FILE] [--rules DIR]      run the daemon in the foreground\n"
+	    "usage: deflectd [-v] [-c FILE] [--rules DIR]   run the daemon in the foreground\n"
 	    "       deflectd COMMAND [OPTIONS]\n"
 	    "\n"
-	    "  check      [-c FILE] [--rules DIR]            validate config and rules\n"
-	    "  replay     [-c FILE] [--rules DIR] [options] FILE|-\n"
-	    "                                                 run the pipeline over a recording\n"
-	    "  test-rules [-c FILE] [--rules DIR] [--labels FILE] [--format text|ndjson] FILE...\n"
-	    "                                                 rule hits, samples, label scores\n"
-	    "  explain    [--rules DIR] [--by brand|customer] TEXT\n"
-	    "                                                 which rules match a text, and where\n"
-	    "  alerts     [-c FILE] list|requeue|enable-webhook  alert deliveries and dead letters\n"
-	    "  send-test-alert [-c FILE] [WEBHOOK]            send a test alert, report the outcome\n"
+	    "  check      [-c FILE] [--rules DIR]\n"
+	    "             validate the config and every rule (examples included)\n"
+	    "  replay     [-c FILE] [--rules DIR] [--window D] [--lateness D] [--sort]\n"
+	    "             [--brands LIST] [--drain] [--max-line BYTES] FILE|-\n"
+	    "             run the pipeline over a recording; findings as NDJSON\n"
+	    "  test-rules [-c FILE] [--rules DIR] [--brands LIST] [--labels FILE]...\n"
+	    "             [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
+	    "             rule hits, samples, and scores against labels\n"
+	    "  explain    [-c FILE] [--rules DIR] [--by brand|customer] [--brand NAME]\n"
+	    "             [--platform NAME] [--lang TAG] TEXT\n"
+	    "             which rules match a text, and where\n"
+	    "  alerts     [-c FILE] list [--state S] | requeue --dead|ID... | enable-webhook NAME\n"
+	    "             alert deliveries and dead letters\n"
+	    "  send-test-alert [-c FILE] [WEBHOOK]\n"
+	    "             send a marked test alert and report the outcome\n"
 	    "\n"
-	    "Run 'deflectd COMMAND --help' for a command's options.\n");
+	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
 void

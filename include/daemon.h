@@ -35,7 +35,6 @@ struct deflectd {
 	struct event *tick;
 	struct event *watchdog;
 	struct event *signals[3];
-	int64_t last_prune;
 	uint64_t ingested, duplicates, rejected, reloads, reload_failures;
 };
 

@@ -57,6 +57,25 @@ class Check(unittest.TestCase):
                 conf + ':21:1: [webhook w] needs a url',
             ])
 
+    def test_check_reads_token_and_secrets_like_the_daemon(self):
+        with tmpdir() as t:
+            rules = write_rules(t, "[deflection dm]\npattern = \\bdm\\b\n")
+            conf = os.path.join(t, "d.conf")
+            with open(conf, "w") as f:
+                f.write("[daemon]\nrules_dir = rules\nadmin_listen = 0.0.0.0:99999\n"
+                        "admin_token_file = ./missing.token\n"
+                        "[webhook w]\nurl = http://127.0.0.1:9/\nsecret = whsec_???\n")
+            rc, out, err = run("check", "-c", conf)
+            self.assertEqual(rc, 1)
+            self.assertEqual(out, "")
+            lines = err.splitlines()
+            self.assertEqual(lines[0], conf + ':3:1: admin_listen "0.0.0.0:99999": expected '
+                             'HOST:PORT with a port from 0 to 65535')
+            self.assertTrue(lines[1].startswith(conf + ":4:1: admin_token_file: "), lines[1])
+            self.assertIn("missing.token: No such file or directory", lines[1])
+            self.assertTrue(lines[2].startswith(conf + ":5:1: [webhook w]: a secret in secret "
+                                                "is not whsec_<base64>"), lines[2])
+
     def test_missing_rules_dir(self):
         rc, _, err = run("check", "--rules", "/nonexistent/rules.d")
         self.assertEqual(rc, 1)

@@ -40,6 +40,20 @@ class Push(unittest.TestCase):
         code, body = self.d.push(deflect(1))
         self.assertEqual((code, body["accepted"], body["duplicates"]), (200, 0, 2))
 
+    def test_old_posts_sent_twice_count_once(self):
+        old = [post("o1", "my order is broken", author="ann", conv="o", at="2017-03-01T10:00:00Z"),
+               post("o2", "@ann sorry, DM us", author="Acme", brand=True, conv="o", reply="o1",
+                    at="2017-03-01T10:05:00Z")]
+        code, body = self.d.push(old)
+        self.assertEqual((code, body["accepted"]), (200, 2))
+        self.d.wait_log(r"finding unresolved brand=Acme conversation=o ")
+        # Posts older than the retention are still remembered by when they came,
+        # across the once-a-second pruning.
+        time.sleep(1.5)
+        code, body = self.d.push(old)
+        self.assertEqual((code, body["accepted"], body["duplicates"]), (200, 0, 2))
+        self.assertEqual(len([l for l in self.d.log if "finding deflection" in l]), 1)
+
     def test_push_auth_and_bad_lines(self):
         code, body = self.d.push(deflect(1), token=None)
         self.assertEqual(code, 401)
