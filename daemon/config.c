@@ -100,23 +100,14 @@ add_account(struct config *c, const char *platform, const char *account, size_t 
 static int
 add_account_list(struct config *c, const char *platform, const char *list, const char *brand)
 {
-	const char *p = list;
+	char **v = NULL;
+	size_t n = 0;
+	int rc = ini_split_list(list, &v, &n);
 
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		const char *e = comma ? comma : p + strlen(p);
-
-		while (p < e && isspace((unsigned char)*p))
-			p++;
-		while (e > p && isspace((unsigned char)e[-1]))
-			e--;
-		if (e == p)
-			return -1;
-		add_account(c, platform, p, (size_t)(e - p), brand);
-		if (comma == NULL)
-			return 0;
-		p = comma + 1;
-	}
+	for (size_t i = 0; i < n; i++)
+		add_account(c, platform, v[i], strlen(v[i]), brand);
+	ini_strv_free(v, n);
+	return rc;
 }
 
 void
@@ -380,30 +371,6 @@ section_value(const struct config_section *sec, const char *key, int *line)
 	return v;
 }
 
-/* Splits a comma list into v; -1 on an empty item. */
-static int
-list_value(const char *value, char ***v, size_t *n)
-{
-	const char *q = value;
-
-	for (;;) {
-		const char *comma = strchr(q, ',');
-		const char *e = comma ? comma : q + strlen(q);
-
-		while (q < e && isspace((unsigned char)*q))
-			q++;
-		while (e > q && isspace((unsigned char)e[-1]))
-			e--;
-		if (e == q)
-			return -1;
-		*v = xreallocarray(*v, *n + 1, sizeof **v);
-		(*v)[(*n)++] = xstrndup(q, (size_t)(e - q));
-		if (comma == NULL)
-			return 0;
-		q = comma + 1;
-	}
-}
-
 /* Reads one [webhook] section into w, reporting bad values. */
 static void
 parse_webhook(struct cparse *p, const struct config_section *sec, struct webhook_config *w)
@@ -450,7 +417,7 @@ parse_webhook(struct cparse *p, const struct config_section *sec, struct webhook
 			                                                               : &w->ntags;
 			size_t first = *ln;
 
-			if (list_value(v, lv, ln) != 0)
+			if (ini_split_list(v, lv, ln) != 0)
 				diag_add(p->d, p->file, line, 1, "[webhook %s]: empty item in %s",
 				    sec->name, k);
 			for (size_t j = first; lv == &w->types && j < *ln; j++) {
@@ -503,24 +470,16 @@ parse_webhook(struct cparse *p, const struct config_section *sec, struct webhook
 }
 
 static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 hooks_free(struct webhook_config *h, size_t n)
 {
 	for (size_t i = 0; h != NULL && i < n; i++) {
 		free(h[i].name);
 		free(h[i].url);
-		strv_free(h[i].secret_files, h[i].nsecret_files);
-		strv_free(h[i].secrets, h[i].nsecrets);
-		strv_free(h[i].types, h[i].ntypes);
-		strv_free(h[i].brands, h[i].nbrands);
-		strv_free(h[i].tags, h[i].ntags);
+		ini_strv_free(h[i].secret_files, h[i].nsecret_files);
+		ini_strv_free(h[i].secrets, h[i].nsecrets);
+		ini_strv_free(h[i].types, h[i].ntypes);
+		ini_strv_free(h[i].brands, h[i].nbrands);
+		ini_strv_free(h[i].tags, h[i].ntags);
 	}
 	free(h);
 }

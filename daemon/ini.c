@@ -3,6 +3,7 @@
  * knows nothing of the keys; callers check those and report against the
  * line and column it hands them.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -100,4 +101,36 @@ ini_parse(const char *buf, size_t len, const char *file,
 	}
 	buf_free(&line);
 	return errors;
+}
+
+int
+ini_split_list(const char *value, char ***v, size_t *n)
+{
+	const char *p = value;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma ? comma : p + strlen(p);
+		const char *s = p;
+
+		while (s < e && is_blank(*s))
+			s++;
+		while (e > s && is_blank(e[-1]))
+			e--;
+		if (s == e)
+			return -1;
+		*v = xreallocarray(*v, *n + 1, sizeof **v);
+		(*v)[(*n)++] = xstrndup(s, (size_t)(e - s));
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+void
+ini_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }

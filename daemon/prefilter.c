@@ -88,16 +88,23 @@ set_add(struct info *x, const char *s)
 	return 0;
 }
 
+/* Length of the shortest of n strings; 0 when there are none. */
+static size_t
+shortest(char *const *s, size_t n)
+{
+	size_t m = (size_t)-1;
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(s[i]) < m)
+			m = strlen(s[i]);
+	return n ? m : 0;
+}
+
 /* Shortest string of a set; 0 for an empty set. */
 static size_t
 min_len(const struct info *x)
 {
-	size_t m = (size_t)-1;
-
-	for (size_t i = 0; i < x->n; i++)
-		if (strlen(x->s[i]) < m)
-			m = strlen(x->s[i]);
-	return x->n ? m : 0;
+	return shortest(x->s, x->n);
 }
 
 /*
@@ -596,12 +603,7 @@ take_reqs(struct andlist *al)
 static size_t
 req_min(const struct prefilter_req *r)
 {
-	size_t m = (size_t)-1;
-
-	for (size_t i = 0; i < r->n; i++)
-		if (strlen(r->lits[i]) < m)
-			m = strlen(r->lits[i]);
-	return m;
+	return shortest(r->lits, r->n);
 }
 
 size_t

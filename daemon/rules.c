@@ -91,38 +91,6 @@ strv_add(char ***v, size_t *n, const char *s, size_t len)
 }
 
 static void
-strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* Splits a comma-separated list into v; returns 0, or -1 on an empty item. */
-static int
-split_list(const char *value, char ***v, size_t *n)
-{
-	const char *p = value;
-
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		const char *e = comma ? comma : p + strlen(p);
-		const char *s = p;
-
-		while (s < e && isspace((unsigned char)*s))
-			s++;
-		while (e > s && isspace((unsigned char)e[-1]))
-			e--;
-		if (s == e)
-			return -1;
-		strv_add(v, n, s, (size_t)(e - s));
-		if (comma == NULL)
-			return 0;
-		p = comma + 1;
-	}
-}
-
-static void
 matcher_free(struct matcher *m)
 {
 	if (m == NULL)
@@ -152,10 +120,10 @@ rule_clear(struct rule *r)
 	free(r->any);
 	free(r->require);
 	free(r->unless);
-	strv_free(r->tags, r->ntags);
-	strv_free(r->brands, r->nbrands);
-	strv_free(r->platforms, r->nplatforms);
-	strv_free(r->langs, r->nlangs);
+	ini_strv_free(r->tags, r->ntags);
+	ini_strv_free(r->brands, r->nbrands);
+	ini_strv_free(r->platforms, r->nplatforms);
+	ini_strv_free(r->langs, r->nlangs);
 	for (size_t i = 0; i < r->nexamples; i++)
 		free(r->examples[i].text);
 	free(r->examples);
@@ -463,27 +431,17 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 			add_matcher(&r->require, &r->nrequire, m);
 		else
 			add_matcher(&r->unless, &r->nunless, m);
-	} else if (strcmp(k, "phrase") == 0) {
-		char *re = phrase_to_regex(v);
-
-		m = matcher_compile(ps, MATCHER_PHRASE, re, it, it->value_col);
-		free(re);
-		if (m == NULL) {
-			r->errors++;
-			r->broken = 1;
-			return;
-		}
-		add_matcher(&r->any, &r->nany, m);
-	} else if (strcmp(k, "link") == 0) {
+	} else if (strcmp(k, "phrase") == 0 || strcmp(k, "link") == 0) {
+		enum matcher_type type = k[0] == 'p' ? MATCHER_PHRASE : MATCHER_LINK;
 		const char *why = NULL;
-		char *re = link_to_regex(v, &why);
+		char *re = type == MATCHER_PHRASE ? phrase_to_regex(v) : link_to_regex(v, &why);
 
 		if (re == NULL) {
 			rule_error(ps, it->line, it->value_col, why);
 			r->broken = 1;
 			return;
 		}
-		m = matcher_compile(ps, MATCHER_LINK, re, it, it->value_col);
+		m = matcher_compile(ps, type, re, it, it->value_col);
 		free(re);
 		if (m == NULL) {
 			r->errors++;
@@ -539,7 +497,7 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 		size_t *ln = k[0] == 't' ? &r->ntags : k[0] == 'b' ? &r->nbrands :
 		    k[0] == 'p' ? &r->nplatforms : &r->nlangs;
 
-		if (split_list(v, lv, ln) != 0)
+		if (ini_split_list(v, lv, ln) != 0)
 			rule_error(ps, it->line, it->value_col, "empty item in list");
 	} else if (strcmp(k, "example") == 0 || strcmp(k, "counter") == 0) {
 		struct rule_example *e;
@@ -795,7 +753,7 @@ ruleset_load_dir(const char *dir, struct diag *d)
 		free(text);
 		free(path);
 	}
-	strv_free(names, nnames);
+	ini_strv_free(names, nnames);
 	ruleset_finish(rs, d);
 	sort_diag(d, nerr);
 	if (d->n != nerr) {

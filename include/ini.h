@@ -28,4 +28,11 @@ struct ini_item {
 int ini_parse(const char *buf, size_t len, const char *file,
     void (*fn)(void *arg, const struct ini_item *it), void *arg, struct diag *d);
 
+/*
+ * Splits a comma-separated value into trimmed items appended to *v (the
+ * caller owns them; free with ini_strv_free). Returns -1 on an empty item.
+ */
+int ini_split_list(const char *value, char ***v, size_t *n);
+void ini_strv_free(char **v, size_t n);
+
 #endif
