@@ -19,7 +19,9 @@
 #include "admin.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "reader.h"
+#include "buf.h"
 #include "xmalloc.h"
 
 /* A push body larger than this is refused whole (413). */
@@ -30,7 +32,8 @@
 struct admin {
 	struct deflectd *d;
 	struct evhttp *http;
-	char *token; /* NULL: push is disabled */
+	char *token;  /* NULL: push is disabled */
+	int loopback; /* reads need no token only on a loopback address */
 };
 
 /* Sends a JSON body with status code. */
@@ -124,7 +127,7 @@ on_posts(struct evhttp_request *req, void *arg)
 			snprintf(errbuf, sizeof errbuf, "line longer than %d bytes", READER_DEFAULT_MAX);
 			rc = -1;
 		} else {
-			rc = daemon_ingest_line(d, p, n, errbuf, sizeof errbuf);
+			rc = daemon_ingest_line(d, daemon_source(d, "push"), p, n, errbuf, sizeof errbuf);
 		}
 		if (rc == 1)
 			accepted++;
@@ -150,6 +153,103 @@ on_posts(struct evhttp_request *req, void *arg)
 	reply_json(req, rejected ? 400 : 200, rejected ? "Bad Request" : "OK",
 	    json_pack("{s:i, s:i, s:i, s:o}", "accepted", accepted, "duplicates", duplicates,
 		"rejected", rejected, "errors", errors));
+}
+
+/* Sends a document with a content type. */
+static void
+reply_text(struct evhttp_request *req, int code, const char *reason, const char *type,
+    const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+	evbuffer_add(b, body, strlen(body));
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+/* Guards a read endpoint: GET only, and a token unless the listener is loopback. */
+static int
+read_allowed(struct admin *a, struct evhttp_request *req)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		reply_error(req, 405, "Method Not Allowed", "use GET");
+		return 0;
+	}
+	if (!a->loopback && !authorized(a, req)) {
+		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
+		return 0;
+	}
+	return 1;
+}
+
+/* A query parameter, copied (NULL when absent); the caller frees it. */
+static char *
+query_param(struct evhttp_request *req, const char *name)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	char *v = NULL;
+
+	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
+		return NULL;
+	const char *x = evhttp_find_header(&params, name);
+	if (x != NULL && *x != '\0')
+		v = xstrdup(x);
+	evhttp_clear_headers(&params);
+	return v;
+}
+
+/* GET /metrics: Prometheus text format. */
+static void
+on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	struct buf b = BUF_INIT;
+
+	if (!read_allowed(a, req))
+		return;
+	metrics_render(a->d, &b);
+	reply_text(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b.s ? b.s : "");
+	buf_free(&b);
+}
+
+/* GET /readyz: rules loaded, state open, sources started. */
+static void
+on_readyz(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+
+	if (a->d->ready)
+		reply_text(req, 200, "OK", "text/plain", "ready\n");
+	else
+		reply_text(req, 503, "Service Unavailable", "text/plain", "starting\n");
+}
+
+/* GET /v1/cases?state=&brand=, /v1/alerts?state=, /v1/brands. */
+static void
+on_listing(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	char *state, *brand, *doc;
+
+	if (!read_allowed(a, req))
+		return;
+	state = query_param(req, "state");
+	brand = query_param(req, "brand");
+	if (strcmp(path, "/v1/cases") == 0)
+		doc = metrics_cases(a->d, state, brand);
+	else if (strcmp(path, "/v1/alerts") == 0)
+		doc = metrics_alerts(a->d, state);
+	else
+		doc = metrics_brands(a->d);
+	reply_text(req, 200, "OK", "application/json", doc ? doc : "{}");
+	free(doc);
+	free(state);
+	free(brand);
 }
 
 /* GET /healthz: the loop is alive if it answers. */
@@ -253,11 +353,17 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 		admin_free(a);
 		return NULL;
 	}
+	a->loopback = is_loopback(host);
 	a->http = evhttp_new(d->base);
 	evhttp_set_max_body_size(a->http, PUSH_MAX_BODY);
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
 	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
+	evhttp_set_cb(a->http, "/readyz", on_readyz, a);
+	evhttp_set_cb(a->http, "/metrics", on_metrics, a);
+	evhttp_set_cb(a->http, "/v1/cases", on_listing, a);
+	evhttp_set_cb(a->http, "/v1/alerts", on_listing, a);
+	evhttp_set_cb(a->http, "/v1/brands", on_listing, a);
 	if ((bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) == NULL) {
 		snprintf(err, errlen, "admin_listen %s: cannot bind: %s", d->cfg->admin_listen,
 		    strerror(errno));

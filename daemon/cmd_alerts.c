@@ -88,7 +88,7 @@ cmd_alerts(int argc, char **argv)
 		    "SELECT d.alert_id, o.type, d.webhook, d.state, d.attempts, d.last_status,"
 		    " d.last_error, datetime(o.created_at, 'unixepoch') FROM deliveries d"
 		    " JOIN outbox o ON o.id = d.alert_id WHERE ?1 IS NULL OR d.state = ?1"
-		    " ORDER BY o.created_at, d.alert_id", state, print_row, NULL);
+		    " ORDER BY o.created_at, d.alert_id", state, NULL, print_row, NULL);
 	} else if (strcmp(sub, "requeue") == 0 && (dead || optind < argc)) {
 		char *q;
 		int n = 0;

@@ -103,11 +103,15 @@ on_event(void *arg, const struct event *ev)
 
 /* Pipeline callback: a tracked post's JSON is no longer needed for a restart. */
 static void
-on_tracked(void *arg, const struct post *p)
+on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int duplicate)
 {
 	struct deflectd *d = arg;
 
 	store_post_done(d->store, p->platform, p->id);
+	/* Replies seen per brand: the denominator of the scorecard's deflection rate. */
+	if (is_brand && !duplicate && brand != NULL)
+		store_rows(d->store, "INSERT INTO brand_replies (brand, replies) VALUES (?1, 1)"
+		    " ON CONFLICT (brand) DO UPDATE SET replies = replies + 1", brand, NULL, NULL, NULL);
 }
 
 int
@@ -116,14 +120,30 @@ daemon_ingest_begin(struct deflectd *d)
 	return store_begin(d->store);
 }
 
+struct source_stats *
+daemon_source(struct deflectd *d, const char *name)
+{
+	struct source_stats *s;
+
+	for (size_t i = 0; i < d->nsources; i++)
+		if (strcmp(d->sources[i]->name, name) == 0)
+			return d->sources[i];
+	s = xcalloc(1, sizeof *s);
+	s->name = xstrdup(name);
+	d->sources = xreallocarray(d->sources, d->nsources + 1, sizeof *d->sources);
+	d->sources[d->nsources++] = s;
+	return s;
+}
+
 int
-daemon_ingest_line(struct deflectd *d, const char *line, size_t len, char *err, size_t errlen)
+daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *line, size_t len,
+    char *err, size_t errlen)
 {
 	struct post p;
 	int rc;
 
 	if (post_parse(line, len, &p, err, errlen) != 0) {
-		d->rejected++;
+		src->bad++;
 		return -1;
 	}
 	rc = store_post_add(d->store, p.platform, p.id, p.created_at, line, len);
@@ -132,11 +152,11 @@ daemon_ingest_line(struct deflectd *d, const char *line, size_t len, char *err, 
 		return -2;
 	}
 	if (rc == 0) {
-		d->duplicates++;
+		src->duplicates++;
 		post_release(&p);
 		return 0;
 	}
-	d->ingested++;
+	src->posts++;
 	log_debug("post %s/%s accepted (%s)", p.platform, p.id, p.author);
 	pipeline_post(d->pl, &p);
 	return 1;
@@ -433,6 +453,7 @@ daemon_main(int argc, char **argv)
 		d.signals[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
 		event_add(d.signals[i], NULL);
 	}
+	d.ready = 1;
 	log_info("deflectd started: %zu rules, state %s", d.rs->n, store_path(d.store));
 	notify_send("READY=1");
 	event_base_dispatch(d.base);
@@ -450,6 +471,11 @@ daemon_main(int argc, char **argv)
 	store_close(d.store);
 	ruleset_free(d.rs);
 	config_free(d.cfg);
+	for (size_t i = 0; i < d.nsources; i++) {
+		free(d.sources[i]->name);
+		free(d.sources[i]);
+	}
+	free(d.sources);
 	event_base_free(d.base);
 	log_info("stopped");
 	return 0;

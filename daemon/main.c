@@ -34,6 +34,8 @@ usage(FILE *f)
 	    "             alert deliveries and dead letters\n"
 	    "  send-test-alert [-c FILE] [WEBHOOK]\n"
 	    "             send a marked test alert and report the outcome\n"
+	    "  status     [-c FILE]\n"
+	    "             a summary from the running daemon's admin API\n"
 	    "\n"
 	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -104,6 +106,7 @@ main(int argc, char **argv)
 	    {"explain", cmd_explain},
 	    {"alerts", cmd_alerts},
 	    {"send-test-alert", cmd_send_test_alert},
+	    {"status", cmd_status},
 	};
 
 	/* No command (options only): run the daemon, systemd style. */

@@ -33,7 +33,8 @@ struct pipeline {
 	int have_clock;
 	event_fn fn;
 	void *arg;
-	void (*tracked)(void *arg, const struct post *p);
+	void (*tracked)(void *arg, const struct post *p, int is_brand, const char *brand,
+	    int duplicate);
 	struct pipeline_stats st;
 
 	/* What the post being tracked is, for the tracker's callback. */
@@ -224,6 +225,8 @@ process(struct pipeline *pl, struct post *p)
 
 	if (tracker_seen(pl->tr, p->platform, p->id)) {
 		pl->st.duplicates++;
+		if (pl->tracked != NULL)
+			pl->tracked(pl->arg, p, is_brand, NULL, 1);
 		return;
 	}
 	pl->st.posts++;
@@ -268,6 +271,8 @@ process(struct pipeline *pl, struct post *p)
 	pl->cur_nmatches = n;
 	tracker_advance(pl->tr, p->created_at);
 	tracker_post(pl->tr, &tp);
+	if (pl->tracked != NULL)
+		pl->tracked(pl->arg, p, is_brand, in.brand, 0);
 	pl->cur = NULL;
 	pl->cur_matches = NULL;
 	pl->cur_nmatches = 0;
@@ -281,8 +286,6 @@ release(struct pipeline *pl, int64_t upto)
 
 	while ((p = reorder_pop(pl->ro, upto)) != NULL) {
 		process(pl, p);
-		if (pl->tracked != NULL)
-			pl->tracked(pl->arg, p);
 		post_release(p);
 		free(p);
 	}

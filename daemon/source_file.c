@@ -30,6 +30,7 @@ struct source_file {
 	char *name;
 	char *path;
 	char *posname; /* key of the saved position */
+	struct source_stats *stats;
 	int fd;
 	ino_t ino;
 	off_t offset;   /* end of the last acknowledged line */
@@ -108,7 +109,7 @@ consume(struct source_file *s)
 			if (n > 0 && p[n - 1] == '\r')
 				n--;
 			if (n > 0) {
-				int rc = daemon_ingest_line(d, p, n, err, sizeof err);
+				int rc = daemon_ingest_line(d, s->stats, p, n, err, sizeof err);
 
 				if (rc == -2)
 					failed = 1;
@@ -249,6 +250,7 @@ source_file_start_all(struct deflectd *d, char *err, size_t errlen)
 		    : xasprintf("%.*s/%s", (int)(strrchr(d->cfg->path, '/') - d->cfg->path),
 			  d->cfg->path, path);
 		s->posname = xasprintf("file:%s", sec->name);
+		s->stats = daemon_source(d, s->posname);
 		s->fd = -1;
 		s->ev = event_new(d->base, -1, EV_PERSIST, on_poll, s);
 		struct timeval tv = {0, POLL_MS * 1000};

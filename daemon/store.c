@@ -44,6 +44,8 @@ static const char schema[] =
     "  PRIMARY KEY (alert_id, webhook));"
     "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (webhook, next_at)"
     "  WHERE state = 'pending';"
+    "CREATE TABLE IF NOT EXISTS brand_replies ("
+    "  brand TEXT PRIMARY KEY, replies INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS webhook_state ("
     "  name TEXT PRIMARY KEY, disabled_at INTEGER, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
@@ -615,7 +617,7 @@ store_exec(struct store *st, const char *q)
 }
 
 int
-store_rows(struct store *st, const char *q, const char *arg,
+store_rows(struct store *st, const char *q, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg)
 {
 	sqlite3_stmt *s;
@@ -628,6 +630,8 @@ store_rows(struct store *st, const char *q, const char *arg,
 	}
 	if (arg != NULL)
 		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	if (arg2 != NULL && sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_text(s, 2, arg2, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int n = sqlite3_column_count(s);
 
@@ -635,7 +639,8 @@ store_rows(struct store *st, const char *q, const char *arg,
 			n = 16;
 		for (int i = 0; i < n; i++)
 			vals[i] = (const char *)sqlite3_column_text(s, i);
-		fn(cbarg, n, vals);
+		if (fn != NULL)
+			fn(cbarg, n, vals);
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;

@@ -28,9 +28,16 @@
 /* A Retry-After longer than this is taken as this. */
 #define RETRY_AFTER_MAX 86400
 
+/* Request duration buckets for /metrics, in seconds. */
+static const double lat_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+#define NLAT (sizeof lat_bounds / sizeof lat_bounds[0])
+
 struct hook {
 	struct webhooks *ws;
 	const struct webhook_config *cfg;
+	uint64_t lat[NLAT + 1]; /* per bucket; the last is +Inf */
+	double lat_sum;
+	uint64_t delivered, failed, dead, gone;
 	unsigned char keys[MAX_KEYS][64];
 	size_t keylens[MAX_KEYS];
 	size_t nkeys;
@@ -303,12 +310,20 @@ on_done(void *arg, CURL *e, CURLcode result)
 	else if (status < 200 || status > 299)
 		snprintf(error, sizeof error, "HTTP %ld", status);
 	land(ws, dl);
+	double secs = elapsed(dl);
+	size_t b = 0;
+	while (b < NLAT && secs > lat_bounds[b])
+		b++;
+	h->lat[b]++;
+	h->lat_sum += secs;
 	if (result == CURLE_OK && status >= 200 && status <= 299) {
 		state = "delivered";
+		h->delivered++;
 		log_info("webhook %s: alert %s delivered (HTTP %ld, %.0f ms, attempt %d)", wc->name,
 		    dl->alert_id, status, elapsed(dl) * 1000, attempts);
 	} else if (result == CURLE_OK && status == 410) {
 		h->disabled = 1;
+		h->gone++;
 		log_warnx("webhook %s: HTTP 410 Gone; delivery to it is disabled until re-enabled "
 		    "(deflectd alerts enable-webhook %s)", wc->name, wc->name);
 		store_begin(ws->store);
@@ -320,8 +335,10 @@ on_done(void *arg, CURL *e, CURLcode result)
 
 		next = now + (ra >= 0 ? (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra)
 		                      : backoff(wc, attempts));
+		h->failed++;
 		if (next - dl->created_at > wc->max_age) {
 			state = "dead";
+			h->dead++;
 			log_warnx("webhook %s: alert %s is dead after %d attempts (%s); requeue it with "
 			    "deflectd alerts requeue %s", wc->name, dl->alert_id, attempts, error,
 			    dl->alert_id);
@@ -508,6 +525,49 @@ webhooks_queue(struct webhooks *ws, const char *alert_id, const char *type, cons
 			return -1;
 	}
 	return 0;
+}
+
+void
+webhooks_metrics(struct webhooks *ws, struct buf *out)
+{
+	buf_adds(out, "# HELP deflectd_webhook_attempts_total Delivery attempts by outcome.\n"
+		      "# TYPE deflectd_webhook_attempts_total counter\n");
+	for (size_t i = 0; i < ws->n; i++) {
+		struct hook *h = &ws->hooks[i];
+		const char *n = h->cfg->name;
+
+		buf_printf(out, "deflectd_webhook_attempts_total{webhook=\"%s\",outcome=\"delivered\"} %llu\n"
+		    "deflectd_webhook_attempts_total{webhook=\"%s\",outcome=\"failed\"} %llu\n"
+		    "deflectd_webhook_attempts_total{webhook=\"%s\",outcome=\"gone\"} %llu\n",
+		    n, (unsigned long long)h->delivered, n, (unsigned long long)h->failed, n,
+		    (unsigned long long)h->gone);
+	}
+	buf_adds(out, "# HELP deflectd_webhook_disabled Whether a webhook is disabled after 410 Gone.\n"
+		      "# TYPE deflectd_webhook_disabled gauge\n");
+	for (size_t i = 0; i < ws->n; i++)
+		buf_printf(out, "deflectd_webhook_disabled{webhook=\"%s\"} %d\n",
+		    ws->hooks[i].cfg->name, ws->hooks[i].disabled);
+	buf_adds(out, "# HELP deflectd_webhook_request_duration_seconds Webhook request latency.\n"
+		      "# TYPE deflectd_webhook_request_duration_seconds histogram\n");
+	for (size_t i = 0; i < ws->n; i++) {
+		struct hook *h = &ws->hooks[i];
+		uint64_t cum = 0;
+
+		for (size_t b = 0; b <= NLAT; b++) {
+			cum += h->lat[b];
+			if (b < NLAT)
+				buf_printf(out, "deflectd_webhook_request_duration_seconds_bucket{"
+				    "webhook=\"%s\",le=\"%g\"} %llu\n", h->cfg->name, lat_bounds[b],
+				    (unsigned long long)cum);
+			else
+				buf_printf(out, "deflectd_webhook_request_duration_seconds_bucket{"
+				    "webhook=\"%s\",le=\"+Inf\"} %llu\n", h->cfg->name,
+				    (unsigned long long)cum);
+		}
+		buf_printf(out, "deflectd_webhook_request_duration_seconds_sum{webhook=\"%s\"} %g\n"
+		    "deflectd_webhook_request_duration_seconds_count{webhook=\"%s\"} %llu\n",
+		    h->cfg->name, h->lat_sum, h->cfg->name, (unsigned long long)cum);
+	}
 }
 
 void

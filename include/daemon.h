@@ -21,6 +21,12 @@ struct source_file;
 struct admin;
 struct webhooks;
 
+/* Counters of one input (push, or a [source]); shown in /metrics. */
+struct source_stats {
+	char *name;
+	uint64_t posts, duplicates, bad;
+};
+
 struct deflectd {
 	struct event_base *base;
 	const char *config_path;
@@ -35,8 +41,14 @@ struct deflectd {
 	struct event *tick;
 	struct event *watchdog;
 	struct event *signals[3];
-	uint64_t ingested, duplicates, rejected, reloads, reload_failures;
+	uint64_t reloads, reload_failures;
+	struct source_stats **sources; /* each allocated alone: sources keep pointers */
+	size_t nsources;
+	int ready; /* rules loaded, state open, sources started */
 };
+
+/* The counters of the input called name, made on first use. */
+struct source_stats *daemon_source(struct deflectd *d, const char *name);
 
 int daemon_main(int argc, char **argv);
 
@@ -47,8 +59,8 @@ int daemon_ingest_begin(struct deflectd *d);
  * is new, 0 for a duplicate, -1 for a bad line (reason in err), -2 when the
  * state database failed (the batch must be abandoned).
  */
-int daemon_ingest_line(struct deflectd *d, const char *line, size_t len, char *err,
-    size_t errlen);
+int daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *line,
+    size_t len, char *err, size_t errlen);
 /* Commits the batch (ok) or rolls it back; returns 0 when it is durable. */
 int daemon_ingest_end(struct deflectd *d, int ok);
 

@@ -29,8 +29,13 @@ struct pipeline_config {
 	const struct brand_window *brand_windows; /* copied */
 	size_t nbrand_windows;
 	int event_clock; /* replay: the clock is the latest event time seen */
-	/* Called once a post was tracked (or skipped as a duplicate); may be NULL. */
-	void (*tracked)(void *arg, const struct post *p);
+	/*
+	 * Called once a post was tracked, with whether a brand wrote it and the
+	 * brand (NULL when unknown), or skipped as a duplicate (duplicate set).
+	 * May be NULL.
+	 */
+	void (*tracked)(void *arg, const struct post *p, int is_brand, const char *brand,
+	    int duplicate);
 };
 
 /* A finding with what caused it, for output and alerts. */

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "config.h"
 #include "store.h"
 
@@ -31,6 +32,8 @@ void webhooks_free(struct webhooks *ws);
  */
 int webhooks_queue(struct webhooks *ws, const char *alert_id, const char *type,
     const char *brand, char *const *tags, size_t ntags, int severity, int64_t now);
+/* Appends the webhook metrics in the Prometheus text format. */
+void webhooks_metrics(struct webhooks *ws, struct buf *out);
 /* Looks for due deliveries now rather than at the next tick. */
 void webhooks_kick(struct webhooks *ws);
 

@@ -1,0 +1,186 @@
+/*
+ * deflectd status: a short human summary from the running daemon's admin
+ * API. A command, not the daemon, so a blocking request is fine here.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "admin.h"
+#include "buf.h"
+#include "cmd.h"
+#include "daemon.h"
+#include "xmalloc.h"
+
+/* Collects a response body (capped). */
+static size_t
+collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (b->len + size * n > 16 * 1024 * 1024)
+		return 0;
+	buf_add(b, data, size * n);
+	return size * n;
+}
+
+/* GETs path from the admin listener; returns the body or NULL with a message printed. */
+static char *
+get(const char *base, const char *token, const char *path, long *status)
+{
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct buf b = BUF_INIT;
+	char *url = xasprintf("%s%s", base, path);
+	CURLcode rc;
+
+	if (token != NULL) {
+		char *auth = xasprintf("Authorization: Bearer %s", token);
+
+		h = curl_slist_append(h, auth);
+		free(auth);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "deflectd status: %s: %s (is the daemon running?)\n", url,
+		    curl_easy_strerror(rc));
+		buf_free(&b);
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	free(url);
+	buf_add(&b, "", 0);
+	return rc == CURLE_OK ? b.s : NULL;
+}
+
+/* Sums the values of metric lines starting with prefix and holding label (if not NULL). */
+static double
+metric_with(const char *text, const char *prefix, const char *label)
+{
+	double sum = 0;
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *sp = strchr(p, ' '), *nl = strchr(p, '\n');
+
+		if (strncmp(p, prefix, n) != 0 || sp == NULL || (nl != NULL && sp > nl))
+			continue;
+		if (label != NULL) {
+			const char *hit = strstr(p, label);
+
+			if (hit == NULL || hit > sp)
+				continue;
+		}
+		sum += strtod(sp + 1, NULL);
+	}
+	return sum;
+}
+
+static double
+metric(const char *text, const char *prefix)
+{
+	return metric_with(text, prefix, NULL);
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL;
+	struct config *cfg;
+	struct diag d = DIAG_INIT;
+	char host[256], *token = NULL, *base, *ready, *metrics, *brands;
+	int port = 0, ch, rc = 0;
+	long st = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'h': printf("usage: deflectd status [-c FILE]\n"); return 0;
+		default: fprintf(stderr, "usage: deflectd status [-c FILE]\n"); return 2;
+		}
+	}
+	if (optind != argc)
+		return 2;
+	if (cmd_load(config_path, NULL, &cfg, NULL) != 0)
+		return 1;
+	if (admin_check(cfg, &d, host, sizeof host, &port, &token) != 0) {
+		cmd_print_diag(&d);
+		diag_free(&d);
+		config_free(cfg);
+		return 1;
+	}
+	base = xasprintf(strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+	    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, port);
+	ready = get(base, token, "/readyz", &st);
+	if (ready == NULL) {
+		rc = 1;
+		goto out;
+	}
+	printf("deflectd at %s: %s", base, st == 200 ? "ready\n" : "not ready\n");
+	metrics = get(base, token, "/metrics", &st);
+	brands = get(base, token, "/v1/brands", &st);
+	if (metrics != NULL) {
+		printf("posts: %.0f accepted, %.0f duplicates, %.0f bad lines\n",
+		    metric(metrics, "deflectd_posts_total{"),
+		    metric(metrics, "deflectd_duplicate_posts_total{"),
+		    metric(metrics, "deflectd_parse_errors_total{"));
+		printf("cases: %.0f deflected, %.0f unresolved, %.0f resolved, %.0f resolved late\n",
+		    metric(metrics, "deflectd_cases{state=\"deflected\"}"),
+		    metric(metrics, "deflectd_cases{state=\"unresolved\"}"),
+		    metric(metrics, "deflectd_cases{state=\"resolved\"}"),
+		    metric(metrics, "deflectd_cases{state=\"resolved_late\"}"));
+		printf("alert deliveries: %.0f pending, %.0f delivered, %.0f dead\n",
+		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"pending\""),
+		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"delivered\""),
+		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"dead\""));
+	}
+	json_t *doc = brands ? json_loads(brands, 0, NULL) : NULL;
+	json_t *arr = json_object_get(doc, "brands"), *b;
+	size_t i;
+
+	if (json_array_size(arr) > 0)
+		printf("%-20s %8s %8s %9s %9s %12s %6s\n", "brand", "replies", "deflect", "rate",
+		    "resolved", "median ttr", "escal");
+	json_array_foreach(arr, i, b) {
+		json_t *m = json_object_get(b, "median_time_to_resolution");
+		char ttr[32] = "-";
+
+		if (json_is_integer(m)) {
+			long long t = (long long)json_integer_value(m);
+
+			snprintf(ttr, sizeof ttr, "%lldh%02lldm", t / 3600, t / 60 % 60);
+		}
+		printf("%-20s %8lld %8lld %8.1f%% %8.1f%% %12s %6lld\n",
+		    json_string_value(json_object_get(b, "brand")),
+		    (long long)json_integer_value(json_object_get(b, "replies")),
+		    (long long)json_integer_value(json_object_get(b, "deflections")),
+		    100 * json_real_value(json_object_get(b, "deflection_rate")),
+		    100 * json_real_value(json_object_get(b, "public_resolution_rate")), ttr,
+		    (long long)json_integer_value(json_object_get(b, "escalations")));
+	}
+	json_decref(doc);
+	free(metrics);
+	free(brands);
+	free(ready);
+out:
+	free(base);
+	free(token);
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,98 @@
+"""The admin API of the real daemon: readiness, Prometheus metrics (checked
+by promtool), case, alert and brand listings, and `deflectd status`."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import unittest
+import urllib.request
+
+from common import DEFLECTD, tmpdir
+from daemon_harness import Daemon, post
+
+
+def thread(n, brand="Acme", resolve=False):
+    conv = f"c{n}"
+    ps = [post(f"{conv}-q", "my order is broken", author=f"cust{n}", conv=conv),
+          post(f"{conv}-a", f"@cust{n} sorry, DM us", author=brand, brand=True, conv=conv,
+               reply=f"{conv}-q")]
+    if resolve:
+        ps.append(post(f"{conv}-r", "@Acme all sorted now", author=f"cust{n}", conv=conv,
+                       reply=f"{conv}-a"))
+    return ps
+
+
+class Admin(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+        self.d = Daemon(self.t.name, window="1h").start()
+
+    def tearDown(self):
+        self.d.stop()
+        self.t.cleanup()
+
+    def getj(self, path):
+        code, body = self.d.get(path)
+        self.assertEqual(code, 200)
+        return json.loads(body)
+
+    def test_listings_and_scorecard(self):
+        self.d.push(thread(1, resolve=True) + thread(2) + thread(3) +
+                    [post("x1", "@someone here is how to reset it", author="Acme", brand=True,
+                          conv="x")])
+        self.d.wait_db("SELECT count(*) FROM cases", [(3,)])
+        self.assertEqual(self.d.get("/readyz"), (200, "ready\n"))
+        cases = self.getj("/v1/cases?state=deflected")["cases"]
+        self.assertEqual(sorted(c["conversation_id"] for c in cases), ["c2", "c3"])
+        self.assertEqual(cases[0]["brand"], "Acme")
+        self.assertEqual([c["state"] for c in self.getj("/v1/cases?state=resolved")["cases"]],
+                         ["resolved"])
+        self.assertEqual(self.getj("/v1/cases?brand=Nobody")["cases"], [])
+        brands = self.getj("/v1/brands")["brands"]
+        self.assertEqual(len(brands), 1)
+        b = brands[0]
+        # 4 brand replies, 3 of them deflections; 1 of 1 decided case resolved in public.
+        self.assertEqual((b["brand"], b["replies"], b["deflections"]), ("Acme", 4, 3))
+        self.assertAlmostEqual(b["deflection_rate"], 0.75)
+        self.assertAlmostEqual(b["public_resolution_rate"], 1.0)
+        self.assertEqual(b["median_time_to_resolution"], 0)
+        self.assertEqual(self.getj("/v1/alerts")["alerts"], [])
+
+    @unittest.skipUnless(shutil.which("promtool"), "promtool (Debian's prometheus) not installed")
+    def test_metrics_pass_promtool(self):
+        self.d.push(thread(1))
+        self.d.push(None, raw="not json\n")
+        self.d.wait_db("SELECT count(*) FROM cases", [(1,)])
+        code, text = self.d.get("/metrics")
+        self.assertEqual(code, 200)
+        p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('deflectd_posts_total{source="push"} 2\n', text)
+        self.assertIn('deflectd_parse_errors_total{source="push"} 1\n', text)
+        self.assertIn('deflectd_cases{state="deflected"} 1\n', text)
+        self.assertIn('deflectd_rule_matches_total{rule="dm",kind="deflection"} 1\n', text)
+        self.assertIn('deflectd_findings_total{type="deflection"} 1\n', text)
+        self.assertIn('deflectd_reloads_total{result="success"} 0\n', text)
+
+    def test_status_command(self):
+        self.d.push(thread(1, resolve=True) + thread(2))
+        self.d.wait_db("SELECT count(*) FROM cases", [(2,)])
+        conf = self.d.conf
+        with open(conf) as f:
+            text = f.read()
+        # status reads admin_listen from the config: point it at the running port.
+        with open(conf, "w") as f:
+            f.write(text.replace("127.0.0.1:0", f"127.0.0.1:{self.d.port}"))
+        p = subprocess.run([DEFLECTD, "status", "-c", conf], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertTrue(lines[0].endswith(": ready"), p.stdout)
+        self.assertIn("cases: 1 deflected, 0 unresolved, 1 resolved, 0 resolved late", lines)
+        self.assertRegex(p.stdout, r"\nAcme\s+2\s+2\s+100\.0%\s+100\.0%\s+0h00m\s+0\n")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
