@@ -149,6 +149,16 @@ cmd_status(int argc, char **argv)
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"pending\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"delivered\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"dead\""));
+		/* A webhook that answered 410 Gone stays off until an operator acts. */
+		for (const char *p = strstr(metrics, "deflectd_webhook_disabled{webhook=\""); p;
+		     p = strstr(p + 1, "deflectd_webhook_disabled{webhook=\"")) {
+			const char *name = p + strlen("deflectd_webhook_disabled{webhook=\"");
+			const char *q = strchr(name, '"');
+
+			if (q != NULL && strncmp(q, "\"} 1", 4) == 0)
+				printf("webhook %.*s: DISABLED (answered 410 Gone; deflectd alerts "
+				    "enable-webhook %.*s)\n", (int)(q - name), name, (int)(q - name), name);
+		}
 	}
 	json_t *doc = brands ? json_loads(brands, 0, NULL) : NULL;
 	json_t *arr = json_object_get(doc, "brands"), *b;

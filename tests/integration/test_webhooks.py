@@ -148,6 +148,13 @@ class Webhooks(unittest.TestCase):
         time.sleep(2.5)
         self.assertEqual(len(self.rx.requests), 1)
         self.assertEqual(d.db("SELECT name, reason FROM webhook_state"), [("ops", "HTTP 410 Gone")])
+        # Visible in status too.
+        status_conf = os.path.join(self.t.name, "status.conf")
+        with open(d.conf) as f, open(status_conf, "w") as g:
+            g.write(f.read().replace("127.0.0.1:0", f"127.0.0.1:{d.port}"))
+        p = subprocess.run([DEFLECTD, "status", "-c", status_conf], capture_output=True,
+                           text=True, timeout=30)
+        self.assertIn("webhook ops: DISABLED (answered 410 Gone", p.stdout, p.stderr)
         d.stop()
         p = subprocess.run([DEFLECTD, "alerts", "-c", d.conf, "enable-webhook", "ops"],
                            capture_output=True, text=True)
@@ -196,11 +203,18 @@ class Webhooks(unittest.TestCase):
         d = self.daemon(extra=(
             f"[webhook chat]\nurl = {self.rx.url}?slack\nformat = slack\n"
             "types = deflection.escalated\n"
-            f"[webhook other]\nurl = {self.rx.url}?other\nbrands = globex\n")).start()
+            f"[webhook other]\nurl = {self.rx.url}?other\nbrands = globex\n"
+            f"[webhook sev]\nurl = {self.rx.url}?sev\nmin_severity = critical\n"
+            f"[webhook tagged]\nurl = {self.rx.url}?tagged\ntags = channel\n"
+            f"[webhook dmtag]\nurl = {self.rx.url}?dmtag\ntags = dm\nmin_severity = medium\n"
+            )).start()
         d.push(deflection(1))
         d.push([post("c1-e", "@Acme still waiting", author="cust1", conv="c1", reply="c1-a")])
+        # The dm rule is tagged dm with medium severity: "dmtag" takes both alerts,
+        # "sev" (critical only), "tagged" (channel only) and "other" (globex) none.
         d.wait_db("SELECT webhook, count(*) FROM deliveries WHERE state = 'delivered' "
-                  "GROUP BY webhook ORDER BY 1", [("chat", 1), ("ops", 2)], timeout=20)
+                  "GROUP BY webhook ORDER BY 1", [("chat", 1), ("dmtag", 2), ("ops", 2)],
+                  timeout=20)
         d.stop()
         slack = [r for r in self.rx.requests if r["path"].endswith("?slack")]
         self.assertEqual(len(slack), 1)
@@ -216,7 +230,8 @@ class Webhooks(unittest.TestCase):
                 self.assertEqual(t["type"], "mrkdwn")
                 self.assertIsInstance(t["text"], str)
                 self.assertLessEqual(len(t["text"]), 3000)
-        self.assertFalse(any(r["path"].endswith("?other") for r in self.rx.requests))
+        for name in ("?other", "?sev", "?tagged"):
+            self.assertFalse(any(r["path"].endswith(name) for r in self.rx.requests), name)
 
     def test_send_test_alert(self):
         d = self.daemon()
