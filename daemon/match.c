@@ -25,6 +25,10 @@ struct match_scratch {
 	uint32_t *seen; /* prefilter literal id -> stamp of the last post holding it */
 	size_t nseen;
 	uint32_t stamp;
+	uint32_t *found; /* the literal ids this post holds */
+	size_t nfound;
+	uint32_t *cand;  /* rule -> stamp of the last post that may match it */
+	size_t ncand;
 };
 
 struct match_scratch *
@@ -54,6 +58,8 @@ match_scratch_free(struct match_scratch *ms)
 	pcre2_match_context_free(ms->mc);
 	pcre2_jit_stack_free(ms->js);
 	free(ms->seen);
+	free(ms->found);
+	free(ms->cand);
 	free(ms);
 }
 
@@ -198,18 +204,35 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 			memset(ms->seen + ms->nseen, 0, (need - ms->nseen) * sizeof *ms->seen);
 			ms->nseen = need;
 		}
+		if (ms->nfound < need) {
+			ms->found = xreallocarray(ms->found, need, sizeof *ms->found);
+			ms->nfound = need;
+		}
+		if (ms->ncand < rs->n) {
+			ms->cand = xreallocarray(ms->cand, rs->n, sizeof *ms->cand);
+			memset(ms->cand + ms->ncand, 0, (rs->n - ms->ncand) * sizeof *ms->cand);
+			ms->ncand = rs->n;
+		}
 		/* A new stamp per post forgets the last post's literals without clearing. */
 		if (++ms->stamp == 0) {
 			memset(ms->seen, 0, ms->nseen * sizeof *ms->seen);
+			memset(ms->cand, 0, ms->ncand * sizeof *ms->cand);
 			ms->stamp = 1;
 		}
-		prefilter_scan(rs->pf, in->text, in->len, ms->seen, ms->stamp);
+		size_t nf = prefilter_scan(rs->pf, in->text, in->len, ms->seen, ms->stamp, ms->found,
+		    ms->nfound);
+		/* Candidates: rules needing a literal the post holds. */
+		for (size_t f = 0; f < nf && f < ms->nfound; f++)
+			for (size_t k = 0; k < rs->lit_nrules[ms->found[f]]; k++)
+				ms->cand[rs->lit_rules[ms->found[f]][k]] = ms->stamp;
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->rules[i];
 		size_t s, e;
 		int rc;
 
+		if (filtered && !rs->always[i] && ms->cand[i] != ms->stamp)
+			continue;
 		if (done[r->kind] || !rule_applies(r, in))
 			continue;
 		rc = rule_text(r, ms, in->text, in->len, &s, &e, filtered);

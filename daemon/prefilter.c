@@ -893,35 +893,53 @@ kind_of(unsigned char c)
 	    c == '_' ? 0 : 1;
 }
 
+/* Where a scan writes what it finds. */
+struct scan {
+	uint32_t *seen;
+	uint32_t stamp;
+	uint32_t *list;
+	size_t max, n;
+};
+
 /* Advances the automaton by one class, marking the literals that end there. */
 static uint32_t
-step(const struct prefilter *pf, uint32_t st, uint8_t cl, uint32_t *seen, uint32_t stamp)
+step(const struct prefilter *pf, uint32_t st, uint8_t cl, struct scan *sc)
 {
 	st = pf->next[st * pf->nclasses + cl];
-	for (uint32_t k = 0; k < pf->out_len[st]; k++)
-		seen[pf->outs[pf->out_start[st] + k]] = stamp;
+	for (uint32_t k = 0; k < pf->out_len[st]; k++) {
+		uint32_t id = pf->outs[pf->out_start[st] + k];
+
+		if (sc->seen[id] == sc->stamp)
+			continue;
+		sc->seen[id] = sc->stamp;
+		if (sc->n < sc->max)
+			sc->list[sc->n] = id;
+		sc->n++;
+	}
 	return st;
 }
 
-void
+size_t
 prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_t *seen,
-    uint32_t stamp)
+    uint32_t stamp, uint32_t *list, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	const uint8_t mark = pf->cls[(unsigned char)BOUNDARY[0]];
+	struct scan sc = {seen, stamp, list, max, 0};
 	int prev = 1; /* the start behaves like a non-word byte */
 
 	if (pf->nlits == 0)
-		return;
+		return 0;
 	uint32_t st = 0;
 	for (size_t i = 0; i < len; i++) {
 		int k = kind_of(s[i]);
 
 		if (mark != 0 && (k == 2 || prev == 2 || k != prev))
-			st = step(pf, st, mark, seen, stamp);
-		st = step(pf, st, pf->cls[s[i]], seen, stamp);
+			st = step(pf, st, mark, &sc);
+		st = step(pf, st, pf->cls[s[i]], &sc);
 		prev = k;
 	}
 	if (mark != 0 && prev != 1)
-		st = step(pf, st, mark, seen, stamp);
+		step(pf, st, mark, &sc);
+	return sc.n;
 }

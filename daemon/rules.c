@@ -153,6 +153,11 @@ ruleset_free(struct ruleset *rs)
 	if (rs == NULL)
 		return;
 	prefilter_free(rs->pf);
+	for (size_t i = 0; i < rs->nlits; i++)
+		free(rs->lit_rules[i]);
+	free(rs->lit_rules);
+	free(rs->lit_nrules);
+	free(rs->always);
 	for (size_t i = 0; i < rs->n; i++)
 		rule_clear(&rs->rules[i]);
 	free(rs->rules);
@@ -561,6 +566,43 @@ ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t
 	check_rules(&ps, first);
 }
 
+/*
+ * Inverts the prefilter: for each literal, the rules that need it, so a
+ * post's candidate rules come from the literals it holds, not from a walk
+ * over every rule.
+ */
+static void
+index_literals(struct ruleset *rs)
+{
+	rs->nlits = rs->pf ? prefilter_count(rs->pf) : 0;
+	rs->lit_rules = xcalloc(rs->nlits, sizeof *rs->lit_rules);
+	rs->lit_nrules = xcalloc(rs->nlits, sizeof *rs->lit_nrules);
+	rs->always = xcalloc(rs->n, 1);
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->rules[i];
+
+		for (size_t j = 0; j < r->nany; j++) {
+			struct matcher *m = r->any[j];
+
+			if (m->nalts == 0)
+				rs->always[i] = 1;
+			for (size_t a = 0; a < m->nalts; a++)
+				for (size_t q = 0; q < m->alts[a].n; q++)
+					for (size_t k = 0; k < m->alts[a].reqs[q].n; k++) {
+						size_t id = m->alts[a].reqs[q].ids[k];
+						size_t n = rs->lit_nrules[id];
+
+						if (n > 0 && rs->lit_rules[id][n - 1] == i)
+							continue;
+						rs->lit_rules[id] = xreallocarray(rs->lit_rules[id], n + 1,
+						    sizeof **rs->lit_rules);
+						rs->lit_rules[id][n] = (uint32_t)i;
+						rs->lit_nrules[id] = n + 1;
+					}
+		}
+	}
+}
+
 void
 ruleset_finish(struct ruleset *rs, struct diag *d)
 {
@@ -606,6 +648,7 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	match_scratch_free(ms);
 	if (rs->pf != NULL)
 		prefilter_compile(rs->pf);
+	index_literals(rs);
 }
 
 /* A diagnostic's place, for sorting: "file:line:col: ..." (line, col 0 when absent). */

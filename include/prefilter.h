@@ -49,9 +49,10 @@ void prefilter_compile(struct prefilter *pf);
 size_t prefilter_count(const struct prefilter *pf);
 /*
  * Scans text ASCII-caselessly and sets seen[id] = stamp for every literal
- * present, so a caller can reuse seen across posts by changing the stamp.
+ * present (a caller reuses seen across posts by changing the stamp). The
+ * ids found go to list, up to max; returns how many were found in all.
  */
-void prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_t *seen,
-    uint32_t stamp);
+size_t prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_t *seen,
+    uint32_t stamp, uint32_t *list, size_t max);
 
 #endif

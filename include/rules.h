@@ -60,6 +60,11 @@ struct ruleset {
 	size_t n;
 	int jit; /* 1 when PCRE2's JIT compiled every pattern */
 	struct prefilter *pf; /* literals of every "any" matcher */
+	/* Per literal id, the rules one of whose "any" matchers needs it. */
+	uint32_t **lit_rules;
+	size_t *lit_nrules;
+	size_t nlits;
+	unsigned char *always; /* per rule: a matcher needs no literal, so it always runs */
 	uint64_t limit_hits; /* matches abandoned at the match limit */
 };
 

@@ -134,7 +134,15 @@ test_automaton_against_strstr(void **state)
 			text[i] = "dDmMsSuUeEnNhHiIrRaAgG- x\xc3"[(seed >> 16) % 26];
 		}
 		text[len] = '\0';
-		prefilter_scan(pf, text, len, seen, stamp);
+		uint32_t list[32];
+		size_t nf = prefilter_scan(pf, text, len, seen, stamp, list, 32);
+		size_t want = 0;
+
+		for (size_t i = 0; i < nw; i++)
+			want += contains_ci(text, words[i]);
+		assert_int_equal(nf, want);
+		for (size_t i = 0; i < nf; i++)
+			assert_int_equal(seen[list[i]], stamp);
 		for (size_t i = 0; i < nw; i++)
 			if ((seen[i] == stamp) != contains_ci(text, words[i]))
 				fail_msg("\"%s\" in \"%s\": scan says %d", words[i], text,
