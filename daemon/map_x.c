@@ -329,6 +329,13 @@ map_tweet(json_t *tweet, const char *base, json_t *users, struct buf *out, char 
 	return 1;
 }
 
+/* Returns v's text when it is a non-empty string, else dflt: a message is never empty. */
+static const char *
+text_or(json_t *v, const char *dflt)
+{
+	return json_is_string(v) && *json_string_value(v) != '\0' ? json_string_value(v) : dflt;
+}
+
 /*
  * Says what a document without data is: an empty search page (0), an error
  * object (-2), or neither (-1). The first problem's title and detail are what
@@ -353,10 +360,8 @@ no_data(json_t *doc, char *err, size_t errlen)
 	}
 	title = json_object_get(p, "title");
 	detail = json_object_get(p, "detail");
-	seterr(err, errlen, "%s%s%s%s", json_is_string(title) ? json_string_value(title) : "error",
-	    json_is_string(detail) ? ": " : "",
-	    json_is_string(detail) ? json_string_value(detail) : "",
-	    n > 1 ? " (and more errors)" : "");
+	seterr(err, errlen, "%s%s%s%s", text_or(title, "error"), text_or(detail, NULL) ? ": " : "",
+	    text_or(detail, ""), n > 1 ? " (and more errors)" : "");
 	return -2;
 }
 

@@ -113,23 +113,24 @@ static void
 utf8_clean(const char **s, size_t *len, struct buf *scratch)
 {
 	const unsigned char *p = (const unsigned char *)*s;
-	size_t i = 0, run;
-	int n;
+	size_t i = 0, run = 0;
+	int n = 0;
 
 	while (i < *len && (n = utf8_seq(p + i, *len - i)) > 0)
 		i += (size_t)n;
 	if (i == *len)
 		return;
 	buf_reset(scratch);
-	buf_add(scratch, p, i);
-	while (i < *len) {
-		for (run = i; run < *len && (n = utf8_seq(p + run, *len - run)) > 0;)
-			run += (size_t)n;
-		buf_add(scratch, p + i, run - i);
-		if (run == *len)
+	/* Valid runs are copied whole, so repair costs little when errors are rare. */
+	for (;;) {
+		buf_add(scratch, p + run, i - run);
+		if (i == *len)
 			break;
 		buf_add(scratch, "\xef\xbf\xbd", 3);
-		i = run + (size_t)-n;
+		i += (size_t)-n;
+		run = i;
+		while (i < *len && (n = utf8_seq(p + i, *len - i)) > 0)
+			i += (size_t)n;
 	}
 	*s = scratch->s;
 	*len = scratch->len;
