@@ -10,6 +10,10 @@
 #include <time.h>
 
 #include "buf.h"
+#include "map_bluesky.h"
+#include "map_mastodon.h"
+#include "map_x.h"
+#include "sse.h"
 #include "cmd.h"
 #include "pipeline.h"
 #include "reader.h"
@@ -21,12 +25,107 @@ struct replay {
 	struct buf line; /* one finding serialized; jansson's dumpf writes token by token */
 };
 
+enum format { FMT_NATIVE, FMT_X, FMT_MASTODON, FMT_BLUESKY };
+
+/* Turns a platform's raw recording into native post lines. */
+struct convert {
+	enum format fmt;
+	const char *instance; /* Mastodon: the host of accounts without one */
+	struct sse *sse;
+	json_t *conv;   /* Mastodon: status id -> conversation id, for replies */
+	struct buf out; /* native lines made from the current input line */
+	char err[256];
+	int bad;        /* the current input line could not be mapped */
+};
+
+/* Mastodon conversation lookup: the conversation of a status seen earlier. */
+static const char *
+conversation_of(void *arg, const char *status_id)
+{
+	struct convert *cv = arg;
+
+	return json_string_value(json_object_get(cv->conv, status_id));
+}
+
+/* Remembers the conversation of every status just mapped. */
+static void
+remember_conversations(struct convert *cv, size_t from)
+{
+	for (char *p = cv->out.s + from; p < cv->out.s + cv->out.len;) {
+		char *nl = memchr(p, '\n', (size_t)(cv->out.s + cv->out.len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(cv->out.s + cv->out.len - p);
+		json_t *o = json_loadb(p, n, 0, NULL);
+		const char *id = json_string_value(json_object_get(o, "id"));
+		const char *c = json_string_value(json_object_get(o, "conversation_id"));
+
+		if (id != NULL && c != NULL)
+			json_object_set_new(cv->conv, id, json_string(c));
+		json_decref(o);
+		p += n + 1;
+	}
+}
+
+/* SSE callback: statuses from update and status.update events; deletes are ignored. */
+static void
+on_sse_event(void *arg, const char *event, const char *data, size_t len, const char *id)
+{
+	struct convert *cv = arg;
+	size_t from = cv->out.len;
+
+	(void)id;
+	if (strcmp(event, "update") != 0 && strcmp(event, "status.update") != 0)
+		return;
+	if (map_mastodon_status(data, len, cv->instance, conversation_of, cv, &cv->out, cv->err,
+	    sizeof cv->err) < 0)
+		cv->bad = 1;
+	else
+		remember_conversations(cv, from);
+}
+
+/* Maps one input line; native lines land in cv->out. Returns -1 with cv->err. */
+static int
+convert_line(struct convert *cv, const char *line, size_t len)
+{
+	size_t skipped = 0;
+	char cursor[512];
+	int rc = 0;
+
+	buf_reset(&cv->out);
+	cv->bad = 0;
+	switch (cv->fmt) {
+	case FMT_NATIVE:
+		buf_add(&cv->out, line, len);
+		break;
+	case FMT_X:
+		/* Keep-alives are blank lines, skipped before we get here. */
+		rc = map_x(line, len, &cv->out, &skipped, cv->err, sizeof cv->err);
+		break;
+	case FMT_MASTODON:
+		sse_feed(cv->sse, line, len);
+		sse_feed(cv->sse, "\n", 1);
+		rc = cv->bad ? -1 : 0;
+		break;
+	case FMT_BLUESKY:
+		rc = strstr(line, "\"thread\"") != NULL && strstr(line, "\"feed\"") == NULL
+		    ? map_bluesky_thread(line, len, &cv->out, &skipped, cv->err, sizeof cv->err)
+		    : map_bluesky_feed(line, len, &cv->out, cursor, sizeof cursor, &skipped, cv->err,
+			  sizeof cv->err);
+		break;
+	}
+	if (rc < 0)
+		return -1;
+	if (skipped > 0)
+		return -2; /* some posts mapped, some not: cv->err says why */
+	return 0;
+}
+
 static void
 replay_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: deflectd replay [-c FILE] [--rules DIR] [--window DURATION] [--lateness DURATION]\n"
-	    "                       [--sort] [--brands LIST] [--drain] [--max-line BYTES] FILE|-\n"
+	    "                       [--sort] [--brands LIST] [--drain] [--max-line BYTES]\n"
+	    "                       [--format native|x|mastodon|bluesky] [--instance HOST] FILE|-\n"
 	    "\n"
 	    "  --window DURATION    default case window (config: window, default 72h)\n"
 	    "  --lateness DURATION  how late an out-of-order post may be (default 10m)\n"
@@ -35,7 +134,12 @@ replay_usage(FILE *f)
 	    "  --brands LIST        comma-separated brand accounts, when the input does not\n"
 	    "                       say author_is_brand\n"
 	    "  --drain              expire every still-open case at the end\n"
-	    "  --max-line BYTES     longest accepted input line (default 1048576)\n");
+	    "  --max-line BYTES     longest accepted input line (default 1048576)\n"
+	    "  --format F           the recording's format: native posts (default), the X API v2\n"
+	    "                       stream or search pages (x), a Mastodon streaming capture\n"
+	    "                       (mastodon: server-sent events), or Bluesky getAuthorFeed and\n"
+	    "                       getPostThread responses, one per line (bluesky)\n"
+	    "  --instance HOST      mastodon: the instance of accounts given without one\n");
 }
 
 /* Sets a string field, or null when s is NULL. */
@@ -114,6 +218,8 @@ cmd_replay(int argc, char **argv)
 	    {"brands", required_argument, NULL, 'b'},
 	    {"drain", no_argument, NULL, 'd'},
 	    {"max-line", required_argument, NULL, 'm'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"instance", required_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -121,6 +227,10 @@ cmd_replay(int argc, char **argv)
 	int64_t window = -1, lateness = -1;
 	int sort = 0, drain = 0, ch;
 	long max_line = READER_DEFAULT_MAX;
+	struct convert cv;
+
+	memset(&cv, 0, sizeof cv);
+	cv.instance = "localhost";
 	struct config *cfg;
 	struct ruleset *rs;
 
@@ -151,6 +261,22 @@ cmd_replay(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'f':
+			if (strcmp(optarg, "native") == 0)
+				cv.fmt = FMT_NATIVE;
+			else if (strcmp(optarg, "x") == 0)
+				cv.fmt = FMT_X;
+			else if (strcmp(optarg, "mastodon") == 0)
+				cv.fmt = FMT_MASTODON;
+			else if (strcmp(optarg, "bluesky") == 0)
+				cv.fmt = FMT_BLUESKY;
+			else {
+				fprintf(stderr, "deflectd replay: --format is native, x, mastodon or "
+				    "bluesky\n");
+				return 2;
+			}
+			break;
+		case 'i': cv.instance = optarg; break;
 		case 'h': replay_usage(stdout); return 0;
 		default: replay_usage(stderr); return 2;
 		}
@@ -196,6 +322,10 @@ cmd_replay(int argc, char **argv)
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cv.fmt == FMT_MASTODON) {
+		cv.sse = sse_new((size_t)max_line, on_sse_event, NULL, &cv);
+		cv.conv = json_object();
+	}
 	config_pipeline(cfg, &pc, 1);
 	pl = pipeline_new(&pc, rs, on_event, &r);
 	while ((st = reader_next(rd, &line, &len)) != READER_EOF) {
@@ -211,16 +341,32 @@ cmd_replay(int argc, char **argv)
 			bad++;
 			continue;
 		}
-		if (len == 0 || strspn(line, " \t\r") == len) {
+		if ((len == 0 || strspn(line, " \t\r") == len) && cv.fmt != FMT_MASTODON) {
 			lines--;
 			continue;
 		}
-		if (post_parse(line, len, &p, err, sizeof err) != 0) {
-			fprintf(stderr, "%s:%zu: %s\n", name, reader_lineno(rd), err);
+		int crc = convert_line(&cv, line, len);
+
+		if (crc != 0) {
+			fprintf(stderr, "%s:%zu: %s%s\n", name, reader_lineno(rd),
+			    crc == -2 ? "some posts skipped: " : "", cv.err);
 			bad++;
-			continue;
+			if (crc == -1)
+				continue;
 		}
-		pipeline_post(pl, &p);
+		/* One input line may hold any number of posts (a search page, a thread). */
+		for (char *q = cv.out.s; q != NULL && q < cv.out.s + cv.out.len;) {
+			char *nl = memchr(q, '\n', (size_t)(cv.out.s + cv.out.len - q));
+			size_t n = nl ? (size_t)(nl - q) : (size_t)(cv.out.s + cv.out.len - q);
+
+			if (n > 0 && post_parse(q, n, &p, err, sizeof err) != 0) {
+				fprintf(stderr, "%s:%zu: %s\n", name, reader_lineno(rd), err);
+				bad++;
+			} else if (n > 0) {
+				pipeline_post(pl, &p);
+			}
+			q += n + 1;
+		}
 	}
 	if (drain)
 		pipeline_drain(pl);
@@ -262,6 +408,10 @@ cmd_replay(int argc, char **argv)
 		    "recording in time order? Exports grouped by conversation need --sort\n");
 	pipeline_free(pl);
 	buf_free(&r.line);
+	buf_free(&cv.out);
+	if (cv.sse != NULL)
+		sse_free(cv.sse);
+	json_decref(cv.conv);
 	reader_free(rd);
 	if (in != stdin)
 		fclose(in);
