@@ -252,6 +252,25 @@ on_listing(struct evhttp_request *req, void *arg)
 	free(brand);
 }
 
+/* GET /: the scorecard page; anything else under / is not found. */
+static void
+on_root(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	char *page;
+
+	if (path == NULL || strcmp(path, "/") != 0) {
+		reply_error(req, 404, "Not Found", "no such endpoint");
+		return;
+	}
+	if (!read_allowed(a, req))
+		return;
+	page = metrics_page(a->d);
+	reply_text(req, 200, "OK", "text/html; charset=utf-8", page ? page : "");
+	free(page);
+}
+
 /* GET /healthz: the loop is alive if it answers. */
 static void
 on_healthz(struct evhttp_request *req, void *arg)
@@ -360,6 +379,7 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
 	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
 	evhttp_set_cb(a->http, "/readyz", on_readyz, a);
+	evhttp_set_gencb(a->http, on_root, a);
 	evhttp_set_cb(a->http, "/metrics", on_metrics, a);
 	evhttp_set_cb(a->http, "/v1/cases", on_listing, a);
 	evhttp_set_cb(a->http, "/v1/alerts", on_listing, a);

@@ -216,3 +216,80 @@ metrics_brands(struct deflectd *d)
 	json_decref(doc);
 	return s;
 }
+
+/* Appends text with HTML's special characters escaped. */
+static void
+html_escape(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		default: buf_addc(b, *s);
+		}
+	}
+}
+
+/* An inline SVG bar for a rate from 0 to 1, with its percentage. */
+static void
+bar(struct buf *b, double rate, const char *colour, const char *label)
+{
+	double w = rate < 0 ? 0 : rate > 1 ? 120 : rate * 120;
+
+	buf_printf(b, "<svg width=\"170\" height=\"18\" role=\"img\" aria-label=\"%s %.1f%%\">"
+	    "<rect width=\"120\" height=\"14\" y=\"2\" fill=\"#eee\"/>"
+	    "<rect class=\"bar\" width=\"%.1f\" height=\"14\" y=\"2\" fill=\"%s\"/>"
+	    "<text x=\"126\" y=\"14\" font-size=\"12\">%.0f%%</text></svg>", label, rate * 100, w,
+	    colour, rate * 100);
+}
+
+char *
+metrics_page(struct deflectd *d)
+{
+	char *doc = metrics_brands(d);
+	json_t *o = doc ? json_loads(doc, 0, NULL) : NULL, *b;
+	struct buf h = BUF_INIT;
+	size_t i;
+
+	buf_adds(&h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		     "<title>deflectd scorecard</title><style>"
+		     "body{font-family:sans-serif;margin:2em;color:#222}"
+		     "table{border-collapse:collapse}td,th{padding:.4em .8em;text-align:left;"
+		     "border-bottom:1px solid #ddd}th{background:#f4f4f4}"
+		     "td.n{text-align:right}</style></head><body>"
+		     "<h1>Deflections by brand</h1>"
+		     "<p>A deflection moves a public complaint into private messages or another "
+		     "private channel. A public resolution is the brand or the customer saying in "
+		     "the open that the problem is solved.</p>"
+		     "<table id=\"brands\"><thead><tr><th>Brand</th><th>Replies</th>"
+		     "<th>Deflections</th><th>Deflection rate</th><th>Resolved in public</th>"
+		     "<th>Median time to resolution</th><th>Escalations</th></tr></thead><tbody>");
+	json_array_foreach(json_object_get(o, "brands"), i, b) {
+		json_t *m = json_object_get(b, "median_time_to_resolution");
+
+		buf_adds(&h, "<tr><td>");
+		html_escape(&h, json_string_value(json_object_get(b, "brand")));
+		buf_printf(&h, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>",
+		    (long long)json_integer_value(json_object_get(b, "replies")),
+		    (long long)json_integer_value(json_object_get(b, "deflections")));
+		bar(&h, json_real_value(json_object_get(b, "deflection_rate")), "#c0392b",
+		    "deflection rate");
+		buf_adds(&h, "</td><td>");
+		bar(&h, json_real_value(json_object_get(b, "public_resolution_rate")), "#27ae60",
+		    "resolved in public");
+		if (json_is_integer(m))
+			buf_printf(&h, "</td><td class=\"n\">%lldh %02lldm</td>",
+			    (long long)json_integer_value(m) / 3600,
+			    (long long)json_integer_value(m) / 60 % 60);
+		else
+			buf_adds(&h, "</td><td class=\"n\">-</td>");
+		buf_printf(&h, "<td class=\"n\">%lld</td></tr>",
+		    (long long)json_integer_value(json_object_get(b, "escalations")));
+	}
+	buf_adds(&h, "</tbody></table></body></html>\n");
+	json_decref(o);
+	free(doc);
+	return h.s;
+}

@@ -14,5 +14,7 @@ char *metrics_cases(struct deflectd *d, const char *state, const char *brand);
 char *metrics_alerts(struct deflectd *d, const char *state);
 /* {"brands": [...]}: the per-brand scorecard. Caller frees. */
 char *metrics_brands(struct deflectd *d);
+/* The scorecard as an HTML page with inline SVG bars, no external assets. Caller frees. */
+char *metrics_page(struct deflectd *d);
 
 #endif

@@ -23,6 +23,43 @@ def thread(n, brand="Acme", resolve=False):
     return ps
 
 
+def png_pixels(path):
+    """Decodes an 8-bit RGB or RGBA PNG (what Chromium writes) into rows of (r, g, b)."""
+    import struct
+    import zlib
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            width, height, depth, ctype = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and ctype in (2, 6), (depth, ctype)
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, rows, prev = zlib.decompress(idat), [], bytearray(width * bpp)
+    stride = width * bpp + 1
+    for y in range(len(raw) // stride):
+        f, line = raw[y * stride], bytearray(raw[y * stride + 1:(y + 1) * stride])
+        for i in range(len(line)):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if f == 1: line[i] = (line[i] + a) & 255
+            elif f == 2: line[i] = (line[i] + b) & 255
+            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
+        prev = line
+    return rows
+
+
 class Admin(unittest.TestCase):
     def setUp(self):
         self.t = tmpdir()
@@ -75,6 +112,35 @@ class Admin(unittest.TestCase):
         self.assertIn('deflectd_rule_matches_total{rule="dm",kind="deflection"} 1\n', text)
         self.assertIn('deflectd_findings_total{type="deflection"} 1\n', text)
         self.assertIn('deflectd_reloads_total{result="success"} 0\n', text)
+
+    @unittest.skipUnless(shutil.which("chromium"), "chromium (Debian's package) not installed")
+    def test_scorecard_page_in_headless_chromium(self):
+        self.d.push(thread(1, resolve=True) + thread(2) + thread(3, brand="Globex<b>"))
+        self.d.wait_db("SELECT count(*) FROM cases", [(3,)])
+        code, html = self.d.get("/")
+        self.assertEqual(code, 200)
+        self.assertNotIn("http", html.split("<body>")[1].split("</body>")[0])  # no assets
+        self.assertIn("Globex&lt;b&gt;", html)
+        shot = os.path.join(self.t.name, "scorecard.png")
+        profile = os.path.join(self.t.name, "chromium")
+        url = f"http://127.0.0.1:{self.d.port}/"
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--user-data-dir=" + profile, "--window-size=1000,400"]
+        dom = subprocess.run(["chromium", *flags, "--dump-dom", url], capture_output=True,
+                             text=True, timeout=120)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        self.assertEqual(dom.stdout.count("<tr>"), 3)  # header and two brands
+        self.assertEqual(dom.stdout.count('class="bar"'), 4)
+        p = subprocess.run(["chromium", *flags, "--screenshot=" + shot, url], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        rows = png_pixels(shot)
+        colours = {px for row in rows for px in row}
+        # The page rendered: text, and the red deflection and green resolution bars.
+        self.assertIn((0xc0, 0x39, 0x2b), colours)
+        self.assertIn((0x27, 0xae, 0x60), colours)
+        self.assertGreater(len(colours), 20)
 
     def test_status_command(self):
         self.d.push(thread(1, resolve=True) + thread(2))
