@@ -256,15 +256,15 @@ test_post(struct tr *t, const struct post *p)
 {
 	struct match m[TR_MAX_MATCHES];
 	struct match_input in = {0};
-	const char *acct = brand_account_find(t->cfg->accounts, t->cfg->naccounts, p->platform, p->author);
-	int is_brand = p->author_is_brand >= 0 ? p->author_is_brand : acct != NULL;
+	const char *brand;
+	int is_brand = post_role(t->cfg->accounts, t->cfg->naccounts, p, &brand);
 	size_t nm;
 
 	normalize(p->text, p->text_len, &t->norm);
 	in.text = t->norm.s;
 	in.len = t->norm.len;
 	in.role = is_brand ? ROLE_BRAND : ROLE_CUSTOMER;
-	in.brand = p->brand ? p->brand : is_brand ? (acct ? acct : p->author) : NULL;
+	in.brand = brand;
 	in.platform = p->platform;
 	in.lang = p->lang;
 	nm = match_run(t->rs, t->ms, &in, m, TR_MAX_MATCHES);

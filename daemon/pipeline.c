@@ -172,6 +172,16 @@ brand_account_find(const struct brand_account *accounts, size_t n, const char *p
 	return NULL;
 }
 
+int
+post_role(const struct brand_account *a, size_t n, const struct post *p, const char **brand)
+{
+	const char *acct = brand_account_find(a, n, p->platform, p->author);
+	int is_brand = p->author_is_brand >= 0 ? p->author_is_brand : acct != NULL;
+
+	*brand = p->brand ? p->brand : is_brand ? (acct ? acct : p->author) : NULL;
+	return is_brand;
+}
+
 /*
  * Finds the first @mention in normalized text that is not a brand account:
  * the customer of a brand reply whose parent post is unknown. Writes it,
@@ -219,8 +229,8 @@ process(struct pipeline *pl, struct post *p)
 	struct match_input in;
 	struct tracker_post tp;
 	char mention[128];
-	const char *acct_brand = brand_account_find(pl->accounts, pl->naccounts, p->platform, p->author);
-	int is_brand = p->author_is_brand >= 0 ? p->author_is_brand : acct_brand != NULL;
+	const char *brand;
+	int is_brand = post_role(pl->accounts, pl->naccounts, p, &brand);
 	size_t n;
 
 	if (tracker_seen(pl->tr, p->platform, p->id)) {
@@ -235,7 +245,7 @@ process(struct pipeline *pl, struct post *p)
 	in.text = pl->norm.s;
 	in.len = pl->norm.len;
 	in.role = is_brand ? ROLE_BRAND : ROLE_CUSTOMER;
-	in.brand = p->brand ? p->brand : is_brand ? (acct_brand ? acct_brand : p->author) : NULL;
+	in.brand = brand;
 	in.platform = p->platform;
 	in.lang = p->lang;
 	in.first_per_kind = 1;

@@ -76,6 +76,15 @@ void pipeline_drain(struct pipeline *pl);
 void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *st);
 struct tracker *pipeline_tracker(struct pipeline *pl);
 
+/*
+ * Who wrote a post: returns 1 for a brand account (the input's
+ * author_is_brand, else the accounts list) and sets *brand to the post's
+ * brand (its own field, else the account's brand, else the author for a
+ * brand; NULL for a customer post that names none).
+ */
+int post_role(const struct brand_account *a, size_t n, const struct post *p,
+    const char **brand);
+
 /* Is author one of the brand accounts on platform? Returns its brand or NULL. */
 const char *brand_account_find(const struct brand_account *a, size_t n, const char *platform,
     const char *author);
