@@ -34,7 +34,7 @@ struct cparse {
 
 /* Keys the daemon's later stages read from [source] and [webhook] sections. */
 /* Keys of the sources this version has; the platform sources bring their own. */
-static const char *source_keys[] = {"type", "path", "format", NULL};
+static const char *source_keys[] = {"type", "path", "format", "url", "poll_interval", NULL};
 static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
     "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", "retry_base",
     "retry_max", NULL};
@@ -488,7 +488,7 @@ hooks_free(struct webhook_config *h, size_t n)
 static void
 check_sections(struct cparse *p)
 {
-	static const char *types[] = {"file", "push", NULL};
+	static const char *types[] = {"file", "push", "bluesky", NULL};
 	static const char *formats[] = {"native", NULL};
 
 	for (size_t i = 0; i < p->c->nsources; i++) {
@@ -505,7 +505,7 @@ check_sections(struct cparse *p)
 			ok |= strcmp(type, types[k]) == 0;
 		if (!ok)
 			diag_add(p->d, p->file, line, 1, "[source %s]: type \"%s\" is not supported by "
-			    "this version (file or push)", sec->name, type);
+			    "this version (file, push or bluesky)", sec->name, type);
 		if (strcmp(type, "file") == 0 && section_value(sec, "path", &line) == NULL)
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
 			    sec->name);

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "source_bluesky.h"
 #include "source_file.h"
 #include "webhook.h"
 #include "xmalloc.h"
@@ -436,7 +437,8 @@ daemon_main(int argc, char **argv)
 		fatalx("%s: cannot restore state", store_path(d.store));
 	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
 		fatalx("%s", err);
-	if (source_file_start_all(&d, err, sizeof err) != 0)
+	if (source_file_start_all(&d, err, sizeof err) != 0 ||
+	    source_bluesky_start_all(&d, err, sizeof err) != 0)
 		fatalx("%s", err);
 
 	struct timeval one = {1, 0};
@@ -465,6 +467,7 @@ daemon_main(int argc, char **argv)
 		event_free(d.watchdog);
 	event_free(d.tick);
 	source_file_stop_all(&d);
+	source_bluesky_stop_all(&d);
 	admin_free(d.admin);
 	webhooks_free(d.hooks);
 	pipeline_free(d.pl);

@@ -197,7 +197,10 @@ first_customer_mention(const struct pipeline *pl, const struct post *p, const ch
 		/* "a@b" is an address, not a mention. */
 		if (s > text && (isalnum((unsigned char)s[-1]) || s[-1] == '_'))
 			continue;
-		while (isalnum((unsigned char)s[1 + n]) || s[1 + n] == '_')
+		/* Bluesky handles have dots ("@sam.bsky.social"); a sentence's "@bob." does not. */
+		while (isalnum((unsigned char)s[1 + n]) || s[1 + n] == '_' ||
+		    ((s[1 + n] == '.' || s[1 + n] == '-') && n > 0 &&
+			isalnum((unsigned char)s[2 + n])))
 			n++;
 		/* Mastodon's @user@instance names one account. */
 		if (n > 0 && s[1 + n] == '@') {

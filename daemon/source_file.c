@@ -227,9 +227,6 @@ source_file_start_all(struct deflectd *d, char *err, size_t errlen)
 		const char *type = kv(sec, "type"), *path = kv(sec, "path"), *fmt = kv(sec, "format");
 		struct source_file *s;
 
-		if (type != NULL && strcmp(type, "file") != 0 && strcmp(type, "push") != 0)
-			log_warnx("source %s: type %s is not supported by this version; ignored",
-			    sec->name, type);
 		if (type == NULL || strcmp(type, "file") != 0)
 			continue;
 		if (path == NULL) {

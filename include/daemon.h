@@ -20,6 +20,7 @@
 struct source_file;
 struct admin;
 struct webhooks;
+struct bsky;
 
 /* Counters of one input (push, or a [source]); shown in /metrics. */
 struct source_stats {
@@ -38,6 +39,8 @@ struct deflectd {
 	struct webhooks *hooks;
 	struct source_file **files;
 	size_t nfiles;
+	struct bsky **bsky;
+	size_t nbsky;
 	struct event *tick;
 	struct event *watchdog;
 	struct event *signals[3];
