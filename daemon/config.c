@@ -34,7 +34,9 @@ struct cparse {
 
 /* Keys the daemon's later stages read from [source] and [webhook] sections. */
 /* Keys of the sources this version has; the platform sources bring their own. */
-static const char *source_keys[] = {"type", "path", "format", "url", "poll_interval", NULL};
+static const char *source_keys[] = {"type", "path", "format", "url", "poll_interval",
+    "token_file", "streaming_url", "stream", "stall_timeout", "backoff_base", "backoff_max",
+    "instance", NULL};
 static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
     "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", "retry_base",
     "retry_max", NULL};
@@ -488,7 +490,7 @@ hooks_free(struct webhook_config *h, size_t n)
 static void
 check_sections(struct cparse *p)
 {
-	static const char *types[] = {"file", "push", "bluesky", NULL};
+	static const char *types[] = {"file", "push", "bluesky", "mastodon", NULL};
 	static const char *formats[] = {"native", NULL};
 
 	for (size_t i = 0; i < p->c->nsources; i++) {
@@ -505,10 +507,14 @@ check_sections(struct cparse *p)
 			ok |= strcmp(type, types[k]) == 0;
 		if (!ok)
 			diag_add(p->d, p->file, line, 1, "[source %s]: type \"%s\" is not supported by "
-			    "this version (file, push or bluesky)", sec->name, type);
+			    "this version (file, push, bluesky or mastodon)", sec->name, type);
 		if (strcmp(type, "file") == 0 && section_value(sec, "path", &line) == NULL)
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
 			    sec->name);
+		if (strcmp(type, "mastodon") == 0 && (section_value(sec, "url", &line) == NULL ||
+		    section_value(sec, "token_file", &line) == NULL))
+			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type mastodon needs a url "
+			    "and a token_file", sec->name);
 		const char *fmt = section_value(sec, "format", &line);
 		ok = fmt == NULL;
 		for (size_t k = 0; fmt != NULL && formats[k]; k++)

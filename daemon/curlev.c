@@ -171,3 +171,14 @@ curlev_running(const struct curlev *cv)
 {
 	return cv->running;
 }
+
+void
+curlev_remove(struct curlev *cv, CURL *easy)
+{
+	struct xfer *x = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	curl_multi_remove_handle(cv->multi, easy);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+	free(x);
+}

@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "source_bluesky.h"
 #include "source_file.h"
+#include "source_mastodon.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -438,7 +439,8 @@ daemon_main(int argc, char **argv)
 	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
 		fatalx("%s", err);
 	if (source_file_start_all(&d, err, sizeof err) != 0 ||
-	    source_bluesky_start_all(&d, err, sizeof err) != 0)
+	    source_bluesky_start_all(&d, err, sizeof err) != 0 ||
+	    source_mastodon_start_all(&d, err, sizeof err) != 0)
 		fatalx("%s", err);
 
 	struct timeval one = {1, 0};
@@ -468,6 +470,7 @@ daemon_main(int argc, char **argv)
 	event_free(d.tick);
 	source_file_stop_all(&d);
 	source_bluesky_stop_all(&d);
+	source_mastodon_stop_all(&d);
 	admin_free(d.admin);
 	webhooks_free(d.hooks);
 	pipeline_free(d.pl);

@@ -298,14 +298,15 @@ source_bluesky_stop_all(struct deflectd *d)
 		struct bsky *b = d->bsky[i];
 
 		event_free(b->timer);
-		curlev_free(b->cv);
-		/* Abandoned with the multi: the next start polls again. */
+		/* Abandoned: the next start polls again. */
 		while (b->out != NULL) {
 			struct request *r = b->out;
 
 			b->out = r->next;
+			curlev_remove(b->cv, r->easy);
 			request_free(r);
 		}
+		curlev_free(b->cv);
 		free(b->name);
 		free(b->url);
 		free(b);

@@ -19,6 +19,8 @@ struct curlev *curlev_new(struct event_base *base);
 void curlev_free(struct curlev *cv);
 /* Starts a transfer; 0, or -1 when libcurl refused it. */
 int curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn fn, void *arg);
+/* Abandons a transfer without its callback; the easy handle is the caller's again. */
+void curlev_remove(struct curlev *cv, CURL *easy);
 /* Transfers running now. */
 int curlev_running(const struct curlev *cv);
 

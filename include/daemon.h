@@ -21,6 +21,7 @@ struct source_file;
 struct admin;
 struct webhooks;
 struct bsky;
+struct masto;
 
 /* Counters of one input (push, or a [source]); shown in /metrics. */
 struct source_stats {
@@ -41,6 +42,8 @@ struct deflectd {
 	size_t nfiles;
 	struct bsky **bsky;
 	size_t nbsky;
+	struct masto **masto;
+	size_t nmasto;
 	struct event *tick;
 	struct event *watchdog;
 	struct event *signals[3];
