@@ -36,7 +36,7 @@ struct cparse {
 /* Keys of the sources this version has; the platform sources bring their own. */
 static const char *source_keys[] = {"type", "path", "format", "url", "poll_interval",
     "token_file", "streaming_url", "stream", "stall_timeout", "backoff_base", "backoff_max",
-    "instance", NULL};
+    "instance", "bearer_token_file", "backoff_scale", NULL};
 static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
     "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", "retry_base",
     "retry_max", NULL};
@@ -490,7 +490,7 @@ hooks_free(struct webhook_config *h, size_t n)
 static void
 check_sections(struct cparse *p)
 {
-	static const char *types[] = {"file", "push", "bluesky", "mastodon", NULL};
+	static const char *types[] = {"file", "push", "bluesky", "mastodon", "x", NULL};
 	static const char *formats[] = {"native", NULL};
 
 	for (size_t i = 0; i < p->c->nsources; i++) {
@@ -507,7 +507,7 @@ check_sections(struct cparse *p)
 			ok |= strcmp(type, types[k]) == 0;
 		if (!ok)
 			diag_add(p->d, p->file, line, 1, "[source %s]: type \"%s\" is not supported by "
-			    "this version (file, push, bluesky or mastodon)", sec->name, type);
+			    "this version (file, push, x, mastodon or bluesky)", sec->name, type);
 		if (strcmp(type, "file") == 0 && section_value(sec, "path", &line) == NULL)
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
 			    sec->name);

@@ -26,6 +26,7 @@
 #include "source_bluesky.h"
 #include "source_file.h"
 #include "source_mastodon.h"
+#include "source_x.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -440,7 +441,8 @@ daemon_main(int argc, char **argv)
 		fatalx("%s", err);
 	if (source_file_start_all(&d, err, sizeof err) != 0 ||
 	    source_bluesky_start_all(&d, err, sizeof err) != 0 ||
-	    source_mastodon_start_all(&d, err, sizeof err) != 0)
+	    source_mastodon_start_all(&d, err, sizeof err) != 0 ||
+	    source_x_start_all(&d, err, sizeof err) != 0)
 		fatalx("%s", err);
 
 	struct timeval one = {1, 0};
@@ -471,6 +473,7 @@ daemon_main(int argc, char **argv)
 	source_file_stop_all(&d);
 	source_bluesky_stop_all(&d);
 	source_mastodon_stop_all(&d);
+	source_x_stop_all(&d);
 	admin_free(d.admin);
 	webhooks_free(d.hooks);
 	pipeline_free(d.pl);

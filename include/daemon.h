@@ -22,6 +22,7 @@ struct admin;
 struct webhooks;
 struct bsky;
 struct masto;
+struct xsrc;
 
 /* Counters of one input (push, or a [source]); shown in /metrics. */
 struct source_stats {
@@ -44,6 +45,8 @@ struct deflectd {
 	size_t nbsky;
 	struct masto **masto;
 	size_t nmasto;
+	struct xsrc **xs;
+	size_t nxs;
 	struct event *tick;
 	struct event *watchdog;
 	struct event *signals[3];

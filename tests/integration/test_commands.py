@@ -52,7 +52,7 @@ class Check(unittest.TestCase):
                 conf + ':16:1: unknown key "facebook" in [brand x] (expected twitter, '
                 'mastodon, bluesky, accounts or window)',
                 conf + ':18:1: [source s]: type "carrier-pigeon" is not supported by this '
-                'version (file, push, bluesky or mastodon)',
+                'version (file, push, x, mastodon or bluesky)',
                 conf + ':19:1: [source f] of type file needs a path',
                 conf + ':21:1: [webhook w] needs a url',
             ])

@@ -1,0 +1,530 @@
+/*
+ * The X source: the API v2 filtered stream (newline-delimited JSON with
+ * "\r\n" keep-alives) and recent search for the conversations of open
+ * cases. At start the stream's rules are set to the brand accounts'
+ * replies. Reconnects follow X's documented schedules: network errors back
+ * off linearly by 250 ms up to 16 s, HTTP errors exponentially from 5 s up
+ * to 320 s, and 429 from a minute, doubling. Our own idle timer, re-armed
+ * on every byte, detects a stall: libcurl's low-speed limits would cut a
+ * stream whose only traffic is keep-alives.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "curlev.h"
+#include "daemon.h"
+#include "log.h"
+#include "map_x.h"
+#include "reader.h"
+#include "source_x.h"
+#include "xmalloc.h"
+
+#define BODY_MAX (8 * 1024 * 1024)
+#define FIELDS "tweet.fields=conversation_id,in_reply_to_user_id,referenced_tweets," \
+	       "author_id,created_at,lang&expansions=author_id&user.fields=username"
+
+enum failure { FAIL_NETWORK, FAIL_HTTP, FAIL_RATE };
+
+struct xsrc {
+	struct deflectd *d;
+	char *name;
+	char *url;
+	char *token;
+	int64_t stall;
+	int64_t poll;
+	double scale; /* backoff_scale: tests shrink X's schedules */
+	struct source_stats *stats;
+	struct curlev *cv;
+	CURL *live;
+	struct curl_slist *live_headers;
+	struct buf line;  /* the stream's unfinished line */
+	int skipping;     /* inside a line over the cap */
+	struct event *idle, *retry, *follow;
+	int tries;        /* consecutive failures of the current kind */
+	enum failure last;
+	uint64_t reconnects, stalls, stream_errors, malformed;
+	struct req *out;  /* rules and search requests in flight */
+	int inflight;
+};
+
+struct req {
+	struct req *next;
+	struct xsrc *x;
+	CURL *easy;
+	struct curl_slist *h;
+	struct buf body;
+	char *what;
+	int search;
+};
+
+static void connect_stream(struct xsrc *x);
+
+/* Takes native lines in as one batch. */
+static void
+ingest(struct xsrc *x, const struct buf *lines)
+{
+	int failed = 0;
+
+	if (lines->len == 0 || daemon_ingest_begin(x->d) != 0)
+		return;
+	for (const char *p = lines->s; p < lines->s + lines->len && !failed;) {
+		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
+		char err[256];
+
+		if (n > 0 && daemon_ingest_line(x->d, x->stats, p, n, err, sizeof err) == -2)
+			failed = 1;
+		p += n + 1;
+	}
+	daemon_ingest_end(x->d, !failed);
+}
+
+/* One complete line of the stream: a keep-alive, a tweet, or an error object. */
+static void
+stream_line(struct xsrc *x, const char *s, size_t len)
+{
+	struct buf lines = BUF_INIT;
+	char err[256];
+	size_t skipped = 0;
+	int rc;
+
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return; /* keep-alive */
+	rc = map_x(s, len, &lines, &skipped, err, sizeof err);
+	if (rc == -2) {
+		x->stream_errors++;
+		log_warnx("source %s: stream error: %s", x->name, err);
+	} else if (rc < 0) {
+		x->malformed++;
+		log_info("source %s: malformed stream line: %s", x->name, err);
+	} else {
+		ingest(x, &lines);
+	}
+	buf_free(&lines);
+}
+
+static void
+alive(struct xsrc *x)
+{
+	struct timeval tv = {(time_t)x->stall, 0};
+
+	event_add(x->idle, &tv);
+}
+
+/* Bytes of the stream: split into capped lines as they come. */
+static size_t
+on_stream_bytes(char *data, size_t size, size_t n, void *arg)
+{
+	struct xsrc *x = arg;
+	size_t len = size * n;
+	long status = 0;
+
+	alive(x);
+	curl_easy_getinfo(x->live, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		return len; /* an error body: the status decides, in on_stream_done */
+	x->tries = 0;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t k = nl ? (size_t)(nl - (data + i)) : len - i;
+
+		if (!x->skipping) {
+			if (x->line.len + k > READER_DEFAULT_MAX) {
+				x->malformed++;
+				log_info("source %s: stream line over %d bytes skipped", x->name,
+				    READER_DEFAULT_MAX);
+				x->skipping = 1;
+				buf_reset(&x->line);
+			} else {
+				buf_add(&x->line, data + i, k);
+			}
+		}
+		if (nl == NULL)
+			break;
+		if (!x->skipping)
+			stream_line(x, x->line.s, x->line.len);
+		x->skipping = 0;
+		buf_reset(&x->line);
+		i += k + 1;
+	}
+	return len;
+}
+
+/* X's reconnect schedules, in milliseconds, scaled for tests. */
+static void
+schedule_reconnect(struct xsrc *x, enum failure f)
+{
+	double ms;
+
+	if (f != x->last)
+		x->tries = 0;
+	x->last = f;
+	x->tries++;
+	if (f == FAIL_NETWORK)
+		ms = 250.0 * x->tries > 16000 ? 16000 : 250.0 * x->tries;
+	else if (f == FAIL_HTTP)
+		ms = 5000.0 * (1 << (x->tries > 7 ? 6 : x->tries - 1)) > 320000 ? 320000
+		    : 5000.0 * (1 << (x->tries > 7 ? 6 : x->tries - 1));
+	else
+		ms = 60000.0 * (1 << (x->tries > 10 ? 10 : x->tries - 1));
+	ms *= x->scale;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
+	evtimer_add(x->retry, &tv);
+	x->reconnects++;
+	log_info("source %s: reconnecting in %.0f ms", x->name, ms);
+}
+
+static void
+drop_stream(struct xsrc *x)
+{
+	if (x->live != NULL) {
+		curlev_remove(x->cv, x->live);
+		curl_easy_cleanup(x->live);
+		x->live = NULL;
+	}
+	curl_slist_free_all(x->live_headers);
+	x->live_headers = NULL;
+	buf_reset(&x->line);
+	x->skipping = 0;
+	event_del(x->idle);
+}
+
+static void
+on_stream_done(void *arg, CURL *e, CURLcode result)
+{
+	struct xsrc *x = arg;
+	long status = 0;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(e);
+	x->live = NULL;
+	drop_stream(x);
+	if (result != CURLE_OK || status == 0) {
+		log_warnx("source %s: stream: %s", x->name, curl_easy_strerror(result));
+		schedule_reconnect(x, FAIL_NETWORK);
+	} else if (status == 429) {
+		log_warnx("source %s: stream: HTTP 429 (too many connections)", x->name);
+		schedule_reconnect(x, FAIL_RATE);
+	} else if (status != 200) {
+		log_warnx("source %s: stream: HTTP %ld", x->name, status);
+		schedule_reconnect(x, FAIL_HTTP);
+	} else {
+		log_warnx("source %s: stream closed by the server", x->name);
+		schedule_reconnect(x, FAIL_NETWORK);
+	}
+}
+
+static void
+on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct xsrc *x = arg;
+
+	(void)fd;
+	(void)what;
+	x->stalls++;
+	log_warnx("source %s: no byte for %llds: stream stalled", x->name, (long long)x->stall);
+	drop_stream(x);
+	schedule_reconnect(x, FAIL_NETWORK);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	connect_stream(arg);
+}
+
+static struct curl_slist *
+auth(struct xsrc *x, struct curl_slist *h)
+{
+	char *line = xasprintf("Authorization: Bearer %s", x->token);
+
+	h = curl_slist_append(h, line);
+	free(line);
+	return h;
+}
+
+static void
+connect_stream(struct xsrc *x)
+{
+	char *url = xasprintf("%s/2/tweets/search/stream?" FIELDS, x->url);
+
+	drop_stream(x);
+	x->live = curl_easy_init();
+	x->live_headers = auth(x, NULL);
+	curl_easy_setopt(x->live, CURLOPT_URL, url);
+	curl_easy_setopt(x->live, CURLOPT_HTTPHEADER, x->live_headers);
+	curl_easy_setopt(x->live, CURLOPT_USERAGENT, "deflectd/0.1");
+	curl_easy_setopt(x->live, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->live, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(x->live, CURLOPT_CONNECTTIMEOUT, (long)x->stall);
+	curl_easy_setopt(x->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
+	curl_easy_setopt(x->live, CURLOPT_WRITEDATA, x);
+	free(url);
+	if (curlev_add(x->cv, x->live, on_stream_done, x) != 0) {
+		curl_easy_cleanup(x->live);
+		x->live = NULL;
+		schedule_reconnect(x, FAIL_NETWORK);
+		return;
+	}
+	alive(x);
+}
+
+static size_t
+on_req_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct req *r = arg;
+
+	if (r->body.len + size * n > BODY_MAX)
+		return 0;
+	buf_add(&r->body, data, size * n);
+	return size * n;
+}
+
+static void
+req_free(struct req *r)
+{
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->h);
+	buf_free(&r->body);
+	free(r->what);
+	free(r);
+}
+
+/* A rules or search request ended. */
+static void
+on_req_done(void *arg, CURL *e, CURLcode result)
+{
+	struct req *r = arg;
+	struct xsrc *x = r->x;
+	long status = 0;
+
+	(void)e;
+	x->inflight--;
+	for (struct req **p = &x->out; *p != NULL; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (result != CURLE_OK || status < 200 || status > 299) {
+		log_warnx("source %s: %s: %s", x->name, r->what,
+		    result != CURLE_OK ? curl_easy_strerror(result) : "HTTP error");
+	} else if (r->search) {
+		struct buf lines = BUF_INIT;
+		char err[256];
+		size_t skipped = 0;
+
+		if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, &skipped, err,
+		    sizeof err) >= 0)
+			ingest(x, &lines);
+		else
+			log_warnx("source %s: %s: %s", x->name, r->what, err);
+		buf_free(&lines);
+	} else {
+		log_info("source %s: stream rules set", x->name);
+	}
+	req_free(r);
+}
+
+/* Starts a REST request; body non-NULL makes it a JSON POST. */
+static void
+request(struct xsrc *x, const char *path, const char *body, int search, const char *what)
+{
+	struct req *r = xcalloc(1, sizeof *r);
+	char *url = xasprintf("%s%s", x->url, path);
+
+	r->x = x;
+	r->search = search;
+	r->what = xstrdup(what);
+	r->h = auth(x, NULL);
+	r->easy = curl_easy_init();
+	if (body != NULL) {
+		r->h = curl_slist_append(r->h, "Content-Type: application/json");
+		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+	}
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->h);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_req_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	free(url);
+	if (curlev_add(x->cv, r->easy, on_req_done, r) != 0) {
+		req_free(r);
+		return;
+	}
+	r->next = x->out;
+	x->out = r;
+	x->inflight++;
+}
+
+/* Stream rules: replies from, and posts to, every configured brand account on X. */
+static void
+set_rules(struct xsrc *x)
+{
+	const struct config *cfg = x->d->cfg;
+	struct buf q = BUF_INIT;
+	json_t *doc;
+	char *s;
+
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct brand_account *a = &cfg->accounts[i];
+
+		if (a->platform == NULL || strcmp(a->platform, "twitter") != 0)
+			continue;
+		buf_printf(&q, "%sfrom:%s OR to:%s", q.len ? " OR " : "", a->account, a->account);
+	}
+	if (q.len == 0) {
+		buf_free(&q);
+		return;
+	}
+	doc = json_pack("{s:[{s:s, s:s}]}", "add", "value", q.s, "tag", "deflectd");
+	s = json_dumps(doc, JSON_COMPACT);
+	request(x, "/2/tweets/search/stream/rules", s, 0, "setting stream rules");
+	free(s);
+	json_decref(doc);
+	buf_free(&q);
+}
+
+/* tracker_foreach callback: recent search for each open X conversation. */
+static void
+follow_case(void *arg, const struct tcase *c)
+{
+	struct xsrc *x = arg;
+	CURL *esc;
+	char *q, *path;
+
+	if (strcmp(c->platform, "twitter") != 0 || x->inflight >= 16)
+		return;
+	esc = curl_easy_init();
+	char *raw = xasprintf("conversation_id:%s", c->conversation_id);
+	q = curl_easy_escape(esc, raw, 0);
+	path = xasprintf("/2/tweets/search/recent?query=%s&max_results=100&" FIELDS, q);
+	request(x, path, NULL, 1, c->conversation_id);
+	free(path);
+	curl_free(q);
+	free(raw);
+	curl_easy_cleanup(esc);
+}
+
+static void
+on_follow(evutil_socket_t fd, short what, void *arg)
+{
+	struct xsrc *x = arg;
+
+	(void)fd;
+	(void)what;
+	if (x->inflight == 0)
+		tracker_foreach(pipeline_tracker(x->d->pl), follow_case, x);
+}
+
+static const char *
+kv(const struct config_section *sec, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < sec->nkv; i++)
+		if (strcmp(sec->kv[i].key, key) == 0)
+			v = sec->kv[i].value;
+	return v;
+}
+
+static void
+xsrc_free(struct xsrc *x)
+{
+	drop_stream(x);
+	while (x->out != NULL) {
+		struct req *r = x->out;
+
+		x->out = r->next;
+		curlev_remove(x->cv, r->easy);
+		req_free(r);
+	}
+	if (x->idle)
+		event_free(x->idle);
+	if (x->retry)
+		event_free(x->retry);
+	if (x->follow)
+		event_free(x->follow);
+	curlev_free(x->cv);
+	buf_free(&x->line);
+	free(x->name);
+	free(x->url);
+	free(x->token);
+	free(x);
+}
+
+int
+source_x_start_all(struct deflectd *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->cfg->nsources; i++) {
+		const struct config_section *sec = &d->cfg->sources[i];
+		const char *type = kv(sec, "type"), *url = kv(sec, "url");
+		const char *st = kv(sec, "stall_timeout"), *pi = kv(sec, "poll_interval");
+		const char *sc = kv(sec, "backoff_scale");
+		struct xsrc *x;
+
+		if (type == NULL || strcmp(type, "x") != 0)
+			continue;
+		x = xcalloc(1, sizeof *x);
+		x->d = d;
+		x->name = xstrdup(sec->name);
+		x->url = xstrdup(url ? url : "https://api.x.com");
+		while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
+			x->url[strlen(x->url) - 1] = '\0';
+		x->stall = st ? parse_duration(st) : 30;
+		x->poll = pi ? parse_duration(pi) : 300;
+		x->scale = sc ? strtod(sc, NULL) : 1.0;
+		if (x->stall <= 0 || x->poll <= 0 || x->scale <= 0 || x->scale > 1) {
+			snprintf(err, errlen, "%s:%d: [source %s]: bad stall_timeout, poll_interval or "
+			    "backoff_scale (a number from 0 to 1)", d->cfg->path, sec->line, sec->name);
+			xsrc_free(x);
+			return -1;
+		}
+		x->token = daemon_read_secret(d->cfg, kv(sec, "bearer_token_file") ?
+		    kv(sec, "bearer_token_file") : "x.token", err, errlen);
+		if (x->token == NULL) {
+			xsrc_free(x);
+			return -1;
+		}
+		char *stat = xasprintf("x:%s", sec->name);
+		x->stats = daemon_source(d, stat);
+		free(stat);
+		x->cv = curlev_new(d->base);
+		x->idle = evtimer_new(d->base, on_idle, x);
+		x->retry = evtimer_new(d->base, on_retry, x);
+		x->follow = event_new(d->base, -1, EV_PERSIST, on_follow, x);
+		struct timeval tv = {(time_t)x->poll, 0};
+		event_add(x->follow, &tv);
+		d->xs = xreallocarray(d->xs, d->nxs + 1, sizeof *d->xs);
+		d->xs[d->nxs++] = x;
+		log_info("source %s: filtered stream at %s", x->name, x->url);
+		set_rules(x);
+		connect_stream(x);
+	}
+	return 0;
+}
+
+void
+source_x_stop_all(struct deflectd *d)
+{
+	for (size_t i = 0; i < d->nxs; i++)
+		xsrc_free(d->xs[i]);
+	free(d->xs);
+	d->xs = NULL;
+	d->nxs = 0;
+}

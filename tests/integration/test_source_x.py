@@ -1,0 +1,163 @@
+"""The X source against a local server on 127.0.0.1 speaking the API v2
+filtered stream (chunked NDJSON with \\r\\n keep-alives), its rules endpoint
+and recent search: an HTTP error, an in-stream error object, a closed
+connection, a stall and a 429, with backoff scaled down by config."""
+import json
+import os
+import threading
+import time
+import unittest
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from common import tmpdir
+from daemon_harness import Daemon, iso
+
+USERS = {"100": "jane_doe", "200": "AcmeSupport"}
+
+
+def tweet(id, text, author, at, reply=None):
+    t = {"id": id, "text": text, "author_id": author, "conversation_id": "1790000000000000001",
+         "created_at": at, "edit_history_tweet_ids": [id], "lang": "en"}
+    if reply:
+        t["referenced_tweets"] = [{"type": "replied_to", "id": reply}]
+    return t
+
+
+def includes(*tweets):
+    return {"users": [{"id": t["author_id"], "name": "n", "username": USERS[t["author_id"]]}
+                      for t in tweets]}
+
+
+class Server:
+    def __init__(self):
+        self.connections, self.rules, self.auth, self.searches = [], [], [], []
+        self.resolved = False
+        q = tweet("1790000000000000001", "@AcmeSupport my order never came", "100", iso(-120))
+        a = tweet("1790000000000000002", "@jane_doe Sorry! Please DM us your order number.",
+                  "200", iso(-60), q["id"])
+        r = tweet("1790000000000000003", "@AcmeSupport all sorted now, thanks", "100", iso(-5),
+                  a["id"])
+        srv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def reply(self, code, doc, headers=()):
+                body = json.dumps(doc).encode()
+                self.send_response(code)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                srv.auth.append(self.headers.get("Authorization"))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/2/tweets/search/stream/rules":
+                    srv.rules.append(json.loads(body))
+                    return self.reply(201, {"data": [{"id": "1", "value": "v"}],
+                                            "meta": {"summary": {"created": 1}}})
+                self.reply(404, {})
+
+            def do_GET(self):
+                srv.auth.append(self.headers.get("Authorization"))
+                u = urllib.parse.urlparse(self.path)
+                if u.path == "/2/tweets/search/recent":
+                    srv.searches.append(urllib.parse.parse_qs(u.query)["query"][0])
+                    tweets = [q, a, r] if srv.resolved else [q, a]
+                    return self.reply(200, {"data": tweets, "includes": includes(*tweets),
+                                            "meta": {"result_count": len(tweets)}})
+                if u.path != "/2/tweets/search/stream":
+                    return self.reply(404, {})
+                srv.connections.append(time.monotonic())
+                n = len(srv.connections)
+                if n == 1:
+                    return self.reply(503, {"title": "Service Unavailable"})
+                if n == 4:
+                    return self.reply(429, {"title": "TooManyConnections"})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+
+                def chunk(text):
+                    data = text.encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                try:
+                    if n == 2:
+                        chunk("\r\n")
+                        for t in (q, a):
+                            chunk(json.dumps({"data": t, "includes": includes(t),
+                                              "matching_rules": [{"id": "1"}]}) + "\r\n")
+                        chunk("\r\n")
+                        chunk(json.dumps({"errors": [{"title": "operational-disconnect",
+                                                      "detail": "upstream"}]}) + "\r\n")
+                        self.wfile.write(b"0\r\n\r\n")
+                        self.close_connection = True
+                        return
+                    if n == 3:
+                        time.sleep(4)  # silence: a stall
+                        return
+                    for _ in range(60):
+                        chunk("\r\n")  # keep-alives only
+                        time.sleep(0.3)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class XSource(unittest.TestCase):
+    def test_stream_rules_reconnects_and_search(self):
+        srv = Server()
+        try:
+            with tmpdir() as t:
+                with open(os.path.join(t, "x.token"), "w") as f:
+                    f.write("x-bearer-abc\n")
+                d = Daemon(t, extra=(
+                    "[brand acme]\ntwitter = AcmeSupport\n"
+                    f"[source x]\ntype = x\nurl = {srv.url}\nbearer_token_file = x.token\n"
+                    "stall_timeout = 1s\npoll_interval = 1s\nbackoff_scale = 0.01\n"))
+                d.start()
+                d.wait_db("SELECT platform, customer, state FROM cases",
+                          [("twitter", "jane_doe", "deflected")], timeout=15)
+                self.assertEqual(srv.rules[0]["add"][0]["value"],
+                                 "from:AcmeSupport OR to:AcmeSupport")
+                d.wait_log(r"source x: stream: HTTP 503")
+                d.wait_log(r"source x: stream error: operational-disconnect")
+                d.wait_log(r"source x: no byte for 1s: stream stalled", timeout=15)
+                d.wait_log(r"source x: stream: HTTP 429", timeout=15)
+                # The 429 waits a (scaled) minute; the HTTP error 5 s; both scaled by 0.01.
+                gaps = [b - a for a, b in zip(srv.connections, srv.connections[1:])]
+                self.assertGreaterEqual(gaps[0], 0.04)
+                deadline = time.monotonic() + 10
+                while len(srv.connections) < 5 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                self.assertGreaterEqual(srv.connections[4] - srv.connections[3], 0.55)
+                srv.resolved = True
+                d.wait_db("SELECT state FROM cases", [("resolved",)], timeout=15)
+                self.assertEqual(srv.searches[0], "conversation_id:1790000000000000001")
+                self.assertTrue(all(a == "Bearer x-bearer-abc" for a in srv.auth))
+                self.assertFalse(any("x-bearer-abc" in l for l in d.log))
+                self.assertEqual(d.db("SELECT count(*) FROM posts"), [(3,)])
+                d.stop()
+        finally:
+            srv.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
