@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -149,6 +150,27 @@ cmd_status(int argc, char **argv)
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"pending\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"delivered\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"dead\""));
+		/* Network sources: up or not, and how they have fared. */
+		const char *tag = "deflectd_source_connected{source=\"";
+		for (const char *p = strstr(metrics, tag); p; p = strstr(p + 1, tag)) {
+			const char *name = p + strlen(tag), *q = strchr(name, '"');
+			char label[200];
+			long long last;
+
+			if (q == NULL || q - name > 150)
+				continue;
+			snprintf(label, sizeof label, "source=\"%.*s\"", (int)(q - name), name);
+			last = (long long)metric_with(metrics,
+			    "deflectd_source_last_byte_timestamp_seconds{", label);
+			printf("source %.*s: %s, last byte %s%lld%s, %.0f reconnects, %.0f stalls, "
+			    "%.0f errors\n", (int)(q - name), name,
+			    strncmp(q, "\"} 1", 4) == 0 ? "connected" : "DOWN",
+			    last ? "" : "never", last ? (long long)time(NULL) - last : 0LL,
+			    last ? "s ago" : "",
+			    metric_with(metrics, "deflectd_source_reconnects_total{", label),
+			    metric_with(metrics, "deflectd_source_stalls_total{", label),
+			    metric_with(metrics, "deflectd_source_errors_total{", label));
+		}
 		/* A webhook that answered 410 Gone stays off until an operator acts. */
 		for (const char *p = strstr(metrics, "deflectd_webhook_disabled{webhook=\""); p;
 		     p = strstr(p + 1, "deflectd_webhook_disabled{webhook=\"")) {

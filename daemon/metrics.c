@@ -68,6 +68,34 @@ metrics_render(struct deflectd *d, struct buf *out)
 	for (size_t i = 0; i < d->nsources; i++)
 		buf_printf(out, "deflectd_parse_errors_total{source=\"%s\"} %llu\n",
 		    d->sources[i]->name, (unsigned long long)d->sources[i]->bad);
+	head(out, "deflectd_source_connected", "gauge",
+	    "1 while a network source streams or its last poll answered.");
+	for (size_t i = 0; i < d->nsources; i++)
+		if (d->sources[i]->network)
+			buf_printf(out, "deflectd_source_connected{source=\"%s\"} %d\n",
+			    d->sources[i]->name, d->sources[i]->connected);
+	head(out, "deflectd_source_last_byte_timestamp_seconds", "gauge",
+	    "When a network source last received a byte (Unix time; 0 = never).");
+	for (size_t i = 0; i < d->nsources; i++)
+		if (d->sources[i]->network)
+			buf_printf(out, "deflectd_source_last_byte_timestamp_seconds{source=\"%s\"} %lld\n",
+			    d->sources[i]->name, (long long)d->sources[i]->last_byte);
+	head(out, "deflectd_source_reconnects_total", "counter", "Network source reconnects.");
+	for (size_t i = 0; i < d->nsources; i++)
+		if (d->sources[i]->network)
+			buf_printf(out, "deflectd_source_reconnects_total{source=\"%s\"} %llu\n",
+			    d->sources[i]->name, (unsigned long long)d->sources[i]->reconnects);
+	head(out, "deflectd_source_stalls_total", "counter", "Streams cut for silence.");
+	for (size_t i = 0; i < d->nsources; i++)
+		if (d->sources[i]->network)
+			buf_printf(out, "deflectd_source_stalls_total{source=\"%s\"} %llu\n",
+			    d->sources[i]->name, (unsigned long long)d->sources[i]->stalls);
+	head(out, "deflectd_source_errors_total", "counter",
+	    "Network source errors: HTTP errors, in-stream error objects, failed polls.");
+	for (size_t i = 0; i < d->nsources; i++)
+		if (d->sources[i]->network)
+			buf_printf(out, "deflectd_source_errors_total{source=\"%s\"} %llu\n",
+			    d->sources[i]->name, (unsigned long long)d->sources[i]->errors);
 	head(out, "deflectd_posts_tracked_total", "counter", "Posts through the tracker.");
 	buf_printf(out, "deflectd_posts_tracked_total %llu\n", (unsigned long long)ps.posts);
 	head(out, "deflectd_posts_buffered", "gauge", "Posts waiting out the lateness.");

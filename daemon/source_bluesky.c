@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -33,7 +34,6 @@ struct bsky {
 	struct curlev *cv;
 	struct event *timer;
 	int inflight;
-	uint64_t errors;
 	struct request *out; /* requests in flight, freed with the source */
 };
 
@@ -120,8 +120,11 @@ on_done(void *arg, CURL *e, CURLcode result)
 
 	unlink_request(b, r);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	if (result == CURLE_OK)
+		b->stats->last_byte = (int64_t)time(NULL);
+	b->stats->connected = result == CURLE_OK && status == 200;
 	if (result != CURLE_OK || status != 200) {
-		b->errors++;
+		b->stats->errors++;
 		log_warnx("source %s: %s: %s", b->name, r->what,
 		    result != CURLE_OK ? curl_easy_strerror(result) : status == 429 ?
 		    "HTTP 429 (rate limited): trying again next poll" : "HTTP error");
@@ -130,7 +133,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 		    sizeof err) : map_bluesky_feed(r->body.s, r->body.len, &lines, cursor,
 		    sizeof cursor, &skipped, err, sizeof err);
 		if (rc < 0) {
-			b->errors++;
+			b->stats->errors++;
 			log_warnx("source %s: %s: %s", b->name, r->what, err);
 		} else {
 			if (skipped > 0)
@@ -277,6 +280,7 @@ source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen)
 		}
 		char *stat = xasprintf("bluesky:%s", sec->name);
 		b->stats = daemon_source(d, stat);
+		b->stats->network = 1;
 		free(stat);
 		b->cv = curlev_new(d->base);
 		b->timer = event_new(d->base, -1, EV_PERSIST, on_timer, b);

@@ -44,7 +44,7 @@ struct masto {
 	struct curl_slist *live_headers;
 	struct event *idle, *retry, *follow;
 	int failures;    /* consecutive failed connections, for the backoff */
-	uint64_t reconnects, stalls, malformed;
+	uint64_t connections;
 	json_t *conv;    /* status id -> conversation id */
 	struct buf lines;
 	int inflight;    /* context requests out ... */
@@ -113,7 +113,7 @@ on_event(void *arg, const char *event, const char *data, size_t len, const char 
 	buf_reset(&m->lines);
 	if (map_mastodon_status(data, len, m->host, conversation_of, m, &m->lines, err,
 	    sizeof err) < 0) {
-		m->malformed++;
+		m->stats->bad++;
 		log_info("source %s: malformed %s event: %s", m->name, event, err);
 		return;
 	}
@@ -136,6 +136,8 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 
 	alive(m);
 	m->failures = 0;
+	m->stats->connected = 1;
+	m->stats->last_byte = (int64_t)time(NULL);
 	sse_feed(m->sse, data, size * n);
 	return size * n;
 }
@@ -151,6 +153,8 @@ schedule_reconnect(struct masto *m)
 	if (delay > m->backoff_max)
 		delay = m->backoff_max;
 	m->failures++;
+	m->stats->connected = 0;
+	m->stats->reconnects++;
 	struct timeval tv = {(time_t)delay, 0};
 	evtimer_add(m->retry, &tv);
 	log_info("source %s: reconnecting in %llds", m->name, (long long)delay);
@@ -178,6 +182,8 @@ on_stream_done(void *arg, CURL *e, CURLcode result)
 	long status = 0;
 
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	if (result != CURLE_OK || status != 200)
+		m->stats->errors++;
 	log_warnx("source %s: stream ended: %s", m->name, result != CURLE_OK ?
 	    curl_easy_strerror(result) : status != 200 ? "HTTP error" : "closed by the server");
 	curl_easy_cleanup(e);
@@ -194,7 +200,7 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	m->stalls++;
+	m->stats->stalls++;
 	log_warnx("source %s: no byte for %llds: stream stalled", m->name, (long long)m->stall);
 	drop_stream(m);
 	schedule_reconnect(m);
@@ -237,7 +243,7 @@ connect_stream(struct masto *m)
 	curl_easy_setopt(m->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
 	curl_easy_setopt(m->live, CURLOPT_WRITEDATA, m);
 	free(url);
-	if (m->reconnects++ > 0)
+	if (m->connections++ > 0)
 		log_info("source %s: reconnecting to the stream", m->name);
 	if (curlev_add(m->cv, m->live, on_stream_done, m) != 0) {
 		curl_easy_cleanup(m->live);
@@ -448,6 +454,7 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 		}
 		char *stat = xasprintf("mastodon:%s", sec->name);
 		m->stats = daemon_source(d, stat);
+		m->stats->network = 1;
 		free(stat);
 		m->cv = curlev_new(d->base);
 		m->sse = sse_new(SSE_DEFAULT_MAX, on_event, NULL, m);

@@ -49,7 +49,6 @@ struct xsrc {
 	struct event *idle, *retry, *follow;
 	int tries;        /* consecutive failures of the current kind */
 	enum failure last;
-	uint64_t reconnects, stalls, stream_errors, malformed;
 	struct req *out;  /* rules and search requests in flight */
 	int inflight;
 };
@@ -101,10 +100,10 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		return; /* keep-alive */
 	rc = map_x(s, len, &lines, &skipped, err, sizeof err);
 	if (rc == -2) {
-		x->stream_errors++;
+		x->stats->errors++;
 		log_warnx("source %s: stream error: %s", x->name, err);
 	} else if (rc < 0) {
-		x->malformed++;
+		x->stats->bad++;
 		log_info("source %s: malformed stream line: %s", x->name, err);
 	} else {
 		ingest(x, &lines);
@@ -129,9 +128,11 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 	long status = 0;
 
 	alive(x);
+	x->stats->last_byte = (int64_t)time(NULL);
 	curl_easy_getinfo(x->live, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200)
 		return len; /* an error body: the status decides, in on_stream_done */
+	x->stats->connected = 1;
 	x->tries = 0;
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(data + i, '\n', len - i);
@@ -139,7 +140,7 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 
 		if (!x->skipping) {
 			if (x->line.len + k > READER_DEFAULT_MAX) {
-				x->malformed++;
+				x->stats->bad++;
 				log_info("source %s: stream line over %d bytes skipped", x->name,
 				    READER_DEFAULT_MAX);
 				x->skipping = 1;
@@ -179,7 +180,10 @@ schedule_reconnect(struct xsrc *x, enum failure f)
 	ms *= x->scale;
 	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
 	evtimer_add(x->retry, &tv);
-	x->reconnects++;
+	x->stats->reconnects++;
+	x->stats->connected = 0;
+	if (f != FAIL_NETWORK)
+		x->stats->errors++;
 	log_info("source %s: reconnecting in %.0f ms", x->name, ms);
 }
 
@@ -230,7 +234,7 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	x->stalls++;
+	x->stats->stalls++;
 	log_warnx("source %s: no byte for %llds: stream stalled", x->name, (long long)x->stall);
 	drop_stream(x);
 	schedule_reconnect(x, FAIL_NETWORK);
@@ -503,6 +507,7 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 		}
 		char *stat = xasprintf("x:%s", sec->name);
 		x->stats = daemon_source(d, stat);
+		x->stats->network = 1;
 		free(stat);
 		x->cv = curlev_new(d->base);
 		x->idle = evtimer_new(d->base, on_idle, x);

@@ -24,10 +24,14 @@ struct bsky;
 struct masto;
 struct xsrc;
 
-/* Counters of one input (push, or a [source]); shown in /metrics. */
+/* Counters of one input (push, or a [source]); shown in /metrics and status. */
 struct source_stats {
 	char *name;
 	uint64_t posts, duplicates, bad;
+	int network;       /* a network source: the fields below mean something */
+	int connected;     /* streaming, or the last poll answered */
+	int64_t last_byte; /* wall clock of the last byte received, 0 = never */
+	uint64_t reconnects, stalls, errors;
 };
 
 struct deflectd {

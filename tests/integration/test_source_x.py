@@ -4,13 +4,15 @@ and recent search: an HTTP error, an in-stream error object, a closed
 connection, a stall and a 429, with backoff scaled down by config."""
 import json
 import os
+import shutil
+import subprocess
 import threading
 import time
 import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import tmpdir
+from common import DEFLECTD, tmpdir
 from daemon_harness import Daemon, iso
 
 USERS = {"100": "jane_doe", "200": "AcmeSupport"}
@@ -154,6 +156,23 @@ class XSource(unittest.TestCase):
                 self.assertTrue(all(a == "Bearer x-bearer-abc" for a in srv.auth))
                 self.assertFalse(any("x-bearer-abc" in l for l in d.log))
                 self.assertEqual(d.db("SELECT count(*) FROM posts"), [(3,)])
+                # Per-source status: metrics (checked by promtool elsewhere) and status.
+                code, text = d.get("/metrics")
+                self.assertIn('deflectd_source_connected{source="x:x"} 1\n', text)
+                self.assertIn('deflectd_source_stalls_total{source="x:x"} 1\n', text)
+                self.assertRegex(text, r'deflectd_source_reconnects_total\{source="x:x"\} [4-9]\n')
+                self.assertRegex(text, r'deflectd_source_errors_total\{source="x:x"\} 3\n')
+                if shutil.which("promtool"):
+                    pt = subprocess.run(["promtool", "check", "metrics"], input=text,
+                                        capture_output=True, text=True)
+                    self.assertEqual(pt.returncode, 0, pt.stdout + pt.stderr)
+                status_conf = os.path.join(t, "status.conf")
+                with open(d.conf) as f, open(status_conf, "w") as g:
+                    g.write(f.read().replace("127.0.0.1:0", f"127.0.0.1:{d.port}"))
+                p = subprocess.run([DEFLECTD, "status", "-c", status_conf], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertRegex(p.stdout, r"source x:x: connected, last byte \d+s ago, "
+                                           r"[4-9] reconnects, 1 stalls, 3 errors", p.stdout)
                 d.stop()
         finally:
             srv.close()
