@@ -14,20 +14,9 @@
 #include "admin.h"
 #include "buf.h"
 #include "cmd.h"
+#include "curlev.h"
 #include "daemon.h"
 #include "xmalloc.h"
-
-/* Collects a response body (capped). */
-static size_t
-collect(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf *b = arg;
-
-	if (b->len + size * n > 16 * 1024 * 1024)
-		return 0;
-	buf_add(b, data, size * n);
-	return size * n;
-}
 
 /* GETs path from the admin listener; returns the body or NULL with a message printed. */
 static char *
@@ -39,16 +28,12 @@ get(const char *base, const char *token, const char *path, long *status)
 	char *url = xasprintf("%s%s", base, path);
 	CURLcode rc;
 
-	if (token != NULL) {
-		char *auth = xasprintf("Authorization: Bearer %s", token);
-
-		h = curl_slist_append(h, auth);
-		free(auth);
-	}
+	if (token != NULL)
+		h = curlev_bearer(h, token);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curlev_collect);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);

@@ -486,6 +486,14 @@ hooks_free(struct webhook_config *h, size_t n)
 	free(h);
 }
 
+const char *
+config_value(const struct config_section *sec, const char *key)
+{
+	int line;
+
+	return section_value(sec, key, &line);
+}
+
 /* Checks what a section needs as a whole, once all its keys are read. */
 static void
 check_sections(struct cparse *p)

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "buf.h"
 #include "curlev.h"
 #include "xmalloc.h"
 
@@ -181,4 +182,28 @@ curlev_remove(struct curlev *cv, CURL *easy)
 	curl_multi_remove_handle(cv->multi, easy);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 	free(x);
+}
+
+/* Network answers are capped: a larger one fails its transfer (STYLE.md 9). */
+#define COLLECT_MAX (8 * 1024 * 1024)
+
+size_t
+curlev_collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (b->len + size * n > COLLECT_MAX)
+		return 0;
+	buf_add(b, data, size * n);
+	return size * n;
+}
+
+struct curl_slist *
+curlev_bearer(struct curl_slist *h, const char *token)
+{
+	char *line = xasprintf("Authorization: Bearer %s", token);
+
+	h = curl_slist_append(h, line);
+	free(line);
+	return h;
 }

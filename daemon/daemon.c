@@ -174,6 +174,29 @@ daemon_ingest_end(struct deflectd *d, int ok)
 	return -1;
 }
 
+void
+daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
+    const char *what)
+{
+	int failed = 0;
+
+	if (lines->len == 0 || daemon_ingest_begin(d) != 0)
+		return;
+	for (const char *p = lines->s; p < lines->s + lines->len && !failed;) {
+		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
+		char err[256];
+		int rc = n > 0 ? daemon_ingest_line(d, src, p, n, err, sizeof err) : 0;
+
+		if (rc == -2)
+			failed = 1;
+		else if (rc == -1)
+			log_info("source %s: %s: %s", src->name, what, err);
+		p += n + 1;
+	}
+	daemon_ingest_end(d, !failed);
+}
+
 char *
 daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen)
 {

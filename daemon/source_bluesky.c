@@ -22,9 +22,6 @@
 #include "source_bluesky.h"
 #include "xmalloc.h"
 
-/* An AppView answer larger than this is refused. */
-#define BODY_MAX (8 * 1024 * 1024)
-
 struct bsky {
 	struct deflectd *d;
 	char *name;
@@ -45,43 +42,6 @@ struct request {
 	struct buf body;
 	CURL *easy;
 };
-
-/* Collects the answer, refusing one over the cap. */
-static size_t
-on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct request *r = arg;
-
-	if (r->body.len + size * n > BODY_MAX)
-		return 0;
-	buf_add(&r->body, data, size * n);
-	return size * n;
-}
-
-/* Takes the mapped native lines in as one batch. */
-static void
-ingest(struct bsky *b, const struct buf *lines, const char *what)
-{
-	struct deflectd *d = b->d;
-	int failed = 0;
-
-	if (daemon_ingest_begin(d) != 0)
-		return;
-	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len && !failed;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		char err[256];
-
-		int rc = n > 0 ? daemon_ingest_line(d, b->stats, p, n, err, sizeof err) : 0;
-
-		if (rc == -2)
-			failed = 1;
-		else if (rc == -1)
-			log_info("source %s: %s: %s", b->name, what, err);
-		p += n + 1;
-	}
-	daemon_ingest_end(d, !failed);
-}
 
 /* Takes a finished request off the in-flight list. */
 static void
@@ -139,7 +99,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 			if (skipped > 0)
 				log_info("source %s: %s: %zu posts skipped: %s", b->name, r->what,
 				    skipped, err);
-			ingest(b, &lines, r->what);
+			daemon_ingest_lines(b->d, b->stats, &lines, r->what);
 		}
 	}
 	buf_free(&lines);
@@ -162,8 +122,8 @@ fetch(struct bsky *b, const char *path, int thread, const char *what)
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
 	free(url);
 	if (curlev_add(b->cv, r->easy, on_done, r) != 0) {
 		request_free(r);
@@ -240,25 +200,13 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	poll_once(arg);
 }
 
-/* The value of key in a [source] section, or NULL. */
-static const char *
-kv(const struct config_section *sec, const char *key)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < sec->nkv; i++)
-		if (strcmp(sec->kv[i].key, key) == 0)
-			v = sec->kv[i].value;
-	return v;
-}
-
 int
 source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->cfg->nsources; i++) {
 		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = kv(sec, "type"), *url = kv(sec, "url");
-		const char *iv = kv(sec, "poll_interval");
+		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
+		const char *iv = config_value(sec, "poll_interval");
 		struct bsky *b;
 
 		if (type == NULL || strcmp(type, "bluesky") != 0)

@@ -207,24 +207,12 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	poll_file(arg);
 }
 
-/* The value of key in a [source] section, or NULL. */
-static const char *
-kv(const struct config_section *sec, const char *key)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < sec->nkv; i++)
-		if (strcmp(sec->kv[i].key, key) == 0)
-			v = sec->kv[i].value;
-	return v;
-}
-
 int
 source_file_start_all(struct deflectd *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->cfg->nsources; i++) {
 		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = kv(sec, "type"), *path = kv(sec, "path"), *fmt = kv(sec, "format");
+		const char *type = config_value(sec, "type"), *path = config_value(sec, "path"), *fmt = config_value(sec, "format");
 		struct source_file *s;
 
 		if (type == NULL || strcmp(type, "file") != 0)

@@ -24,8 +24,6 @@
 #include "sse.h"
 #include "xmalloc.h"
 
-#define BODY_MAX (8 * 1024 * 1024)
-
 struct masto {
 	struct deflectd *d;
 	char *name;
@@ -71,25 +69,12 @@ learn(struct masto *m, const struct buf *lines)
 	}
 }
 
-/* Takes native lines in as one batch. */
+/* Takes native lines in as one batch, learning their conversations first. */
 static void
 ingest(struct masto *m, const struct buf *lines)
 {
-	int failed = 0;
-
 	learn(m, lines);
-	if (daemon_ingest_begin(m->d) != 0)
-		return;
-	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len && !failed;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		char err[256];
-
-		if (n > 0 && daemon_ingest_line(m->d, m->stats, p, n, err, sizeof err) == -2)
-			failed = 1;
-		p += n + 1;
-	}
-	daemon_ingest_end(m->d, !failed);
+	daemon_ingest_lines(m->d, m->stats, lines, "status");
 }
 
 static const char *
@@ -214,17 +199,6 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	connect_stream(arg);
 }
 
-/* Adds the bearer token to a header list. */
-static struct curl_slist *
-auth(struct masto *m, struct curl_slist *h)
-{
-	char *line = xasprintf("Authorization: Bearer %s", m->token);
-
-	h = curl_slist_append(h, line);
-	free(line);
-	return h;
-}
-
 static void
 connect_stream(struct masto *m)
 {
@@ -233,7 +207,7 @@ connect_stream(struct masto *m)
 	drop_stream(m);
 	sse_reset(m->sse);
 	m->live = curl_easy_init();
-	m->live_headers = auth(m, NULL);
+	m->live_headers = curlev_bearer(NULL, m->token);
 	curl_easy_setopt(m->live, CURLOPT_URL, url);
 	curl_easy_setopt(m->live, CURLOPT_HTTPHEADER, m->live_headers);
 	curl_easy_setopt(m->live, CURLOPT_USERAGENT, "deflectd/0.1");
@@ -262,17 +236,6 @@ struct ctx_req {
 	struct buf body;
 	struct curl_slist *h;
 };
-
-static size_t
-on_ctx_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct ctx_req *r = arg;
-
-	if (r->body.len + size * n > BODY_MAX)
-		return 0;
-	buf_add(&r->body, data, size * n);
-	return size * n;
-}
 
 /* A thread's context came back: map and ingest its statuses. */
 static void
@@ -323,7 +286,7 @@ follow_case(void *arg, const struct tcase *c)
 	r = xcalloc(1, sizeof *r);
 	r->m = m;
 	r->focal = xstrdup(c->post_id);
-	r->h = auth(m, NULL);
+	r->h = curlev_bearer(NULL, m->token);
 	e = curl_easy_init();
 	char *url = xasprintf("%s/api/v1/statuses/%s/context", m->url, c->post_id);
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -331,8 +294,8 @@ follow_case(void *arg, const struct tcase *c)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_ctx_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curlev_collect);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
 	free(url);
 	if (curlev_add(m->cv, e, on_ctx_done, r) != 0) {
 		curl_easy_cleanup(e);
@@ -358,23 +321,11 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 		tracker_foreach(pipeline_tracker(m->d->pl), follow_case, m);
 }
 
-/* The value of key in a [source] section, or NULL. */
-static const char *
-kv(const struct config_section *sec, const char *key)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < sec->nkv; i++)
-		if (strcmp(sec->kv[i].key, key) == 0)
-			v = sec->kv[i].value;
-	return v;
-}
-
 /* A duration key, or its default; -1 when bad. */
 static int64_t
 duration(const struct config_section *sec, const char *key, int64_t dflt)
 {
-	const char *v = kv(sec, key);
+	const char *v = config_value(sec, key);
 
 	return v ? parse_duration(v) : dflt;
 }
@@ -419,7 +370,7 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->cfg->nsources; i++) {
 		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = kv(sec, "type"), *url = kv(sec, "url");
+		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
 		struct masto *m;
 
 		if (type == NULL || strcmp(type, "mastodon") != 0)
@@ -430,13 +381,13 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 		m->url = xstrdup(url);
 		while (strlen(m->url) > 0 && m->url[strlen(m->url) - 1] == '/')
 			m->url[strlen(m->url) - 1] = '\0';
-		m->streaming = xstrdup(kv(sec, "streaming_url") ? kv(sec, "streaming_url") : m->url);
+		m->streaming = xstrdup(config_value(sec, "streaming_url") ? config_value(sec, "streaming_url") : m->url);
 		/* Local accounts come without a host: theirs is the instance's. */
 		const char *h = strstr(m->url, "://");
 		h = h ? h + 3 : m->url;
-		m->host = kv(sec, "instance") ? xstrdup(kv(sec, "instance"))
+		m->host = config_value(sec, "instance") ? xstrdup(config_value(sec, "instance"))
 		                              : xstrndup(h, strcspn(h, "/:"));
-		m->stream = xstrdup(kv(sec, "stream") ? kv(sec, "stream") : "user");
+		m->stream = xstrdup(config_value(sec, "stream") ? config_value(sec, "stream") : "user");
 		m->stall = duration(sec, "stall_timeout", 30);
 		m->poll = duration(sec, "poll_interval", 60);
 		m->backoff_base = duration(sec, "backoff_base", 5);
@@ -447,7 +398,7 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 			masto_free(m);
 			return -1;
 		}
-		m->token = daemon_read_secret(d->cfg, kv(sec, "token_file"), err, errlen);
+		m->token = daemon_read_secret(d->cfg, config_value(sec, "token_file"), err, errlen);
 		if (m->token == NULL) {
 			masto_free(m);
 			return -1;

@@ -26,7 +26,6 @@
 #include "source_x.h"
 #include "xmalloc.h"
 
-#define BODY_MAX (8 * 1024 * 1024)
 #define FIELDS "tweet.fields=conversation_id,in_reply_to_user_id,referenced_tweets," \
 	       "author_id,created_at,lang&expansions=author_id&user.fields=username"
 
@@ -65,26 +64,6 @@ struct req {
 
 static void connect_stream(struct xsrc *x);
 
-/* Takes native lines in as one batch. */
-static void
-ingest(struct xsrc *x, const struct buf *lines)
-{
-	int failed = 0;
-
-	if (lines->len == 0 || daemon_ingest_begin(x->d) != 0)
-		return;
-	for (const char *p = lines->s; p < lines->s + lines->len && !failed;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		char err[256];
-
-		if (n > 0 && daemon_ingest_line(x->d, x->stats, p, n, err, sizeof err) == -2)
-			failed = 1;
-		p += n + 1;
-	}
-	daemon_ingest_end(x->d, !failed);
-}
-
 /* One complete line of the stream: a keep-alive, a tweet, or an error object. */
 static void
 stream_line(struct xsrc *x, const char *s, size_t len)
@@ -106,7 +85,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		x->stats->bad++;
 		log_info("source %s: malformed stream line: %s", x->name, err);
 	} else {
-		ingest(x, &lines);
+		daemon_ingest_lines(x->d, x->stats, &lines, "stream");
 	}
 	buf_free(&lines);
 }
@@ -248,16 +227,6 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	connect_stream(arg);
 }
 
-static struct curl_slist *
-auth(struct xsrc *x, struct curl_slist *h)
-{
-	char *line = xasprintf("Authorization: Bearer %s", x->token);
-
-	h = curl_slist_append(h, line);
-	free(line);
-	return h;
-}
-
 static void
 connect_stream(struct xsrc *x)
 {
@@ -265,7 +234,7 @@ connect_stream(struct xsrc *x)
 
 	drop_stream(x);
 	x->live = curl_easy_init();
-	x->live_headers = auth(x, NULL);
+	x->live_headers = curlev_bearer(NULL, x->token);
 	curl_easy_setopt(x->live, CURLOPT_URL, url);
 	curl_easy_setopt(x->live, CURLOPT_HTTPHEADER, x->live_headers);
 	curl_easy_setopt(x->live, CURLOPT_USERAGENT, "deflectd/0.1");
@@ -282,17 +251,6 @@ connect_stream(struct xsrc *x)
 		return;
 	}
 	alive(x);
-}
-
-static size_t
-on_req_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct req *r = arg;
-
-	if (r->body.len + size * n > BODY_MAX)
-		return 0;
-	buf_add(&r->body, data, size * n);
-	return size * n;
 }
 
 static void
@@ -333,7 +291,7 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 
 		if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, &skipped, err,
 		    sizeof err) >= 0)
-			ingest(x, &lines);
+			daemon_ingest_lines(x->d, x->stats, &lines, r->what);
 		else
 			log_warnx("source %s: %s: %s", x->name, r->what, err);
 		buf_free(&lines);
@@ -353,7 +311,7 @@ request(struct xsrc *x, const char *path, const char *body, int search, const ch
 	r->x = x;
 	r->search = search;
 	r->what = xstrdup(what);
-	r->h = auth(x, NULL);
+	r->h = curlev_bearer(NULL, x->token);
 	r->easy = curl_easy_init();
 	if (body != NULL) {
 		r->h = curl_slist_append(r->h, "Content-Type: application/json");
@@ -364,8 +322,8 @@ request(struct xsrc *x, const char *path, const char *body, int search, const ch
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_req_body);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
 	free(url);
 	if (curlev_add(x->cv, r->easy, on_req_done, r) != 0) {
 		req_free(r);
@@ -436,17 +394,6 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 		tracker_foreach(pipeline_tracker(x->d->pl), follow_case, x);
 }
 
-static const char *
-kv(const struct config_section *sec, const char *key)
-{
-	const char *v = NULL;
-
-	for (size_t i = 0; i < sec->nkv; i++)
-		if (strcmp(sec->kv[i].key, key) == 0)
-			v = sec->kv[i].value;
-	return v;
-}
-
 static void
 xsrc_free(struct xsrc *x)
 {
@@ -477,9 +424,9 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->cfg->nsources; i++) {
 		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = kv(sec, "type"), *url = kv(sec, "url");
-		const char *st = kv(sec, "stall_timeout"), *pi = kv(sec, "poll_interval");
-		const char *sc = kv(sec, "backoff_scale");
+		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
+		const char *st = config_value(sec, "stall_timeout"), *pi = config_value(sec, "poll_interval");
+		const char *sc = config_value(sec, "backoff_scale");
 		struct xsrc *x;
 
 		if (type == NULL || strcmp(type, "x") != 0)
@@ -499,8 +446,8 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 			xsrc_free(x);
 			return -1;
 		}
-		x->token = daemon_read_secret(d->cfg, kv(sec, "bearer_token_file") ?
-		    kv(sec, "bearer_token_file") : "x.token", err, errlen);
+		x->token = daemon_read_secret(d->cfg, config_value(sec, "bearer_token_file") ?
+		    config_value(sec, "bearer_token_file") : "x.token", err, errlen);
 		if (x->token == NULL) {
 			xsrc_free(x);
 			return -1;

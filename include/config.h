@@ -74,6 +74,9 @@ struct config {
 	struct webhook_config *hooks; /* parsed from webhooks, same order */
 };
 
+/* The last value of key in a [source] or [webhook] section, or NULL. */
+const char *config_value(const struct config_section *sec, const char *key);
+
 struct config *config_default(void);
 /* Parses buf as the config file path (used for messages and relative paths). */
 struct config *config_parse(const char *path, const char *buf, size_t len, struct diag *d);

@@ -21,6 +21,10 @@ void curlev_free(struct curlev *cv);
 int curlev_add(struct curlev *cv, CURL *easy, curlev_done_fn fn, void *arg);
 /* Abandons a transfer without its callback; the easy handle is the caller's again. */
 void curlev_remove(struct curlev *cv, CURL *easy);
+/* CURLOPT_WRITEFUNCTION for a struct buf * (CURLOPT_WRITEDATA), refusing an answer over 8 MiB. */
+size_t curlev_collect(char *data, size_t size, size_t n, void *buf);
+/* Appends "Authorization: Bearer TOKEN" to a header list. */
+struct curl_slist *curlev_bearer(struct curl_slist *h, const char *token);
 /* Transfers running now. */
 int curlev_running(const struct curlev *cv);
 

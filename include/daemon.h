@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "config.h"
 #include "pipeline.h"
 #include "rules.h"
@@ -76,6 +77,12 @@ int daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char 
     size_t len, char *err, size_t errlen);
 /* Commits the batch (ok) or rolls it back; returns 0 when it is durable. */
 int daemon_ingest_end(struct deflectd *d, int ok);
+/*
+ * Takes native NDJSON lines (what a platform mapping made) in as one batch;
+ * a bad line is logged naming src and what, and skipped.
+ */
+void daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
+    const char *what);
 
 /*
  * Reads a secret named by a *_file key: a path (relative to the config file)
