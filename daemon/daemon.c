@@ -113,8 +113,7 @@ on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int
 	store_post_done(d->store, p->platform, p->id);
 	/* Replies seen per brand: the denominator of the scorecard's deflection rate. */
 	if (is_brand && !duplicate && brand != NULL)
-		store_rows(d->store, "INSERT INTO brand_replies (brand, replies) VALUES (?1, 1)"
-		    " ON CONFLICT (brand) DO UPDATE SET replies = replies + 1", brand, NULL, NULL, NULL);
+		store_brand_reply(d->store, brand);
 }
 
 int

@@ -60,7 +60,7 @@ enum stmt {
 	S_POS_GET, S_POS_SET, S_OUTBOX_ADD, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_CASE_TEXT, S_CASE_TEXT_GET, S_EVIDENCE_ADD, S_EVIDENCE_GET,
 	S_DELIVERY_ADD, S_DELIVERIES_DUE, S_DELIVERY_SET, S_WEBHOOK_DISABLE, S_WEBHOOK_DISABLED,
-	S_COUNT
+	S_BRAND_REPLY, S_COUNT
 };
 
 static const char *sql[S_COUNT] = {
@@ -103,6 +103,8 @@ static const char *sql[S_COUNT] = {
     " last_error = ?7, updated_at = ?8 WHERE alert_id = ?1 AND webhook = ?2",
     "INSERT OR REPLACE INTO webhook_state (name, disabled_at, reason) VALUES (?, ?, ?)",
     "SELECT reason FROM webhook_state WHERE name = ? AND disabled_at IS NOT NULL",
+    "INSERT INTO brand_replies (brand, replies) VALUES (?1, 1)"
+    " ON CONFLICT (brand) DO UPDATE SET replies = replies + 1",
 };
 
 struct store {
@@ -644,4 +646,11 @@ store_rows(struct store *st, const char *q, const char *arg, const char *arg2,
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_brand_reply(struct store *st, const char *brand)
+{
+	bind_text(st->st[S_BRAND_REPLY], 1, brand);
+	return run(st, S_BRAND_REPLY);
 }

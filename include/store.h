@@ -94,6 +94,8 @@ int store_delivery_set(struct store *st, const char *alert_id, const char *webho
 int store_webhook_disable(struct store *st, const char *name, int64_t at, const char *reason);
 /* The reason a webhook is disabled, or NULL when it is not. */
 char *store_webhook_disabled(struct store *st, const char *name);
+/* Counts one reply by a brand account (the scorecard's replies seen). */
+int store_brand_reply(struct store *st, const char *brand);
 /* Runs a query with up to two text parameters (NULL binds NULL), calling fn per row. */
 int store_rows(struct store *st, const char *sql, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
