@@ -43,6 +43,7 @@ run(enum stage stage, const char *path, struct ruleset *rs, double *secs)
 	FILE *f = fopen(path, "rb");
 	struct reader *rd;
 	struct match_scratch *ms = match_scratch_new();
+	struct post_parser *pp = post_parser_new();
 	struct buf norm = BUF_INIT;
 	struct config *cfg = config_default();
 	struct pipeline_config pc;
@@ -63,7 +64,7 @@ run(enum stage stage, const char *path, struct ruleset *rs, double *secs)
 	pl = pipeline_new(&pc, rs, count_event, NULL);
 	t0 = now();
 	while (reader_next(rd, &line, &len) == READER_LINE) {
-		if (post_parse(line, len, &p, err, sizeof err) != 0)
+		if (post_parse(pp, line, len, &p, err, sizeof err) != 0)
 			continue;
 		n++;
 		if (stage == STAGE_MATCH) {
@@ -91,6 +92,7 @@ run(enum stage stage, const char *path, struct ruleset *rs, double *secs)
 	config_free(cfg);
 	buf_free(&norm);
 	match_scratch_free(ms);
+	post_parser_free(pp);
 	reader_free(rd);
 	fclose(f);
 	return n;

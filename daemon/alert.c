@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <jansson.h>
 
 #include "alert.h"
 #include "buf.h"

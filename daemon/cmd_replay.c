@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "map_bluesky.h"
 #include "map_mastodon.h"
@@ -312,6 +314,7 @@ cmd_replay(int argc, char **argv)
 	struct pipeline_config pc;
 	struct pipeline *pl;
 	struct reader *rd = reader_new(in, (size_t)max_line);
+	struct post_parser *pp = post_parser_new();
 	struct post p;
 	uint64_t lines = 0, bad = 0;
 	int io_error = 0;
@@ -359,7 +362,7 @@ cmd_replay(int argc, char **argv)
 			char *nl = memchr(q, '\n', (size_t)(cv.out.s + cv.out.len - q));
 			size_t n = nl ? (size_t)(nl - q) : (size_t)(cv.out.s + cv.out.len - q);
 
-			if (n > 0 && post_parse(q, n, &p, err, sizeof err) != 0) {
+			if (n > 0 && post_parse(pp, q, n, &p, err, sizeof err) != 0) {
 				fprintf(stderr, "%s:%zu: %s\n", name, reader_lineno(rd), err);
 				bad++;
 			} else if (n > 0) {
@@ -413,6 +416,7 @@ cmd_replay(int argc, char **argv)
 		sse_free(cv.sse);
 	json_decref(cv.conv);
 	reader_free(rd);
+	post_parser_free(pp);
 	if (in != stdin)
 		fclose(in);
 	ruleset_free(rs);

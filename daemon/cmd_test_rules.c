@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "cmd.h"
 #include "match.h"
@@ -49,6 +51,7 @@ struct score {
 struct tr {
 	struct ruleset *rs;
 	struct match_scratch *ms;
+	struct post_parser *pp;
 	struct buf norm;
 	struct label *labels;
 	size_t nlabels;
@@ -335,7 +338,7 @@ test_file(struct tr *t, const char *path)
 		}
 		if (len == 0)
 			continue;
-		if (post_parse(line, len, &p, err, sizeof err) != 0) {
+		if (post_parse(t->pp, line, len, &p, err, sizeof err) != 0) {
 			fprintf(stderr, "%s:%zu: %s\n", path, reader_lineno(rd), err);
 			t->bad++;
 			continue;
@@ -558,6 +561,7 @@ cmd_test_rules(int argc, char **argv)
 			qsort(t.labels, t.nlabels, sizeof *t.labels, cmp_label);
 		t.cfg = cfg;
 		t.ms = match_scratch_new();
+		t.pp = post_parser_new();
 		t.samples = xcalloc(t.rs->n, sizeof *t.samples);
 		t.nsamples = xcalloc(t.rs->n, sizeof *t.nsamples);
 		for (int i = optind; i < argc && rc == 0; i++)
@@ -575,6 +579,7 @@ cmd_test_rules(int argc, char **argv)
 		free(t.samples);
 		free(t.nsamples);
 		match_scratch_free(t.ms);
+		post_parser_free(t.pp);
 	}
 	for (size_t i = 0; i < t.nunmatched; i++)
 		free(t.unmatched[i]);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <jansson.h>
 
 #include "admin.h"
 #include "alert.h"
@@ -144,7 +145,7 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 	struct post p;
 	int rc;
 
-	if (post_parse(line, len, &p, err, errlen) != 0) {
+	if (post_parse(d->pp, line, len, &p, err, errlen) != 0) {
 		src->bad++;
 		return -1;
 	}
@@ -357,7 +358,7 @@ requeue_post(void *arg, const char *json, size_t len)
 	struct post p;
 	char err[256];
 
-	if (post_parse(json, len, &p, err, sizeof err) == 0)
+	if (post_parse(d->pp, json, len, &p, err, sizeof err) == 0)
 		pipeline_post(d->pl, &p);
 	else
 		log_warnx("%s: a stored post no longer parses: %s", store_path(d->store), err);
@@ -455,6 +456,7 @@ daemon_main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	live_pipeline_config(&d, &pc);
 	d.pl = pipeline_new(&pc, d.rs, on_event, &d);
+	d.pp = post_parser_new();
 	if ((d.hooks = webhooks_new(d.base, d.store, d.cfg, err, sizeof err)) == NULL)
 		fatalx("%s", err);
 	if (restore(&d) != 0)
@@ -499,6 +501,7 @@ daemon_main(int argc, char **argv)
 	admin_free(d.admin);
 	webhooks_free(d.hooks);
 	pipeline_free(d.pl);
+	post_parser_free(d.pp);
 	store_close(d.store);
 	ruleset_free(d.rs);
 	config_free(d.cfg);

@@ -1,7 +1,7 @@
 /*
- * Native NDJSON posts. The parsed post keeps the jansson object alive and
- * points into it, so one decref frees every field. An integer id is rewritten
- * into the object as a string for the same reason.
+ * Native NDJSON posts. simdjson reads the common line (post_simdjson.cpp);
+ * jansson reads the rest and words every error. Either way the fields are
+ * checked here, in one order, and copied into one block the post owns.
  *
  * Only text may hold a NUL (it travels with text_len); every other string is
  * used as a C string, where a NUL would silently cut an id or a time short.
@@ -10,140 +10,216 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "post.h"
+#include "post_fields.h"
+#include "xmalloc.h"
 
-/* Checks that v is a string usable as a C string, or says why not. */
-static int
-c_string(json_t *v, const char *key, char *err, size_t errlen)
-{
-	if (!json_is_string(v)) {
-		snprintf(err, errlen, "field \"%s\" is not a string", key);
-		return -1;
-	}
-	if (strlen(json_string_value(v)) != json_string_length(v)) {
-		snprintf(err, errlen, "field \"%s\" contains a NUL byte", key);
-		return -1;
-	}
-	return 0;
-}
+static const char *const key_names[PK_COUNT] = {
+	[PK_ID] = "id", [PK_PLATFORM] = "platform", [PK_CONVERSATION_ID] = "conversation_id",
+	[PK_IN_REPLY_TO_ID] = "in_reply_to_id", [PK_AUTHOR] = "author",
+	[PK_AUTHOR_IS_BRAND] = "author_is_brand", [PK_BRAND] = "brand",
+	[PK_CREATED_AT] = "created_at", [PK_TEXT] = "text", [PK_URL] = "url", [PK_LANG] = "lang",
+};
 
-/* Reads a string-or-integer id field into a string owned by obj. */
-static int
-id_field(json_t *obj, const char *key, const char **out, int required, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (required)
-			snprintf(err, errlen, "missing field \"%s\"", key);
-		return required ? -1 : 0;
-	}
-	if (json_is_integer(v)) {
-		char num[32];
-
-		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		json_object_set_new(obj, key, json_string(num));
-		v = json_object_get(obj, key);
-	}
-	if (c_string(v, key, err, errlen) != 0)
-		return -1;
-	if (json_string_length(v) == 0) {
-		snprintf(err, errlen, "field \"%s\" is empty", key);
-		return -1;
-	}
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Reads an optional string field; null and absent are NULL. */
-static int
-opt_string(json_t *obj, const char *key, const char **out, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (c_string(v, key, err, errlen) != 0)
-		return -1;
-	*out = json_string_value(v);
-	return 0;
-}
-
-/* Finds a required field; null counts as missing. */
-static json_t *
-required_field(json_t *obj, const char *key, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL || json_is_null(v)) {
-		snprintf(err, errlen, "missing field \"%s\"", key);
-		return NULL;
-	}
-	return v;
-}
-
-/*
- * On success p->json holds the only reference to the parsed object and every
- * pointer in p points into it; on failure p is zeroed and nothing is held.
- */
 int
-post_parse(const char *line, size_t len, struct post *p, char *err, size_t errlen)
+post_key_find(const char *key, size_t len)
+{
+	for (int k = 0; k < PK_COUNT; k++)
+		if (strlen(key_names[k]) == len && memcmp(key_names[k], key, len) == 0)
+			return k;
+	return -1;
+}
+
+/* The slow path and the reference: jansson reads the line and words any error. */
+static json_t *
+scan_jansson(const char *line, size_t len, struct post_value v[PK_COUNT], char *err,
+    size_t errlen)
 {
 	json_error_t je;
-	json_t *o, *v;
-	const char *when;
+	json_t *o;
 
-	memset(p, 0, sizeof *p);
 	/* DECODE_ANY so that a bare scalar is "not a JSON object", not a syntax error. */
 	o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
 	if (o == NULL) {
 		snprintf(err, errlen, "not JSON: %s at column %d", je.text, je.column);
-		return -1;
+		return NULL;
 	}
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "not a JSON object");
-		goto fail;
+		json_decref(o);
+		return NULL;
 	}
-	if (id_field(o, "id", &p->id, 1, err, errlen) != 0)
-		goto fail;
+	for (int k = 0; k < PK_COUNT; k++) {
+		json_t *x = json_object_get(o, key_names[k]);
+		struct post_value pv = {PV_OTHER, NULL, 0, 0};
 
-	if ((v = required_field(o, "author", err, errlen)) == NULL ||
-	    c_string(v, "author", err, errlen) != 0)
-		goto fail;
-	p->author = json_string_value(v);
+		if (x == NULL)
+			pv.kind = PV_ABSENT;
+		else if (json_is_null(x))
+			pv.kind = PV_NULL;
+		else if (json_is_string(x)) {
+			pv.kind = PV_STRING;
+			pv.s = json_string_value(x);
+			pv.len = json_string_length(x);
+		} else if (json_is_integer(x)) {
+			pv.kind = PV_INT;
+			pv.i = json_integer_value(x);
+		} else if (json_is_boolean(x)) {
+			pv.kind = PV_BOOL;
+			pv.i = json_is_true(x);
+		}
+		v[k] = pv;
+	}
+	return o;
+}
+
+/*
+ * Copies every string field, and integer ids as decimal strings, into one
+ * NUL-terminated block that p->mem owns; s[k] points at field k's copy.
+ */
+static void
+copy_fields(const struct post_value v[PK_COUNT], struct post *p, const char *s[PK_COUNT])
+{
+	char num[PK_COUNT][24];
+	size_t need = 0;
+	char *at;
+
+	for (int k = 0; k < PK_COUNT; k++) {
+		if (v[k].kind == PV_STRING)
+			need += v[k].len + 1;
+		else if (v[k].kind == PV_INT)
+			need += (size_t)snprintf(num[k], sizeof num[k], "%" PRId64, v[k].i) + 1;
+	}
+	p->mem = at = xmalloc(need + 1);
+	for (int k = 0; k < PK_COUNT; k++) {
+		s[k] = NULL;
+		if (v[k].kind == PV_STRING) {
+			memcpy(at, v[k].s, v[k].len);
+		} else if (v[k].kind == PV_INT) {
+			memcpy(at, num[k], strlen(num[k]));
+		} else {
+			continue;
+		}
+		s[k] = at;
+		at += (v[k].kind == PV_STRING ? v[k].len : strlen(num[k]));
+		*at++ = '\0';
+	}
+}
+
+/* Checks that field k holds a string usable as a C string, or says why not. */
+static int
+c_string(const struct post_value *v, const char *s, int k, char *err, size_t errlen)
+{
+	if (v->kind != PV_STRING) {
+		snprintf(err, errlen, "field \"%s\" is not a string", key_names[k]);
+		return -1;
+	}
+	if (strlen(s) != v->len) {
+		snprintf(err, errlen, "field \"%s\" contains a NUL byte", key_names[k]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Null counts as absent, everywhere in a post. */
+static int
+present(const struct post_value *v)
+{
+	return v->kind != PV_ABSENT && v->kind != PV_NULL;
+}
+
+/* A string-or-integer id; out is NULL when absent and not required. */
+static int
+id_field(const struct post_value v[PK_COUNT], const char *s[PK_COUNT], int k, int required,
+    const char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!present(&v[k])) {
+		if (required)
+			snprintf(err, errlen, "missing field \"%s\"", key_names[k]);
+		return required ? -1 : 0;
+	}
+	if (v[k].kind != PV_INT && c_string(&v[k], s[k], k, err, errlen) != 0)
+		return -1;
+	if (*s[k] == '\0') {
+		snprintf(err, errlen, "field \"%s\" is empty", key_names[k]);
+		return -1;
+	}
+	*out = s[k];
+	return 0;
+}
+
+/* An optional string; null and absent are NULL. */
+static int
+opt_string(const struct post_value v[PK_COUNT], const char *s[PK_COUNT], int k,
+    const char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!present(&v[k]))
+		return 0;
+	if (c_string(&v[k], s[k], k, err, errlen) != 0)
+		return -1;
+	*out = s[k];
+	return 0;
+}
+
+/* A required string that must be a C string and not empty. */
+static int
+req_string(const struct post_value v[PK_COUNT], const char *s[PK_COUNT], int k,
+    const char **out, char *err, size_t errlen)
+{
+	if (!present(&v[k])) {
+		snprintf(err, errlen, "missing field \"%s\"", key_names[k]);
+		return -1;
+	}
+	if (c_string(&v[k], s[k], k, err, errlen) != 0)
+		return -1;
+	*out = s[k];
+	return 0;
+}
+
+/* SPEC 2's checks, in one order for both parsers so they word errors alike. */
+static int
+build(const struct post_value v[PK_COUNT], struct post *p, char *err, size_t errlen)
+{
+	const char *s[PK_COUNT];
+	const char *when;
+
+	copy_fields(v, p, s);
+	if (id_field(v, s, PK_ID, 1, &p->id, err, errlen) != 0 ||
+	    req_string(v, s, PK_AUTHOR, &p->author, err, errlen) != 0)
+		return -1;
 	if (*p->author == '\0') {
 		snprintf(err, errlen, "field \"author\" is empty");
-		goto fail;
+		return -1;
 	}
-
-	if ((v = required_field(o, "created_at", err, errlen)) == NULL ||
-	    c_string(v, "created_at", err, errlen) != 0)
-		goto fail;
-	when = json_string_value(v);
+	if (req_string(v, s, PK_CREATED_AT, &when, err, errlen) != 0)
+		return -1;
 	if (rfc3339_parse(when, &p->created_at) != 0) {
 		snprintf(err, errlen, "bad created_at \"%.40s%s\" (want RFC 3339, e.g. "
 		    "2026-01-31T12:00:00Z)", when, strlen(when) > 40 ? "..." : "");
-		goto fail;
+		return -1;
 	}
-
-	if ((v = required_field(o, "text", err, errlen)) == NULL)
-		goto fail;
-	if (!json_is_string(v)) {
+	if (!present(&v[PK_TEXT])) {
+		snprintf(err, errlen, "missing field \"text\"");
+		return -1;
+	}
+	if (v[PK_TEXT].kind != PV_STRING) {
 		snprintf(err, errlen, "field \"text\" is not a string");
-		goto fail;
+		return -1;
 	}
-	p->text = json_string_value(v);
-	p->text_len = json_string_length(v);
+	p->text = s[PK_TEXT];
+	p->text_len = v[PK_TEXT].len;
 
-	if (id_field(o, "conversation_id", &p->conversation_id, 0, err, errlen) != 0 ||
-	    id_field(o, "in_reply_to_id", &p->in_reply_to_id, 0, err, errlen) != 0 ||
-	    opt_string(o, "platform", &p->platform, err, errlen) != 0 ||
-	    opt_string(o, "brand", &p->brand, err, errlen) != 0 ||
-	    opt_string(o, "url", &p->url, err, errlen) != 0 ||
-	    opt_string(o, "lang", &p->lang, err, errlen) != 0)
-		goto fail;
+	if (id_field(v, s, PK_CONVERSATION_ID, 0, &p->conversation_id, err, errlen) != 0 ||
+	    id_field(v, s, PK_IN_REPLY_TO_ID, 0, &p->in_reply_to_id, err, errlen) != 0 ||
+	    opt_string(v, s, PK_PLATFORM, &p->platform, err, errlen) != 0 ||
+	    opt_string(v, s, PK_BRAND, &p->brand, err, errlen) != 0 ||
+	    opt_string(v, s, PK_URL, &p->url, err, errlen) != 0 ||
+	    opt_string(v, s, PK_LANG, &p->lang, err, errlen) != 0)
+		return -1;
 	/* An empty name says as little as no name, so it gets the same default. */
 	if (p->platform == NULL || *p->platform == '\0')
 		p->platform = "unknown";
@@ -154,28 +230,46 @@ post_parse(const char *line, size_t len, struct post *p, char *err, size_t errle
 	if (p->lang != NULL && *p->lang == '\0')
 		p->lang = NULL;
 
-	v = json_object_get(o, "author_is_brand");
-	if (v == NULL || json_is_null(v))
+	if (!present(&v[PK_AUTHOR_IS_BRAND]))
 		p->author_is_brand = -1;
-	else if (json_is_boolean(v))
-		p->author_is_brand = json_is_true(v);
+	else if (v[PK_AUTHOR_IS_BRAND].kind == PV_BOOL)
+		p->author_is_brand = (int)v[PK_AUTHOR_IS_BRAND].i;
 	else {
 		snprintf(err, errlen, "field \"author_is_brand\" is not true or false");
-		goto fail;
+		return -1;
 	}
-	p->json = o;
 	return 0;
-fail:
-	json_decref(o);
-	memset(p, 0, sizeof *p);
-	return -1;
 }
 
-/* Drops the post's only reference, so every string in it goes too. */
+/*
+ * On success p->mem holds every string p points at; on failure p is zeroed
+ * and nothing is held.
+ */
+int
+post_parse(struct post_parser *pp, const char *line, size_t len, struct post *p, char *err,
+    size_t errlen)
+{
+	struct post_value v[PK_COUNT];
+	json_t *o = NULL;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	if (pp == NULL || !post_scan_fast(pp, line, len, v)) {
+		if ((o = scan_jansson(line, len, v, err, errlen)) == NULL)
+			return -1;
+	}
+	rc = build(v, p, err, errlen);
+	json_decref(o);
+	if (rc != 0)
+		post_release(p);
+	return rc;
+}
+
+/* Frees the one block every string of the post lives in. */
 void
 post_release(struct post *p)
 {
-	json_decref(p->json);
+	free(p->mem);
 	memset(p, 0, sizeof *p);
 }
 

@@ -41,6 +41,7 @@ struct deflectd {
 	struct config *cfg;
 	struct ruleset *rs;
 	struct pipeline *pl;
+	struct post_parser *pp; /* every input line goes through it */
 	struct store *store;
 	struct admin *admin;
 	struct webhooks *hooks;

@@ -39,7 +39,7 @@ check_lines(const struct buf *out, size_t from, int n)
 	while (*p != '\0') {
 		if ((nl = strchr(p, '\n')) == NULL)
 			abort();
-		if (post_parse(p, (size_t)(nl - p), &post, err, sizeof err) != 0)
+		if (post_parse(NULL, p, (size_t)(nl - p), &post, err, sizeof err) != 0)
 			abort();
 		if (strcmp(post.platform, "mastodon") != 0 || strlen(post.id) > 64 ||
 		    strlen(post.conversation_id) > 64 || strchr(post.author, '@') == NULL)

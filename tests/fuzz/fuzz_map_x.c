@@ -32,7 +32,7 @@ check_lines(const struct buf *out, int n)
 		abort();
 	for (; (size_t)(s - out->s) < out->len; s = nl + 1, seen++) {
 		nl = memchr(s, '\n', out->len - (size_t)(s - out->s));
-		if (nl == NULL || post_parse(s, (size_t)(nl - s), &p, err, sizeof err) != 0)
+		if (nl == NULL || post_parse(NULL, s, (size_t)(nl - s), &p, err, sizeof err) != 0)
 			abort();
 		if (strcmp(p.platform, "twitter") != 0 || p.id[strspn(p.id, "0123456789")] != '\0' ||
 		    strlen(p.id) > 32 || p.url == NULL || strncmp(p.url, "https://x.com/", 14) != 0)

@@ -84,7 +84,7 @@ check_line(const struct buf *out, int i, const struct want *w)
 	}
 	nl = strchr(s, '\n');
 	assert_non_null(nl);
-	if (post_parse(s, (size_t)(nl - s), &p, err, sizeof err) != 0)
+	if (post_parse(NULL, s, (size_t)(nl - s), &p, err, sizeof err) != 0)
 		fail_msg("post_parse rejected %.*s: %s", (int)(nl - s), s, err);
 	assert_string_equal(p.platform, "bluesky");
 	assert_string_equal(p.id, w->id);
@@ -574,7 +574,7 @@ test_text_nul_and_escapes(void **state)
 	assert_int_equal(map_bluesky_feed(doc, sizeof doc - 1, &out, NULL, 0, NULL, err, sizeof err),
 	    1);
 	assert_int_equal(lines(&out), 1);
-	assert_int_equal(post_parse(out.s, out.len - 1, &p, err, sizeof err), 0);
+	assert_int_equal(post_parse(NULL, out.s, out.len - 1, &p, err, sizeof err), 0);
 	assert_int_equal(p.text_len, sizeof text - 1);
 	assert_memory_equal(p.text, text, sizeof text - 1);
 	/* An empty first language says nothing; it is not replaced by the second. */

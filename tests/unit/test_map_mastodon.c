@@ -163,7 +163,7 @@ parse_back(const char *line, size_t len, struct post *p)
 
 	assert_true(len > 0 && line[len - 1] == '\n');
 	assert_null(memchr(line, '\n', len - 1));
-	if (post_parse(line, len - 1, p, err, sizeof err) != 0)
+	if (post_parse(NULL, line, len - 1, p, err, sizeof err) != 0)
 		fail_msg("post_parse rejected %.*s: %s", (int)len, line, err);
 }
 

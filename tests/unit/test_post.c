@@ -33,16 +33,44 @@ static const char corpus3[] =
     "\"@AirAsiaSupport Hi! i would like to know on my itenerary on how the birthday can be seen. "
     "i would like to double check if i can key in our birthdays right \xf0\x9f\x99\x82\"}";
 
-/* Parses l, which must be valid. */
+/* One parser for the whole run, so its reuse across lines is tested too. */
+static struct post_parser *pp;
+
+/* Checks that a field is the same string, or absent, on both paths. */
+static void
+same(const char *what, const char *a, const char *b)
+{
+	if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0))
+		fail_msg("%s: fast path \"%s\", jansson \"%s\"", what, a ? a : "(null)",
+		    b ? b : "(null)");
+}
+
+/* Parses l, which must be valid, and checks that jansson alone reads it the same. */
 static void
 good(const char *l, struct post *p)
 {
+	struct post ref;
 	char err[256];
 
 	err[0] = '\0';
-	if (post_parse(l, strlen(l), p, err, sizeof err) != 0)
+	if (post_parse(pp, l, strlen(l), p, err, sizeof err) != 0)
 		fail_msg("rejected %s: %s", l, err);
-	assert_non_null(p->json);
+	assert_non_null(p->mem);
+	if (post_parse(NULL, l, strlen(l), &ref, err, sizeof err) != 0)
+		fail_msg("jansson rejected %s: %s", l, err);
+	same("id", p->id, ref.id);
+	same("platform", p->platform, ref.platform);
+	same("conversation_id", p->conversation_id, ref.conversation_id);
+	same("in_reply_to_id", p->in_reply_to_id, ref.in_reply_to_id);
+	same("author", p->author, ref.author);
+	same("brand", p->brand, ref.brand);
+	same("url", p->url, ref.url);
+	same("lang", p->lang, ref.lang);
+	assert_int_equal(p->text_len, ref.text_len);
+	assert_memory_equal(p->text, ref.text, ref.text_len);
+	assert_int_equal(p->author_is_brand, ref.author_is_brand);
+	assert_int_equal(p->created_at, ref.created_at);
+	post_release(&ref);
 }
 
 static void
@@ -66,7 +94,7 @@ test_corpus_lines(void **state)
 	assert_null(p.url);
 	assert_null(p.lang);
 	post_release(&p);
-	assert_null(p.json);
+	assert_null(p.mem);
 	assert_null(p.id);
 	assert_null(p.text);
 
@@ -141,9 +169,9 @@ test_defaults_and_integer_ids(void **state)
 	post_release(&p);
 
 	/* Releasing a post that failed to parse is harmless. */
-	assert_int_equal(post_parse("[]", 2, &p, (char[64]){0}, 64), -1);
+	assert_int_equal(post_parse(pp, "[]", 2, &p, (char[64]){0}, 64), -1);
 	post_release(&p);
-	assert_null(p.json);
+	assert_null(p.mem);
 }
 
 static void
@@ -177,13 +205,22 @@ bad_len(const char *l, size_t len, const char *want)
 	struct post p;
 	char err[256];
 
-	memset(&p, 0xa5, sizeof p);
-	err[0] = '\0';
-	assert_int_equal(post_parse(l, len, &p, err, sizeof err), -1);
-	if (strncmp(err, want, strlen(want)) != 0)
-		fail_msg("line %s\n  got  \"%s\"\n  want \"%s...\"", l, err, want);
-	assert_null(p.json);
-	assert_null(p.id);
+	char ref[256];
+
+	/* Both paths must refuse it with the same words. */
+	for (int fast = 1; fast >= 0; fast--) {
+		memset(&p, 0xa5, sizeof p);
+		err[0] = '\0';
+		assert_int_equal(post_parse(fast ? pp : NULL, l, len, &p, err, sizeof err), -1);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("line %s\n  got  \"%s\"\n  want \"%s...\"", l, err, want);
+		assert_null(p.mem);
+		assert_null(p.id);
+		if (fast)
+			memcpy(ref, err, sizeof ref);
+		else
+			assert_string_equal(err, ref);
+	}
 }
 
 /* As bad_len() for a NUL-terminated line. */
@@ -213,6 +250,15 @@ test_errors(void **state)
 	bad("{\"a\\u0000b\":1}", "not JSON: NUL byte in object key");
 	bad_len("{\"id\":\"1\"}\0junk", 15, "not JSON: ");
 	/* Duplicate keys are rejected: which one would win is anyone's guess. */
+	bad("{\"id\":\"1\",\"x\":1,\"id\":\"2\"}", "not JSON: duplicate object key");
+	bad("{\"x\":1,\"\\u0078\":2}", "not JSON: duplicate object key");
+	/* Where the two parsers' edges differ, jansson's word stands. */
+	bad("{\"id\":18446744073709551615}", "not JSON: too big integer");
+	bad("{\"id\":-99999999999999999999}", "not JSON: too big negative integer");
+	bad("{\"t\":\"\\udc00\"}", "not JSON: invalid Unicode");
+	bad("{\"x\":1e400}", "not JSON: real number overflow");
+	bad("{\"id\":1.5,\"author\":\"a\"}", "field \"id\" is not a string");
+	bad("\xef\xbb\xbf{\"id\":\"1\"}", "not JSON: ");
 	bad("{\"id\":\"1\",\"id\":\"2\",\"author\":\"a\"," T ",\"text\":\"x\"}",
 	    "not JSON: duplicate object key near '\"id\"'");
 
@@ -283,7 +329,7 @@ test_errors(void **state)
 	    "field \"author_is_brand\" is not true or false");
 
 	/* A tiny error buffer truncates the message but stays terminated. */
-	assert_int_equal(post_parse("[1]", 3, &p, err, sizeof err), -1);
+	assert_int_equal(post_parse(pp, "[1]", 3, &p, err, sizeof err), -1);
 	assert_string_equal(err, "not a J");
 }
 
@@ -689,5 +735,10 @@ main(void)
 	    cmocka_unit_test(test_reader_io_error),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed;
+
+	pp = post_parser_new();
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	post_parser_free(pp);
+	return failed;
 }
