@@ -174,14 +174,14 @@ daemon_ingest_end(struct deflectd *d, int ok)
 	return -1;
 }
 
-void
+int
 daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
-    const char *what)
+    const char *what, const char *posname, const char *posvalue)
 {
 	int failed = 0;
 
-	if (lines->len == 0 || daemon_ingest_begin(d) != 0)
-		return;
+	if ((lines->len == 0 && posname == NULL) || daemon_ingest_begin(d) != 0)
+		return lines->len == 0 ? 0 : -1;
 	for (const char *p = lines->s; p < lines->s + lines->len && !failed;) {
 		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
@@ -194,7 +194,9 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 			log_info("source %s: %s: %s", src->name, what, err);
 		p += n + 1;
 	}
-	daemon_ingest_end(d, !failed);
+	if (!failed && posname != NULL && store_position_set(d->store, posname, posvalue) != 0)
+		failed = 1;
+	return daemon_ingest_end(d, !failed);
 }
 
 char *

@@ -2,8 +2,14 @@
  * The Bluesky source: polls the public AppView for each brand account's
  * author feed (to find deflections) and for the thread of every open
  * Bluesky case (to see what follows), through libcurl multi on the loop.
- * Posts seen again are refused by the state database, so polling the
- * newest page each time misses nothing between polls that fit in a page.
+ *
+ * A feed is read newest first and its cursor pages back in time. Each
+ * account keeps, in the state database, the newest post time it has read
+ * up to ("seen"); when the newest page does not reach back to it (more
+ * posts came since than a page holds: a long poll interval, a restart), the
+ * source follows the cursor back until it does, saving the cursor and the
+ * round's newest time with each page, so a restart mid-way resumes there.
+ * Posts seen again are refused by the state database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +20,37 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "curlev.h"
 #include "daemon.h"
 #include "log.h"
 #include "map_bluesky.h"
+#include "post.h"
 #include "source_bluesky.h"
 #include "xmalloc.h"
+
+/* Pages one catch-up may follow back before it settles for what it read. */
+#define MAX_PAGES 20
+
+/* Where an account's feed has been read to; persisted as JSON. */
+struct feed {
+	char *account;
+	char *posname;
+	int64_t seen;    /* newest post time read up to; 0 before the first page */
+	int64_t high;    /* during a catch-up: the newest time of the round */
+	char cursor[512]; /* during a catch-up: the next page back; "" otherwise */
+	int pages;       /* pages followed back in this catch-up */
+};
 
 struct bsky {
 	struct deflectd *d;
 	char *name;
 	char *url;
 	int64_t interval;
+	struct feed *feeds;
+	size_t nfeeds;
 	struct source_stats *stats;
 	struct curlev *cv;
 	struct event *timer;
@@ -37,7 +61,7 @@ struct bsky {
 struct request {
 	struct request *next;
 	struct bsky *b;
-	int thread; /* getPostThread, else getAuthorFeed */
+	struct feed *feed; /* getAuthorFeed for this account; NULL for getPostThread */
 	char *what;
 	struct buf body;
 	CURL *easy;
@@ -66,6 +90,111 @@ request_free(struct request *r)
 	free(r);
 }
 
+static void fetch_feed(struct bsky *b, struct feed *f);
+
+/* The oldest and newest post times among lines; 0 and 0 when there are none. */
+static void
+page_span(struct bsky *b, const struct buf *lines, int64_t *oldest, int64_t *newest)
+{
+	*oldest = *newest = 0;
+	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
+		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
+		struct post post;
+		char err[64];
+
+		if (post_parse(b->d->pp, p, n, &post, err, sizeof err) == 0) {
+			if (*newest == 0 || post.created_at > *newest)
+				*newest = post.created_at;
+			if (*oldest == 0 || post.created_at < *oldest)
+				*oldest = post.created_at;
+			post_release(&post);
+		}
+		p += n + 1;
+	}
+}
+
+/* The feed's position as stored. */
+static char *
+feed_position(const struct feed *f)
+{
+	json_t *o = json_pack("{sIsIss}", "seen", (json_int_t)f->seen, "high",
+	    (json_int_t)f->high, "cursor", f->cursor);
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+/* Reads a stored position back; a damaged one starts the account afresh. */
+static void
+feed_restore(struct bsky *b, struct feed *f)
+{
+	char *v = store_position_get(b->d->store, f->posname);
+	json_t *o, *seen, *high, *cur;
+
+	if (v == NULL)
+		return;
+	o = json_loads(v, 0, NULL);
+	seen = json_object_get(o, "seen");
+	high = json_object_get(o, "high");
+	cur = json_object_get(o, "cursor");
+	if (json_is_integer(seen) && json_is_integer(high) && json_is_string(cur) &&
+	    json_string_length(cur) < sizeof f->cursor) {
+		f->seen = json_integer_value(seen);
+		f->high = json_integer_value(high);
+		snprintf(f->cursor, sizeof f->cursor, "%s", json_string_value(cur));
+	} else {
+		log_warnx("source %s: %s: saved position \"%s\" is damaged; reading from "
+		    "the newest page", b->name, f->account, v);
+	}
+	json_decref(o);
+	free(v);
+}
+
+/*
+ * Takes one page of an account's feed in, with the position it leads to in
+ * the same transaction, and follows the cursor back while the page does not
+ * yet reach what an earlier round read.
+ */
+static void
+feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const char *cursor)
+{
+	int64_t oldest, newest;
+	struct feed next = *f;
+	int more;
+
+	page_span(b, lines, &oldest, &newest);
+	if (f->cursor[0] == '\0') /* the newest page opens a round */
+		next.high = newest > f->seen ? newest : f->seen;
+	next.pages = f->pages + 1;
+	/* A first start takes the newest page only: history is not a backlog. */
+	more = f->seen != 0 && lines->len > 0 && oldest > f->seen && cursor[0] != '\0' &&
+	    next.pages < MAX_PAGES;
+	if (more) {
+		snprintf(next.cursor, sizeof next.cursor, "%s", cursor);
+	} else {
+		if (f->seen != 0 && lines->len > 0 && oldest > f->seen)
+			log_warnx("source %s: %s: stopped catching up after %d pages; posts "
+			    "older than %lld may be missed", b->name, f->account, next.pages,
+			    (long long)oldest);
+		next.seen = next.high;
+		next.high = 0;
+		next.cursor[0] = '\0';
+		next.pages = 0;
+	}
+	char *pos = feed_position(&next);
+
+	if (daemon_ingest_lines(b->d, b->stats, lines, f->account, f->posname, pos) == 0) {
+		*f = next;
+		if (more)
+			fetch_feed(b, f);
+	}
+	free(pos);
+}
+
 /* curlev callback: maps and ingests one AppView answer. */
 static void
 on_done(void *arg, CURL *e, CURLcode result)
@@ -73,7 +202,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 	struct request *r = arg;
 	struct bsky *b = r->b;
 	struct buf lines = BUF_INIT;
-	char err[256] = "", cursor[512];
+	char err[256] = "", cursor[512] = "";
 	size_t skipped = 0;
 	long status = 0;
 	int rc;
@@ -89,8 +218,8 @@ on_done(void *arg, CURL *e, CURLcode result)
 		    result != CURLE_OK ? curl_easy_strerror(result) : status == 429 ?
 		    "HTTP 429 (rate limited): trying again next poll" : "HTTP error");
 	} else {
-		rc = r->thread ? map_bluesky_thread(r->body.s, r->body.len, &lines, &skipped, err,
-		    sizeof err) : map_bluesky_feed(r->body.s, r->body.len, &lines, cursor,
+		rc = r->feed == NULL ? map_bluesky_thread(r->body.s, r->body.len, &lines, &skipped,
+		    err, sizeof err) : map_bluesky_feed(r->body.s, r->body.len, &lines, cursor,
 		    sizeof cursor, &skipped, err, sizeof err);
 		if (rc < 0) {
 			b->stats->errors++;
@@ -99,7 +228,10 @@ on_done(void *arg, CURL *e, CURLcode result)
 			if (skipped > 0)
 				log_info("source %s: %s: %zu posts skipped: %s", b->name, r->what,
 				    skipped, err);
-			daemon_ingest_lines(b->d, b->stats, &lines, r->what);
+			if (r->feed != NULL)
+				feed_page(b, r->feed, &lines, cursor);
+			else
+				daemon_ingest_lines(b->d, b->stats, &lines, r->what, NULL, NULL);
 		}
 	}
 	buf_free(&lines);
@@ -108,13 +240,13 @@ on_done(void *arg, CURL *e, CURLcode result)
 
 /* Starts one GET of path (already escaped) on the AppView. */
 static void
-fetch(struct bsky *b, const char *path, int thread, const char *what)
+fetch(struct bsky *b, const char *path, struct feed *feed, const char *what)
 {
 	struct request *r = xcalloc(1, sizeof *r);
 	char *url = xasprintf("%s%s", b->url, path);
 
 	r->b = b;
-	r->thread = thread;
+	r->feed = feed;
 	r->what = xstrdup(what);
 	r->easy = curl_easy_init();
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
@@ -155,35 +287,41 @@ collect_root(void *arg, const struct tcase *c)
 	o->roots[o->n++] = xstrdup(c->conversation_id);
 }
 
+/* Asks for the account's next page: the newest, or the one a catch-up is at. */
+static void
+fetch_feed(struct bsky *b, struct feed *f)
+{
+	CURL *esc = curl_easy_init();
+	char *actor = curl_easy_escape(esc, f->account, 0);
+	char *cur = f->cursor[0] ? curl_easy_escape(esc, f->cursor, 0) : NULL;
+	char *path = xasprintf("/xrpc/app.bsky.feed.getAuthorFeed?actor=%s"
+	    "&filter=posts_with_replies&limit=50%s%s", actor, cur ? "&cursor=" : "",
+	    cur ? cur : "");
+
+	fetch(b, path, f, f->account);
+	free(path);
+	curl_free(cur);
+	curl_free(actor);
+	curl_easy_cleanup(esc);
+}
+
 /* One round: every brand account's feed, then every open case's thread. */
 static void
 poll_once(struct bsky *b)
 {
-	const struct config *cfg = b->d->cfg;
 	struct open_threads o = {b, NULL, 0};
 	CURL *esc = curl_easy_init();
 
 	if (b->inflight > 0)
 		return; /* the last round is still out: skip rather than pile up */
-	for (size_t i = 0; i < cfg->naccounts; i++) {
-		const struct brand_account *a = &cfg->accounts[i];
-
-		if (a->platform == NULL || strcmp(a->platform, "bluesky") != 0)
-			continue;
-		char *actor = curl_easy_escape(esc, a->account, 0);
-		char *path = xasprintf("/xrpc/app.bsky.feed.getAuthorFeed?actor=%s"
-		    "&filter=posts_with_replies&limit=50", actor);
-
-		fetch(b, path, 0, a->account);
-		free(path);
-		curl_free(actor);
-	}
+	for (size_t i = 0; i < b->nfeeds; i++)
+		fetch_feed(b, &b->feeds[i]);
 	tracker_foreach(pipeline_tracker(b->d->pl), collect_root, &o);
 	for (size_t i = 0; i < o.n; i++) {
 		char *uri = curl_easy_escape(esc, o.roots[i], 0);
 		char *path = xasprintf("/xrpc/app.bsky.feed.getPostThread?uri=%s&depth=20", uri);
 
-		fetch(b, path, 1, o.roots[i]);
+		fetch(b, path, NULL, o.roots[i]);
 		free(path);
 		curl_free(uri);
 		free(o.roots[i]);
@@ -230,6 +368,19 @@ source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen)
 		b->stats = daemon_source(d, stat);
 		b->stats->network = 1;
 		free(stat);
+		for (size_t k = 0; k < d->cfg->naccounts; k++) {
+			const struct brand_account *a = &d->cfg->accounts[k];
+			struct feed *f;
+
+			if (a->platform == NULL || strcmp(a->platform, "bluesky") != 0)
+				continue;
+			b->feeds = xreallocarray(b->feeds, b->nfeeds + 1, sizeof *b->feeds);
+			f = &b->feeds[b->nfeeds++];
+			memset(f, 0, sizeof *f);
+			f->account = xstrdup(a->account);
+			f->posname = xasprintf("bluesky:%s/%s", sec->name, a->account);
+			feed_restore(b, f);
+		}
 		b->cv = curlev_new(d->base);
 		b->timer = event_new(d->base, -1, EV_PERSIST, on_timer, b);
 		struct timeval tv = {(time_t)b->interval, 0};
@@ -259,6 +410,11 @@ source_bluesky_stop_all(struct deflectd *d)
 			request_free(r);
 		}
 		curlev_free(b->cv);
+		for (size_t k = 0; k < b->nfeeds; k++) {
+			free(b->feeds[k].account);
+			free(b->feeds[k].posname);
+		}
+		free(b->feeds);
 		free(b->name);
 		free(b->url);
 		free(b);

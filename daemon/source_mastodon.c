@@ -74,7 +74,7 @@ static void
 ingest(struct masto *m, const struct buf *lines)
 {
 	learn(m, lines);
-	daemon_ingest_lines(m->d, m->stats, lines, "status");
+	daemon_ingest_lines(m->d, m->stats, lines, "status", NULL, NULL);
 }
 
 static const char *

@@ -85,7 +85,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		x->stats->bad++;
 		log_info("source %s: malformed stream line: %s", x->name, err);
 	} else {
-		daemon_ingest_lines(x->d, x->stats, &lines, "stream");
+		daemon_ingest_lines(x->d, x->stats, &lines, "stream", NULL, NULL);
 	}
 	buf_free(&lines);
 }
@@ -291,7 +291,7 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 
 		if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, &skipped, err,
 		    sizeof err) >= 0)
-			daemon_ingest_lines(x->d, x->stats, &lines, r->what);
+			daemon_ingest_lines(x->d, x->stats, &lines, r->what, NULL, NULL);
 		else
 			log_warnx("source %s: %s: %s", x->name, r->what, err);
 		buf_free(&lines);

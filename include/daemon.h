@@ -80,10 +80,13 @@ int daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char 
 int daemon_ingest_end(struct deflectd *d, int ok);
 /*
  * Takes native NDJSON lines (what a platform mapping made) in as one batch;
- * a bad line is logged naming src and what, and skipped.
+ * a bad line is logged naming src and what, and skipped. When posname is
+ * set, the source's position becomes posvalue in the same transaction, so
+ * a restart resumes exactly after the posts that were kept. Returns 0 when
+ * the batch is durable.
  */
-void daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
-    const char *what);
+int daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
+    const char *what, const char *posname, const char *posvalue);
 
 /*
  * Reads a secret named by a *_file key: a path (relative to the config file)

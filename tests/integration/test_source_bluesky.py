@@ -1,5 +1,6 @@
 """The Bluesky source against a local AppView on 127.0.0.1 that speaks
-app.bsky.feed.getAuthorFeed and app.bsky.feed.getPostThread."""
+app.bsky.feed.getAuthorFeed (newest first, paged back by cursor) and
+app.bsky.feed.getPostThread."""
 import json
 import threading
 import time
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import tmpdir
 from daemon_harness import Daemon, iso
+from test_webhooks import Receiver
 
 BRAND, CUSTOMER = "did:plc:acmebrand0000000000000", "did:plc:customer00000000000000"
 ROOT = f"at://{CUSTOMER}/app.bsky.feed.post/3kroot000001"
@@ -38,6 +40,9 @@ class AppView:
                                iso(-90), ROOT)
         self.late = post_view(LATE, CUSTOMER, "sam.bsky.social",
                               "refund arrived, all sorted now. thanks", iso(-1), REPLY)
+        self.feed = [self.reply]  # the brand's feed, newest first
+        self.page_size = 50
+        self.hold = set()  # cursors whose page never comes
         av = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,7 +57,15 @@ class AppView:
                 if u.path == "/xrpc/app.bsky.feed.getAuthorFeed":
                     if q.get("actor") != ["acme.bsky.social"]:
                         return self.answer(400, {"error": "InvalidRequest"})
-                    return self.answer(200, {"feed": [{"post": av.reply}], "cursor": "c1"})
+                    # The cursor is opaque to clients; here it is an offset.
+                    if q.get("cursor", [""])[0] in av.hold:
+                        time.sleep(30)
+                    at = int(q.get("cursor", ["o0"])[0][1:])
+                    n = min(int(q["limit"][0]), av.page_size)
+                    page = {"feed": [{"post": p} for p in av.feed[at:at + n]]}
+                    if at + n < len(av.feed):
+                        page["cursor"] = f"o{at + n}"
+                    return self.answer(200, page)
                 if u.path == "/xrpc/app.bsky.feed.getPostThread" and q.get("uri") == [ROOT]:
                     late = [{"$type": "app.bsky.feed.defs#threadViewPost", "post": av.late,
                              "replies": []}] if av.resolved else []
@@ -111,6 +124,88 @@ class BlueskySource(unittest.TestCase):
                 self.assertIn('deflectd_posts_total{source="bluesky:bsky"} 3\n', text)
                 d.stop()
         finally:
+            av.close()
+
+    def test_restart_catches_up_through_cursors_without_gaps(self):
+        """Posts made while the daemon was down, more than a page of them, are
+        all read after a restart by following the cursor back to where the
+        last run stopped, even when that catch-up is itself cut by a restart;
+        none twice, and a deflection among them reaches the webhook as
+        unresolved."""
+        av = AppView()
+        rx = Receiver()
+        try:
+            with tmpdir() as t:
+                conf = ("[brand acme]\nbluesky = acme.bsky.social\n"
+                        f"[source bsky]\ntype = bluesky\nurl = {av.url}\npoll_interval = 1s\n"
+                        f"[webhook ops]\nurl = {rx.url}\nsecret = whsec_"
+                        "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0\ntypes = deflection.unresolved\n")
+                d = Daemon(t, window="2s", extra=conf).start()
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id = '{REPLY}'", [(1,)])
+                pos = "bluesky:bsky/acme.bsky.social"
+                d.wait_db(f"SELECT count(*) FROM positions WHERE source = '{pos}'", [(1,)])
+                saved = json.loads(d.db("SELECT value FROM positions WHERE source = ?",
+                                        (pos,))[0][0])
+                self.assertEqual(saved["cursor"], "")
+                d.stop()
+
+                # Seven brand posts while it is down: three pages of three.
+                convs = []
+                for i in range(7):
+                    cust = f"did:plc:cust{i:021d}"
+                    root = f"at://{cust}/app.bsky.feed.post/3kq{i:09d}"
+                    uri = f"at://{BRAND}/app.bsky.feed.post/3ka{i:09d}"
+                    text = (f"@c{i}.bsky.social Please DM us your order number"
+                            if i == 3 else f"@c{i}.bsky.social Thanks for the kind words!")
+                    view = post_view(uri, BRAND, "acme.bsky.social", text, iso(-60 + i))
+                    view["record"]["reply"] = {"root": {"uri": root, "cid": "bafyr"},
+                                               "parent": {"uri": root, "cid": "bafyr"}}
+                    av.feed.insert(0, view)
+                    convs.append(root)
+                av.page_size = 3
+                # The third page hangs and the daemon is stopped waiting for it:
+                # the cursor it had reached is saved with the second page.
+                av.hold = {"o6"}
+                before = len(av.requests)
+                d.start()
+                d.wait_db("SELECT json_extract(value, '$.cursor') FROM positions "
+                          f"WHERE source = '{pos}'", [("o6",)])
+                feeds = [q for p, q in av.requests[before:] if p.endswith("getAuthorFeed")]
+                self.assertEqual([q.get("cursor", [""])[0] for q in feeds], ["", "o3", "o6"])
+                d.stop()
+                rows = d.db("SELECT count(*) FROM posts")[0][0]
+                av.hold = set()
+                before = len(av.requests)
+                d.start()
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id LIKE 'at://{BRAND}/%'", [(8,)])
+                feeds = [q for p, q in av.requests[before:] if p.endswith("getAuthorFeed")]
+                # It goes on from that cursor, back to the page that holds what
+                # the first run read; nothing older is asked for.
+                self.assertEqual(feeds[0].get("cursor"), ["o6"])
+                self.assertNotIn("o9", [q.get("cursor", [""])[0] for q in feeds])
+                saved = json.loads(d.db("SELECT value FROM positions WHERE source = ?",
+                                        (pos,))[0][0])
+                self.assertEqual(saved["cursor"], "")
+                self.assertGreater(saved["seen"], 0)
+                # The deflection among them opens a case, unresolved past its window.
+                d.wait_db(f"SELECT state FROM cases WHERE conversation_id = '{convs[3]}'",
+                          [("unresolved",)], timeout=15)
+                # The first run's case (ROOT) goes unresolved too: two alerts.
+                alerts = [json.loads(r["body"]) for r in rx.wait(2, timeout=15)]
+                self.assertEqual(sorted(a["case"]["conversation_id"] for a in alerts),
+                                 sorted([ROOT, convs[3]]))
+                self.assertEqual({a["type"] for a in alerts}, {"deflection.unresolved"})
+                # Polled again and again, pages read twice: every post this run
+                # accepted is a new row, and the brand's are exactly the seven.
+                time.sleep(1.5)
+                code, text = d.get("/metrics")
+                after = d.db("SELECT count(*) FROM posts")[0][0]
+                self.assertIn(f'deflectd_posts_total{{source="bluesky:bsky"}} {after - rows}\n',
+                              text)
+                self.assertRegex(text, r'deflectd_duplicate_posts_total\{source="bluesky:bsky"\} [1-9]')
+                d.stop()
+        finally:
+            rx.close()
             av.close()
 
 
