@@ -778,6 +778,12 @@ prefilter_count(const struct prefilter *pf)
 	return pf->nlits;
 }
 
+const char *
+prefilter_literal(const struct prefilter *pf, size_t id)
+{
+	return pf->lits[id];
+}
+
 static uint32_t
 new_state(struct prefilter *pf)
 {

@@ -567,9 +567,29 @@ ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t
 }
 
 /*
- * Inverts the prefilter: for each literal, the rules that need it, so a
+ * How rare a requirement's literals are likely to be: the length of its
+ * shortest one, since a longer literal occurs in fewer posts.
+ */
+static size_t
+req_rarity(const struct ruleset *rs, const struct mreq *q)
+{
+	size_t best = SIZE_MAX;
+
+	for (size_t k = 0; k < q->n; k++) {
+		size_t n = strlen(prefilter_literal(rs->pf, q->ids[k]));
+
+		if (n < best)
+			best = n;
+	}
+	return best;
+}
+
+/*
+ * Inverts the prefilter: for each literal, the rules that may need it, so a
  * post's candidate rules come from the literals it holds, not from a walk
- * over every rule.
+ * over every rule. A branch needs all of its requirements, so it is indexed
+ * under one, the rarest: a rule whose branches all share a common word
+ * ("dm") with many others is not woken by every post holding that word.
  */
 static void
 index_literals(struct ruleset *rs)
@@ -586,19 +606,33 @@ index_literals(struct ruleset *rs)
 
 			if (m->nalts == 0)
 				rs->always[i] = 1;
-			for (size_t a = 0; a < m->nalts; a++)
-				for (size_t q = 0; q < m->alts[a].n; q++)
-					for (size_t k = 0; k < m->alts[a].reqs[q].n; k++) {
-						size_t id = m->alts[a].reqs[q].ids[k];
-						size_t n = rs->lit_nrules[id];
+			for (size_t a = 0; a < m->nalts; a++) {
+				const struct malt *alt = &m->alts[a];
+				size_t pick = 0;
 
-						if (n > 0 && rs->lit_rules[id][n - 1] == i)
-							continue;
-						rs->lit_rules[id] = xreallocarray(rs->lit_rules[id], n + 1,
-						    sizeof **rs->lit_rules);
-						rs->lit_rules[id][n] = (uint32_t)i;
-						rs->lit_nrules[id] = n + 1;
-					}
+				if (alt->n == 0) {
+					rs->always[i] = 1;
+					continue;
+				}
+				for (size_t q = 1; q < alt->n; q++) {
+					size_t rq = req_rarity(rs, &alt->reqs[q]);
+					size_t rp = req_rarity(rs, &alt->reqs[pick]);
+
+					if (rq > rp || (rq == rp && alt->reqs[q].n < alt->reqs[pick].n))
+						pick = q;
+				}
+				for (size_t k = 0; k < alt->reqs[pick].n; k++) {
+					size_t id = alt->reqs[pick].ids[k];
+					size_t n = rs->lit_nrules[id];
+
+					if (n > 0 && rs->lit_rules[id][n - 1] == i)
+						continue;
+					rs->lit_rules[id] = xreallocarray(rs->lit_rules[id], n + 1,
+					    sizeof **rs->lit_rules);
+					rs->lit_rules[id][n] = (uint32_t)i;
+					rs->lit_nrules[id] = n + 1;
+				}
+			}
 		}
 	}
 }

@@ -47,6 +47,8 @@ size_t prefilter_add(struct prefilter *pf, const char *lit);
 /* Builds the automaton; call once after the last add. */
 void prefilter_compile(struct prefilter *pf);
 size_t prefilter_count(const struct prefilter *pf);
+/* The literal with that id, as added (boundary marks included). */
+const char *prefilter_literal(const struct prefilter *pf, size_t id);
 /*
  * Scans text ASCII-caselessly and sets seen[id] = stamp for every literal
  * present (a caller reuses seen across posts by changing the stamp). The
