@@ -7,6 +7,12 @@
  * to 320 s, and 429 from a minute, doubling. Our own idle timer, re-armed
  * on every byte, detects a stall: libcurl's low-speed limits would cut a
  * stream whose only traffic is keep-alives.
+ *
+ * A stream cannot be resumed, so the newest tweet id it delivered is kept in
+ * the state database, and on every (re)connection recent search with that
+ * since_id fetches what the gap held, page by page. Until that catch-up is
+ * done the saved id stays put, so a restart in the middle repeats it rather
+ * than skip it; posts seen twice are refused by the state database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "map_x.h"
+#include "post.h"
 #include "reader.h"
 #include "source_x.h"
 #include "xmalloc.h"
@@ -30,6 +37,11 @@
 	       "author_id,created_at,lang&expansions=author_id&user.fields=username"
 
 enum failure { FAIL_NETWORK, FAIL_HTTP, FAIL_RATE };
+enum req_kind { REQ_RULES, REQ_FOLLOW, REQ_CATCHUP };
+enum catchup { CATCHUP_NONE, CATCHUP_DUE, CATCHUP_OUT };
+
+/* Search pages one catch-up follows before it settles for what it read. */
+#define CATCHUP_PAGES 10
 
 struct xsrc {
 	struct deflectd *d;
@@ -50,6 +62,11 @@ struct xsrc {
 	enum failure last;
 	struct req *out;  /* rules and search requests in flight */
 	int inflight;
+	char *posname;    /* the saved since_id's name in the state database */
+	char since[24];   /* newest tweet id read with nothing missed before it */
+	char high[24];    /* newest tweet id read while a catch-up is not done */
+	enum catchup catchup;
+	int pages;
 };
 
 struct req {
@@ -59,10 +76,64 @@ struct req {
 	struct curl_slist *h;
 	struct buf body;
 	char *what;
-	int search;
+	enum req_kind kind;
 };
 
 static void connect_stream(struct xsrc *x);
+static void catch_up(struct xsrc *x, const char *next_token);
+
+/* Is tweet id a newer than b? Ids are decimal and grow with time; "" is oldest. */
+static int
+id_newer(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return la != lb ? la > lb : strcmp(a, b) > 0;
+}
+
+/* Raises top to the newest tweet id among lines. */
+static void
+newest_id(struct xsrc *x, const struct buf *lines, char top[24])
+{
+	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
+		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
+		struct post post;
+		char err[64];
+
+		if (post_parse(x->d->pp, p, n, &post, err, sizeof err) == 0) {
+			if (strlen(post.id) < 24 && strspn(post.id, "0123456789") == strlen(post.id) &&
+			    id_newer(post.id, top))
+				strcpy(top, post.id);
+			post_release(&post);
+		}
+		p += n + 1;
+	}
+}
+
+/*
+ * Takes tweets in. Outside a catch-up the newest id is saved with them; during
+ * one it is only remembered, for when the catch-up is done.
+ */
+static void
+take(struct xsrc *x, const struct buf *lines, const char *what, int settle)
+{
+	char top[24] = "";
+
+	newest_id(x, lines, top);
+	if (id_newer(top, x->high))
+		strcpy(x->high, top);
+	if (x->catchup != CATCHUP_NONE && !settle) {
+		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
+		return;
+	}
+	if (!id_newer(x->high, x->since)) {
+		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
+		return;
+	}
+	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, x->high) == 0)
+		strcpy(x->since, x->high);
+}
 
 /* One complete line of the stream: a keep-alive, a tweet, or an error object. */
 static void
@@ -85,7 +156,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		x->stats->bad++;
 		log_info("source %s: malformed stream line: %s", x->name, err);
 	} else {
-		daemon_ingest_lines(x->d, x->stats, &lines, "stream", NULL, NULL);
+		take(x, &lines, "stream", 0);
 	}
 	buf_free(&lines);
 }
@@ -251,6 +322,9 @@ connect_stream(struct xsrc *x)
 		return;
 	}
 	alive(x);
+	/* Whatever the gap held: from now on the stream has it. */
+	if (x->catchup != CATCHUP_OUT)
+		catch_up(x, NULL);
 }
 
 static void
@@ -262,6 +336,34 @@ req_free(struct req *r)
 	buf_free(&r->body);
 	free(r->what);
 	free(r);
+}
+
+/* A catch-up page is in: go on to the next page, or settle the saved id. */
+static void
+catchup_page(struct xsrc *x, struct req *r)
+{
+	struct buf lines = BUF_INIT;
+	char err[256];
+	json_t *doc = json_loadb(r->body.s ? r->body.s : "", r->body.len, 0, NULL);
+	const char *next = json_string_value(json_object_get(json_object_get(doc, "meta"),
+	    "next_token"));
+
+	if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, err, sizeof err) < 0) {
+		log_warnx("source %s: catching up: %s; trying again", x->name, err);
+		x->catchup = CATCHUP_DUE;
+	} else if (next != NULL && ++x->pages < CATCHUP_PAGES) {
+		take(x, &lines, "catching up", 0);
+		catch_up(x, next);
+	} else {
+		if (next != NULL)
+			log_warnx("source %s: stopped catching up after %d pages; older tweets of "
+			    "the gap may be missed", x->name, x->pages);
+		take(x, &lines, "catching up", 1);
+		x->catchup = CATCHUP_NONE;
+		log_info("source %s: caught up to tweet %s", x->name, x->since);
+	}
+	json_decref(doc);
+	buf_free(&lines);
 }
 
 /* A rules or search request ended. */
@@ -284,7 +386,11 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 	if (result != CURLE_OK || status < 200 || status > 299) {
 		log_warnx("source %s: %s: %s", x->name, r->what,
 		    result != CURLE_OK ? curl_easy_strerror(result) : "HTTP error");
-	} else if (r->search) {
+		if (r->kind == REQ_CATCHUP)
+			x->catchup = CATCHUP_DUE; /* again at the next follow-up tick */
+	} else if (r->kind == REQ_CATCHUP) {
+		catchup_page(x, r);
+	} else if (r->kind == REQ_FOLLOW) {
 		struct buf lines = BUF_INIT;
 		char err[256];
 		size_t skipped = 0;
@@ -303,13 +409,13 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 
 /* Starts a REST request; body non-NULL makes it a JSON POST. */
 static void
-request(struct xsrc *x, const char *path, const char *body, int search, const char *what)
+request(struct xsrc *x, const char *path, const char *body, enum req_kind kind, const char *what)
 {
 	struct req *r = xcalloc(1, sizeof *r);
 	char *url = xasprintf("%s%s", x->url, path);
 
 	r->x = x;
-	r->search = search;
+	r->kind = kind;
 	r->what = xstrdup(what);
 	r->h = curlev_bearer(NULL, x->token);
 	r->easy = curl_easy_init();
@@ -334,29 +440,65 @@ request(struct xsrc *x, const char *path, const char *body, int search, const ch
 	x->inflight++;
 }
 
-/* Stream rules: replies from, and posts to, every configured brand account on X. */
+/* Replies from, and posts to, every configured brand account on X. */
 static void
-set_rules(struct xsrc *x)
+brand_query(const struct config *cfg, struct buf *q)
 {
-	const struct config *cfg = x->d->cfg;
-	struct buf q = BUF_INIT;
-	json_t *doc;
-	char *s;
-
 	for (size_t i = 0; i < cfg->naccounts; i++) {
 		const struct brand_account *a = &cfg->accounts[i];
 
 		if (a->platform == NULL || strcmp(a->platform, "twitter") != 0)
 			continue;
-		buf_printf(&q, "%sfrom:%s OR to:%s", q.len ? " OR " : "", a->account, a->account);
+		buf_printf(q, "%sfrom:%s OR to:%s", q->len ? " OR " : "", a->account, a->account);
 	}
+}
+
+/* Recent search for what the stream's rules matched after the saved id. */
+static void
+catch_up(struct xsrc *x, const char *next_token)
+{
+	struct buf q = BUF_INIT;
+	CURL *esc;
+
+	brand_query(x->d->cfg, &q);
+	if (x->since[0] == '\0' || q.len == 0) {
+		buf_free(&q);
+		x->catchup = CATCHUP_NONE;
+		return;
+	}
+	if (next_token == NULL)
+		x->pages = 0;
+	x->catchup = CATCHUP_OUT;
+	esc = curl_easy_init();
+	char *qe = curl_easy_escape(esc, q.s, 0);
+	char *te = next_token ? curl_easy_escape(esc, next_token, 0) : NULL;
+	char *path = xasprintf("/2/tweets/search/recent?query=%s&since_id=%s&max_results=100&"
+	    FIELDS "%s%s", qe, x->since, te ? "&next_token=" : "", te ? te : "");
+
+	request(x, path, NULL, REQ_CATCHUP, "catching up");
+	free(path);
+	curl_free(te);
+	curl_free(qe);
+	curl_easy_cleanup(esc);
+	buf_free(&q);
+}
+
+/* Stream rules: the brand query, tagged so that ours are told apart. */
+static void
+set_rules(struct xsrc *x)
+{
+	struct buf q = BUF_INIT;
+	json_t *doc;
+	char *s;
+
+	brand_query(x->d->cfg, &q);
 	if (q.len == 0) {
 		buf_free(&q);
 		return;
 	}
 	doc = json_pack("{s:[{s:s, s:s}]}", "add", "value", q.s, "tag", "deflectd");
 	s = json_dumps(doc, JSON_COMPACT);
-	request(x, "/2/tweets/search/stream/rules", s, 0, "setting stream rules");
+	request(x, "/2/tweets/search/stream/rules", s, REQ_RULES, "setting stream rules");
 	free(s);
 	json_decref(doc);
 	buf_free(&q);
@@ -376,7 +518,7 @@ follow_case(void *arg, const struct tcase *c)
 	char *raw = xasprintf("conversation_id:%s", c->conversation_id);
 	q = curl_easy_escape(esc, raw, 0);
 	path = xasprintf("/2/tweets/search/recent?query=%s&max_results=100&" FIELDS, q);
-	request(x, path, NULL, 1, c->conversation_id);
+	request(x, path, NULL, REQ_FOLLOW, c->conversation_id);
 	free(path);
 	curl_free(q);
 	free(raw);
@@ -390,6 +532,8 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (x->catchup == CATCHUP_DUE)
+		catch_up(x, NULL);
 	if (x->inflight == 0)
 		tracker_foreach(pipeline_tracker(x->d->pl), follow_case, x);
 }
@@ -416,6 +560,7 @@ xsrc_free(struct xsrc *x)
 	free(x->name);
 	free(x->url);
 	free(x->token);
+	free(x->posname);
 	free(x);
 }
 
@@ -456,6 +601,17 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 		x->stats = daemon_source(d, stat);
 		x->stats->network = 1;
 		free(stat);
+		x->posname = xasprintf("x:%s/since_id", sec->name);
+		char *since = store_position_get(d->store, x->posname);
+		if (since != NULL && strlen(since) < sizeof x->since &&
+		    strspn(since, "0123456789") == strlen(since)) {
+			strcpy(x->since, since);
+			strcpy(x->high, since);
+		} else if (since != NULL) {
+			log_warnx("source %s: saved since_id \"%s\" is damaged; starting from the "
+			    "stream", x->name, since);
+		}
+		free(since);
 		x->cv = curlev_new(d->base);
 		x->idle = evtimer_new(d->base, on_idle, x);
 		x->retry = evtimer_new(d->base, on_retry, x);

@@ -152,7 +152,10 @@ class XSource(unittest.TestCase):
                 self.assertGreaterEqual(srv.connections[4] - srv.connections[3], 0.55)
                 srv.resolved = True
                 d.wait_db("SELECT state FROM cases", [("resolved",)], timeout=15)
-                self.assertEqual(srv.searches[0], "conversation_id:1790000000000000001")
+                # Recent search follows the open case's conversation (the
+                # other searches are the catch-ups after each reconnection).
+                follows = [q for q in srv.searches if q.startswith("conversation_id:")]
+                self.assertEqual(follows[0], "conversation_id:1790000000000000001")
                 self.assertTrue(all(a == "Bearer x-bearer-abc" for a in srv.auth))
                 self.assertFalse(any("x-bearer-abc" in l for l in d.log))
                 self.assertEqual(d.db("SELECT count(*) FROM posts"), [(3,)])
@@ -176,6 +179,123 @@ class XSource(unittest.TestCase):
                 d.stop()
         finally:
             srv.close()
+
+
+class Timeline:
+    """A stream that sends its queue on every connection then keep-alives, and
+    recent search over the brand's timeline: since_id, newest first, pages
+    of two with next_token."""
+
+    def __init__(self):
+        self.streamed, self.timeline, self.searches = [], [], []
+        tl = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def reply(self, code, doc):
+                body = json.dumps(doc).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.reply(201, {"data": [{"id": "1", "value": "v"}]})
+
+            def do_GET(self):
+                u = urllib.parse.urlparse(self.path)
+                q = urllib.parse.parse_qs(u.query)
+                if u.path == "/2/tweets/search/recent":
+                    tl.searches.append(q)
+                    if "since_id" not in q:
+                        return self.reply(200, {"meta": {"result_count": 0}})
+                    newer = sorted((t for t in tl.timeline
+                                    if int(t["id"]) > int(q["since_id"][0])),
+                                   key=lambda t: int(t["id"]), reverse=True)
+                    at = int(q.get("next_token", ["p0"])[0][1:])
+                    page = newer[at:at + 2]
+                    doc = {"meta": {"result_count": len(page)}}
+                    if page:
+                        doc["data"], doc["includes"] = page, includes(*page)
+                    if at + 2 < len(newer):
+                        doc["meta"]["next_token"] = f"p{at + 2}"
+                    return self.reply(200, doc)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for t in tl.streamed:
+                        data = (json.dumps({"data": t, "includes": includes(t)}) + "\r\n").encode()
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    for _ in range(100):
+                        self.wfile.write(b"2\r\n\r\n\r\n")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class XCatchUp(unittest.TestCase):
+    def test_restart_catches_up_through_recent_search(self):
+        """Tweets the stream never delivered (the daemon was down) are read
+        after a restart through recent search from the saved since_id, every
+        page, once each."""
+        tl = Timeline()
+        try:
+            with tmpdir() as t:
+                with open(os.path.join(t, "x.token"), "w") as f:
+                    f.write("x-bearer-abc\n")
+                d = Daemon(t, extra=(
+                    "[brand acme]\ntwitter = AcmeSupport\n"
+                    f"[source x]\ntype = x\nurl = {tl.url}\nbearer_token_file = x.token\n"
+                    "stall_timeout = 5s\npoll_interval = 1s\nbackoff_scale = 0.01\n"))
+                first = tweet("1790000000000000010", "@jane_doe Hello!", "200", iso(-100))
+                tl.streamed = [first]
+                d.start()
+                d.wait_db("SELECT value FROM positions WHERE source = 'x:x/since_id'",
+                          [(first["id"],)])
+                # The first start has no saved id, so nothing to catch up on.
+                self.assertFalse([q for q in tl.searches if "since_id" in q])
+                d.stop()
+
+                gap = [tweet(f"17900000000000000{11 + i}", f"@jane_doe Update {i}", "200",
+                             iso(-90 + i)) for i in range(5)]
+                tl.timeline = [first] + gap
+                rows = d.db("SELECT count(*) FROM posts")[0][0]
+                d.start()
+                d.wait_db("SELECT value FROM positions WHERE source = 'x:x/since_id'",
+                          [(gap[-1]["id"],)])
+                ids = {r[0] for r in d.db("SELECT id FROM posts")}
+                self.assertTrue({g["id"] for g in gap} <= ids)
+                catchup = [q for q in tl.searches if "since_id" in q]
+                self.assertEqual([q["since_id"][0] for q in catchup[:3]], [first["id"]] * 3)
+                self.assertEqual([q.get("next_token", [""])[0] for q in catchup[:3]],
+                                 ["", "p2", "p4"])
+                self.assertEqual(catchup[0]["query"], ["from:AcmeSupport OR to:AcmeSupport"])
+                # The stream sent the first tweet again: refused, not counted.
+                code, text = d.get("/metrics")
+                self.assertIn(f'deflectd_posts_total{{source="x:x"}} '
+                              f'{d.db("SELECT count(*) FROM posts")[0][0] - rows}\n', text)
+                self.assertEqual(d.db("SELECT count(*) FROM posts")[0][0] - rows, 5)
+                d.stop()
+        finally:
+            tl.close()
 
 
 if __name__ == "__main__":
