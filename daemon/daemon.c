@@ -173,14 +173,14 @@ daemon_ingest_end(struct deflectd *d, int ok)
 	return -1;
 }
 
-void
-daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
-    const char *what)
+int
+daemon_ingest_lines_at(struct deflectd *d, struct source_stats *src, const struct buf *lines,
+    const char *what, const char *key, const char *value)
 {
 	int failed = 0;
 
-	if (lines->len == 0 || daemon_ingest_begin(d) != 0)
-		return;
+	if ((lines->len == 0 && key == NULL) || daemon_ingest_begin(d) != 0)
+		return lines->len == 0 && key == NULL ? 0 : -1;
 	for (const char *p = lines->s; p < lines->s + lines->len && !failed;) {
 		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
@@ -193,7 +193,16 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 			log_info("source %s: %s: %s", src->name, what, err);
 		p += n + 1;
 	}
-	daemon_ingest_end(d, !failed);
+	if (!failed && key != NULL && store_position_set(d->store, key, value) != 0)
+		failed = 1;
+	return daemon_ingest_end(d, !failed);
+}
+
+void
+daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
+    const char *what)
+{
+	daemon_ingest_lines_at(d, src, lines, what, NULL, NULL);
 }
 
 char *

@@ -83,6 +83,14 @@ int daemon_ingest_end(struct deflectd *d, int ok);
  */
 void daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct buf *lines,
     const char *what);
+/*
+ * The same, and saves the source position key = value (when key is not
+ * NULL) in the same transaction, so a saved position never runs ahead of
+ * the posts behind it. Returns 0 when both are durable, -1 when nothing was
+ * kept (logged by the store).
+ */
+int daemon_ingest_lines_at(struct deflectd *d, struct source_stats *src, const struct buf *lines,
+    const char *what, const char *key, const char *value);
 
 /*
  * Reads a secret named by a *_file key: a path (relative to the config file)
