@@ -131,6 +131,7 @@ ingest(struct masto *m, const struct buf *lines, const char *what, const char *k
 	return daemon_ingest_lines_at(m->d, m->stats, lines, what, key, value);
 }
 
+/* map_mastodon callback: the conversation of a status seen before, or NULL. */
 static const char *
 conversation_of(void *arg, const char *status_id)
 {
@@ -149,6 +150,7 @@ failure(CURLcode result, long status, char *buf, size_t len)
 	return buf;
 }
 
+/* Frees a request that is no longer in flight. */
 static void
 req_free(struct req *r)
 {
@@ -265,6 +267,7 @@ on_stream_header(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Bytes of the stream: fed to the SSE parser when the stream answered 200. */
 static size_t
 on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 {
@@ -346,6 +349,7 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 	schedule_reconnect(m);
 }
 
+/* The backoff delay is over: connect again. */
 static void
 on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -354,6 +358,7 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	connect_stream(arg);
 }
 
+/* Opens the stream; its end, a stall or a refusal schedules the next try. */
 static void
 connect_stream(struct masto *m)
 {
@@ -450,12 +455,27 @@ acct_failed(struct masto *m, struct acct *a, const char *why)
 	a->failing = 1;
 }
 
+/* Notes that an account that failed works again, once. */
 static void
 acct_ok(struct masto *m, struct acct *a)
 {
 	if (a->failing)
 		log_info("source %s: catching up on %s works again", m->name, a->name);
 	a->failing = 0;
+}
+
+/* Could s be a status id (what map_mastodon accepts: short, printable, no space)? */
+static int
+plausible_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAP_MASTODON_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
 }
 
 /*
@@ -473,9 +493,7 @@ next_account(struct masto *m)
 	if (m->round >= m->naccts)
 		return;
 	pos = store_position_get(m->d->store, m->accts[m->round].key);
-	if (pos != NULL && pos[0] != '\0' && strlen(pos) < sizeof m->cursor &&
-	    strspn(pos, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") ==
-		strlen(pos))
+	if (pos != NULL && plausible_id(pos))
 		snprintf(m->cursor, sizeof m->cursor, "%s", pos);
 	else if (pos != NULL)
 		log_notice("source %s: saved position %s is not a status id; starting %s afresh",
@@ -702,6 +720,7 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 	catchup(m);
 }
 
+/* The stream came up: a round, started from the loop rather than a libcurl callback. */
 static void
 on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -719,6 +738,7 @@ duration(const struct config_section *sec, const char *key, int64_t dflt)
 	return v ? parse_duration(v) : dflt;
 }
 
+/* Frees a source, abandoning its transfers without their callbacks. */
 static void
 masto_free(struct masto *m)
 {
