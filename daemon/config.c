@@ -494,6 +494,36 @@ config_value(const struct config_section *sec, const char *key)
 	return section_value(sec, key, &line);
 }
 
+/* Does v start with scheme:// and have something after it? */
+static int
+has_scheme(const char *v, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strncmp(v, scheme, n) == 0 && strncmp(v + n, "://", 3) == 0 && v[n + 3] != '\0' &&
+	    v[n + 3] != '/';
+}
+
+/*
+ * A Mastodon source's url is the instance's HTTP(S) base; its streaming_url
+ * may also be written as the instance reports it, ws:// or wss://.
+ */
+static void
+check_mastodon_urls(struct cparse *p, const struct config_section *sec)
+{
+	int line = sec->line;
+	const char *v;
+
+	if ((v = section_value(sec, "url", &line)) != NULL && !has_scheme(v, "http") &&
+	    !has_scheme(v, "https"))
+		diag_add(p->d, p->file, line, 1, "[source %s]: url must start with http:// or "
+		    "https://", sec->name);
+	if ((v = section_value(sec, "streaming_url", &line)) != NULL && !has_scheme(v, "http") &&
+	    !has_scheme(v, "https") && !has_scheme(v, "ws") && !has_scheme(v, "wss"))
+		diag_add(p->d, p->file, line, 1, "[source %s]: streaming_url must start with "
+		    "https://, http://, wss:// or ws://", sec->name);
+}
+
 /* Checks what a section needs as a whole, once all its keys are read. */
 static void
 check_sections(struct cparse *p)
@@ -523,6 +553,8 @@ check_sections(struct cparse *p)
 		    section_value(sec, "token_file", &line) == NULL))
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type mastodon needs a url "
 			    "and a token_file", sec->name);
+		if (strcmp(type, "mastodon") == 0)
+			check_mastodon_urls(p, sec);
 		const char *fmt = section_value(sec, "format", &line);
 		ok = fmt == NULL;
 		for (size_t k = 0; fmt != NULL && formats[k]; k++)

@@ -181,7 +181,7 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 	int failed = 0;
 
 	if ((lines->len == 0 && posname == NULL) || daemon_ingest_begin(d) != 0)
-		return lines->len == 0 ? 0 : -1;
+		return lines->len == 0 && posname == NULL ? 0 : -1;
 	for (const char *p = lines->s; p < lines->s + lines->len && !failed;) {
 		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);

@@ -12,12 +12,14 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "map_mastodon.h"
 #include "post.h"
+#include "xmalloc.h"
 
 /* "user@host": a 253-byte DNS name and a generous user name. */
 #define ACCT_MAX 320
@@ -148,12 +150,14 @@ dump_to_buf(const char *s, size_t len, void *data)
 
 /*
  * Maps one parsed status. conv, when set, is the conversation for every
- * status (a /context answer); else it is worked out from the parent.
- * Returns 1, 0 or -1 as map_mastodon_status() does.
+ * status (a /context answer); else it is worked out from the parent, asking
+ * page (id -> conversation of the statuses mapped before it in the same
+ * answer, when not NULL) and then the caller. A mapped status is added to
+ * page. Returns 1, 0 or -1 as map_mastodon_status() does.
  */
 static int
 map_one(json_t *st, const struct where *w, const char *host, map_mastodon_conv_cb *conv_of,
-    void *arg, const char *conv, struct buf *out, char *err, size_t errlen)
+    void *arg, const char *conv, json_t *page, struct buf *out, char *err, size_t errlen)
 {
 	json_t *v, *account, *o;
 	const char *id, *parent, *vis, *acct, *when, *content, *url, *lang, *c;
@@ -215,7 +219,9 @@ map_one(json_t *st, const struct where *w, const char *host, map_mastodon_conv_c
 			conv = id;
 		else {
 			/* An unknown parent stands in for the root until the context says more. */
-			c = conv_of != NULL ? conv_of(arg, parent) : NULL;
+			c = json_string_value(json_object_get(page, parent));
+			if (c == NULL && conv_of != NULL)
+				c = conv_of(arg, parent);
 			conv = c != NULL && valid_id(c) ? c : parent;
 		}
 	}
@@ -242,6 +248,8 @@ map_one(json_t *st, const struct where *w, const char *host, map_mastodon_conv_c
 		fail(err, errlen, w, "cannot encode the post");
 		goto done;
 	}
+	if (page != NULL)
+		json_object_set(page, id, json_object_get(o, "conversation_id"));
 	json_decref(o);
 	buf_addc(out, '\n');
 	rc = 1;
@@ -282,7 +290,7 @@ map_mastodon_status(const char *json, size_t len, const char *instance_host,
 
 	if ((o = load_object(json, len, err, errlen)) == NULL)
 		return -1;
-	rc = map_one(o, NULL, instance_host, conversation_of, arg, NULL, out, err, errlen);
+	rc = map_one(o, NULL, instance_host, conversation_of, arg, NULL, NULL, out, err, errlen);
 	json_decref(o);
 	return rc;
 }
@@ -345,7 +353,7 @@ map_mastodon_context(const char *json, size_t len, const char *focal_id,
 	for (k = 0; k < 2; k++) {
 		json_array_foreach(lists[k], i, st) {
 			snprintf(w.prefix, sizeof w.prefix, "%s[%zu]: ", names[k], i);
-			r = map_one(st, &w, instance_host, NULL, NULL, root, out, why, sizeof why);
+			r = map_one(st, &w, instance_host, NULL, NULL, root, NULL, out, why, sizeof why);
 			if (r > 0 && n < INT_MAX)
 				n++;
 			else if (r < 0 && nbad++ == 0 && errlen > 0)
@@ -359,4 +367,192 @@ map_mastodon_context(const char *json, size_t len, const char *focal_id,
 reject:
 	json_decref(o);
 	return -1;
+}
+
+/*
+ * Mastodon ids are decimal numbers longer than any integer type holds, so
+ * the shorter is the smaller and bytes decide between equals in length.
+ */
+int
+map_mastodon_id_cmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/* qsort: statuses by id, oldest first; one without a usable id goes first (and fails). */
+static int
+by_id(const void *x, const void *y)
+{
+	const char *a = json_string_value(json_object_get(*(json_t *const *)x, "id"));
+	const char *b = json_string_value(json_object_get(*(json_t *const *)y, "id"));
+
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	return map_mastodon_id_cmp(a, b);
+}
+
+/*
+ * Statuses come newest first; they are mapped oldest first so a reply to a
+ * status of the same page joins that status's conversation. newest counts
+ * every status with a usable id, mapped or not: a boost, a private status or
+ * a malformed one is still a place in the account's timeline to move past.
+ */
+int
+map_mastodon_statuses(const char *json, size_t len, const char *instance_host,
+                      map_mastodon_conv_cb *conversation_of, void *arg, struct buf *out,
+                      char *newest, size_t newestlen, size_t *bad, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *a, *st, **v, *page;
+	struct where w;
+	char why[256];
+	size_t i, n, nbad = 0;
+	int mapped = 0, r;
+
+	if (bad != NULL)
+		*bad = 0;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (newestlen > 0)
+		newest[0] = '\0';
+	a = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (a == NULL)
+		return fail(err, errlen, NULL, "not JSON: %s at column %d", je.text, je.column);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return fail(err, errlen, NULL, "not a JSON array");
+	}
+	n = json_array_size(a);
+	v = xcalloc(n > 0 ? n : 1, sizeof *v);
+	json_array_foreach(a, i, st)
+	{
+		const char *id = json_string_value(json_object_get(st, "id"));
+
+		v[i] = st;
+		if (id != NULL && valid_id(id) && strlen(id) < newestlen &&
+		    map_mastodon_id_cmp(id, newest) > 0)
+			snprintf(newest, newestlen, "%s", id);
+	}
+	qsort(v, n, sizeof *v, by_id);
+	page = json_object();
+	for (i = 0; i < n; i++) {
+		snprintf(w.prefix, sizeof w.prefix, "status %.24s: ",
+		         json_string_value(json_object_get(v[i], "id"))
+		             ? json_string_value(json_object_get(v[i], "id"))
+		             : "?");
+		r = map_one(v[i], &w, instance_host, conversation_of, arg, NULL, page, out, why,
+		            sizeof why);
+		if (r > 0 && mapped < INT_MAX)
+			mapped++;
+		else if (r < 0 && nbad++ == 0 && errlen > 0)
+			snprintf(err, errlen, "%s", why);
+	}
+	json_decref(page);
+	free(v);
+	json_decref(a);
+	if (bad != NULL)
+		*bad = nbad;
+	return mapped;
+}
+
+int
+map_mastodon_account_id(const char *json, size_t len, char *id, size_t idlen, char *err,
+                        size_t errlen)
+{
+	json_t *o;
+	const char *v;
+	int rc = -1;
+
+	if (idlen > 0)
+		id[0] = '\0';
+	if ((o = load_object(json, len, err, errlen)) == NULL)
+		return -1;
+	if (get_id(o, "id", 1, &v, NULL, err, errlen) == 0) {
+		if (strlen(v) < idlen) {
+			snprintf(id, idlen, "%s", v);
+			rc = 0;
+		} else {
+			fail(err, errlen, NULL, "field \"id\" is too long");
+		}
+	}
+	json_decref(o);
+	return rc;
+}
+
+/* Longest streaming base taken from an instance's answer. */
+#define STREAMING_URL_MAX 2048
+
+/*
+ * Only the scheme is changed: the streaming API speaks server-sent events
+ * over plain HTTP(S) on the same host and port as its WebSocket endpoint.
+ */
+int
+map_mastodon_streaming_url(const char *json, size_t len, char *out, size_t outlen, char *err,
+                           size_t errlen)
+{
+	static const char *const schemes[][2] = {
+	    {"wss://", "https://"},
+	    {"ws://", "http://"},
+	    {"https://", "https://"},
+	    {"http://", "http://"},
+	};
+	json_t *o, *conf, *urls;
+	const char *v = NULL, *rest = NULL, *scheme = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((o = load_object(json, len, err, errlen)) == NULL)
+		return -1;
+	conf = json_object_get(o, "configuration");
+	urls = json_object_get(conf, "urls");
+	if (conf != NULL && !json_is_null(conf) && !json_is_object(conf)) {
+		fail(err, errlen, NULL, "field \"configuration\" is not an object");
+		goto done;
+	}
+	if (urls != NULL && !json_is_null(urls) && !json_is_object(urls)) {
+		fail(err, errlen, NULL, "field \"configuration.urls\" is not an object");
+		goto done;
+	}
+	if (get_string(urls, "streaming", "configuration.urls.streaming", 0, &v, NULL, err,
+	               errlen) != 0)
+		goto done;
+	if (v == NULL || *v == '\0') {
+		rc = 0; /* the instance does not say */
+		goto done;
+	}
+	for (size_t i = 0; i < sizeof schemes / sizeof schemes[0] && scheme == NULL; i++) {
+		if (strncmp(v, schemes[i][0], strlen(schemes[i][0])) == 0) {
+			scheme = schemes[i][1];
+			rest = v + strlen(schemes[i][0]);
+		}
+	}
+	n = rest != NULL ? strlen(rest) : 0;
+	while (n > 0 && rest[n - 1] == '/')
+		n--;
+	/* A base is scheme://host[:port][/path]: no user part, query or fragment. */
+	if (scheme == NULL || n == 0 || rest[0] == '/' || !is_token(rest, n) ||
+	    strlen(v) > STREAMING_URL_MAX || memchr(rest, '@', n) != NULL ||
+	    memchr(rest, '?', n) != NULL || memchr(rest, '#', n) != NULL ||
+	    memchr(rest, '\\', n) != NULL) {
+		fail(err, errlen, NULL, "bad configuration.urls.streaming \"%.64s%s\"", v,
+		     strlen(v) > 64 ? "..." : "");
+		goto done;
+	}
+	if (strlen(scheme) + n >= outlen) {
+		fail(err, errlen, NULL, "configuration.urls.streaming is too long");
+		goto done;
+	}
+	snprintf(out, outlen, "%s%.*s", scheme, (int)n, rest);
+	rc = 1;
+done:
+	json_decref(o);
+	return rc;
 }

@@ -1,8 +1,22 @@
 /*
- * The Mastodon source: follows the streaming API (server-sent events) and
- * follows the thread of every open Mastodon case through the REST context
- * endpoint. A stream that sends nothing, not even its ":thump" heartbeats,
- * for stall_timeout is cut and reconnected with backoff; our own idle timer
+ * The Mastodon source: follows the streaming API (server-sent events),
+ * catches up on each brand account's statuses through REST, and follows
+ * the thread of every open Mastodon case through the context endpoint.
+ *
+ * The stream is fast but not complete: it carries nothing while it is down,
+ * and a home feed (the "user" stream) leaves out replies to accounts the
+ * token's account does not follow, which is what brand replies to customers
+ * mostly are. So completeness comes from REST. Each brand account has a
+ * saved position, the newest status id fetched from its timeline; a catch-up
+ * round asks for the statuses right after it (min_id, oldest page first),
+ * and each page is stored in one transaction with the position it reaches.
+ * Rounds run at start, each time the stream (re)connects, and every
+ * poll_interval; only they move positions, so a status the stream showed
+ * never stands for the ones it did not. Posts seen twice are refused by the
+ * state database, so the overlap costs nothing.
+ *
+ * A stream that sends nothing, not even its ":thump" heartbeats, for
+ * stall_timeout is cut and reconnected with backoff; our own idle timer
  * decides, since libcurl's low-speed limits would cut a quiet healthy
  * stream. Everything runs through libcurl multi on the loop.
  */
@@ -24,32 +38,68 @@
 #include "sse.h"
 #include "xmalloc.h"
 
+/* Mastodon's largest page of an account's statuses. */
+#define PAGE_LIMIT 40
+/* Pages per account per round; the rest waits for the next round. */
+#define ROUND_PAGES 10
+/* Context requests out at once. */
+#define CONTEXT_MAX 16
+
+enum req_kind { REQ_INSTANCE, REQ_LOOKUP, REQ_STATUSES, REQ_CONTEXT };
+
+/* One REST request to the instance, on the source's list until it ends. */
+struct req {
+	struct req *next;
+	struct masto *m;
+	enum req_kind kind;
+	char *what; /* the focal status (context) or the account, for messages */
+	CURL *easy;
+	struct curl_slist *h;
+	struct buf body;
+};
+
+/* A brand account the source catches up on. */
+struct acct {
+	char *name;                       /* as configured: "AcmeCare@social.example" */
+	char *key;                        /* its saved position: "SOURCE/since_id/NAME" */
+	char id[MAP_MASTODON_ID_MAX + 1]; /* its account id here, once looked up */
+	int failing;                      /* the last try failed (logged once) */
+};
+
 struct masto {
 	struct deflectd *d;
 	char *name;
 	char *url;       /* the instance, for REST */
-	char *streaming; /* the streaming base; the instance's own unless configured */
+	char *streaming; /* the streaming base; NULL until known */
 	char *host;      /* the instance host, for accts without one */
 	char *token;
 	char *stream;    /* "user", "public", ... */
 	int64_t stall;   /* seconds without a byte before reconnecting */
-	int64_t poll;    /* seconds between thread follow-ups */
+	int64_t poll;    /* seconds between thread follow-ups and catch-up rounds */
 	int64_t backoff_base, backoff_max;
 	struct source_stats *stats;
 	struct curlev *cv;
 	struct sse *sse;
 	CURL *live;      /* the stream, when connected */
 	struct curl_slist *live_headers;
-	struct event *idle, *retry, *follow;
+	struct event *idle, *retry, *follow, *kick;
 	int failures;    /* consecutive failed connections, for the backoff */
 	uint64_t connections;
 	json_t *conv;    /* status id -> conversation id */
 	struct buf lines;
-	int inflight;    /* context requests out ... */
-	struct ctx_req *out; /* ... and the list of them */
+	struct req *out; /* REST requests in flight */
+	int contexts;    /* context requests among them */
+
+	struct acct *accts;
+	size_t naccts;
+	size_t round;   /* account being caught up; naccts when no round runs */
+	int again;      /* a round was asked for while one ran */
+	int pages;      /* pages of the current account this round */
+	char cursor[MAP_MASTODON_ID_MAX + 1]; /* its position; "" when none is saved */
 };
 
 static void connect_stream(struct masto *m);
+static void step(struct masto *m);
 
 /* Remembers each mapped status's conversation, for replies that come later. */
 static void
@@ -69,20 +119,99 @@ learn(struct masto *m, const struct buf *lines)
 	}
 }
 
-/* Takes native lines in as one batch, learning their conversations first. */
-static void
-ingest(struct masto *m, const struct buf *lines)
+/*
+ * Takes native lines in as one batch, learning their conversations first;
+ * key = value, when key is set, is saved with them. 0 once durable.
+ */
+static int
+ingest(struct masto *m, const struct buf *lines, const char *what, const char *key,
+    const char *value)
 {
 	learn(m, lines);
-	daemon_ingest_lines(m->d, m->stats, lines, "status", NULL, NULL);
+	return daemon_ingest_lines(m->d, m->stats, lines, what, key, value);
 }
 
+/* map_mastodon callback: the conversation of a status seen before, or NULL. */
 static const char *
 conversation_of(void *arg, const char *status_id)
 {
 	struct masto *m = arg;
 
 	return json_string_value(json_object_get(m->conv, status_id));
+}
+
+/* Says why a request failed, for a log line. */
+static const char *
+failure(CURLcode result, long status, char *buf, size_t len)
+{
+	if (result != CURLE_OK)
+		return curl_easy_strerror(result);
+	snprintf(buf, len, status == 429 ? "HTTP 429 (rate limited)" : "HTTP %ld", status);
+	return buf;
+}
+
+/* Frees a request that is no longer in flight. */
+static void
+req_free(struct req *r)
+{
+	if (r->easy != NULL)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->h);
+	buf_free(&r->body);
+	free(r->what);
+	free(r);
+}
+
+/* Takes a request off the list of those in flight. */
+static void
+req_unlink(struct masto *m, struct req *r)
+{
+	for (struct req **p = &m->out; *p != NULL; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+	if (r->kind == REQ_CONTEXT)
+		m->contexts--;
+}
+
+static void on_req_done(void *arg, CURL *e, CURLcode result);
+
+/*
+ * Starts a GET of the instance's path (already escaped), the token as a
+ * bearer and the answer capped; NULL when libcurl refused it (logged).
+ */
+static struct req *
+rest_get(struct masto *m, enum req_kind kind, const char *what, const char *path)
+{
+	struct req *r = xcalloc(1, sizeof *r);
+	char *url = xasprintf("%s%s", m->url, path);
+
+	r->m = m;
+	r->kind = kind;
+	r->what = xstrdup(what);
+	r->h = curlev_bearer(NULL, m->token);
+	r->easy = curl_easy_init();
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->h);
+	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "deflectd/0.1");
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
+	free(url);
+	if (curlev_add(m->cv, r->easy, on_req_done, r) != 0) {
+		log_warnx("source %s: %s: request refused by libcurl", m->name, path);
+		req_free(r);
+		return NULL;
+	}
+	r->next = m->out;
+	m->out = r;
+	if (kind == REQ_CONTEXT)
+		m->contexts++;
+	return r;
 }
 
 /* SSE: a status from update / status.update; deletes and others are not posts. */
@@ -102,7 +231,7 @@ on_event(void *arg, const char *event, const char *data, size_t len, const char 
 		log_info("source %s: malformed %s event: %s", m->name, event, err);
 		return;
 	}
-	ingest(m, &m->lines);
+	ingest(m, &m->lines, "status", NULL, NULL);
 }
 
 /* Re-arms the stall timer: any byte, heartbeat or event, proves the stream alive. */
@@ -114,15 +243,42 @@ alive(struct masto *m)
 	event_add(m->idle, &tv);
 }
 
+/*
+ * The end of the stream's headers: a 200 means the stream is up, and a
+ * round run from now on covers whatever it missed before. libcurl refuses
+ * new transfers from inside its callbacks, so the round starts from the loop.
+ */
+static size_t
+on_stream_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct masto *m = arg;
+	long status = 0;
+	struct timeval now = {0, 0};
+
+	if (size * n > 2 || (size * n > 0 && data[0] != '\r' && data[0] != '\n'))
+		return size * n;
+	curl_easy_getinfo(m->live, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 200) {
+		m->stats->connected = 1;
+		m->failures = 0;
+		log_info("source %s: stream connected", m->name);
+		evtimer_add(m->kick, &now);
+	}
+	return size * n;
+}
+
+/* Bytes of the stream: fed to the SSE parser when the stream answered 200. */
 static size_t
 on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 {
 	struct masto *m = arg;
+	long status = 0;
 
 	alive(m);
-	m->failures = 0;
-	m->stats->connected = 1;
 	m->stats->last_byte = (int64_t)time(NULL);
+	curl_easy_getinfo(m->live, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200)
+		return size * n; /* an error body: the status decides, in on_stream_done */
 	sse_feed(m->sse, data, size * n);
 	return size * n;
 }
@@ -156,7 +312,8 @@ drop_stream(struct masto *m)
 	}
 	curl_slist_free_all(m->live_headers);
 	m->live_headers = NULL;
-	event_del(m->idle);
+	if (m->idle != NULL)
+		event_del(m->idle);
 }
 
 /* The stream ended (the server closed it, or an error). */
@@ -165,12 +322,13 @@ on_stream_done(void *arg, CURL *e, CURLcode result)
 {
 	struct masto *m = arg;
 	long status = 0;
+	char why[64];
 
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (result != CURLE_OK || status != 200)
 		m->stats->errors++;
-	log_warnx("source %s: stream ended: %s", m->name, result != CURLE_OK ?
-	    curl_easy_strerror(result) : status != 200 ? "HTTP error" : "closed by the server");
+	log_warnx("source %s: stream ended: %s", m->name, result != CURLE_OK || status != 200 ?
+	    failure(result, status, why, sizeof why) : "closed by the server");
 	curl_easy_cleanup(e);
 	m->live = NULL;
 	drop_stream(m);
@@ -191,6 +349,7 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 	schedule_reconnect(m);
 }
 
+/* The backoff delay is over: connect again. */
 static void
 on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -199,6 +358,7 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	connect_stream(arg);
 }
 
+/* Opens the stream; its end, a stall or a refusal schedules the next try. */
 static void
 connect_stream(struct masto *m)
 {
@@ -214,6 +374,8 @@ connect_stream(struct masto *m)
 	curl_easy_setopt(m->live, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(m->live, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(m->live, CURLOPT_CONNECTTIMEOUT, (long)m->stall);
+	curl_easy_setopt(m->live, CURLOPT_HEADERFUNCTION, on_stream_header);
+	curl_easy_setopt(m->live, CURLOPT_HEADERDATA, m);
 	curl_easy_setopt(m->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
 	curl_easy_setopt(m->live, CURLOPT_WRITEDATA, m);
 	free(url);
@@ -228,49 +390,307 @@ connect_stream(struct masto *m)
 	alive(m);
 }
 
-struct ctx_req {
-	struct ctx_req *next;
-	CURL *easy;
-	struct masto *m;
-	char *focal;
-	struct buf body;
-	struct curl_slist *h;
-};
+/* Starts the stream at base (an http(s) URL without a trailing slash). */
+static void
+start_stream(struct masto *m, const char *base)
+{
+	free(m->streaming);
+	m->streaming = xstrdup(base);
+	log_info("source %s: streaming %s/api/v1/streaming/%s", m->name, m->streaming, m->stream);
+	connect_stream(m);
+}
+
+/*
+ * The instance's answer: its streaming server, or the instance itself when
+ * it names none or cannot be asked. A plain-HTTP streaming server for an
+ * HTTPS instance is refused, since the token would travel in clear text.
+ */
+static void
+instance_done(struct masto *m, struct req *r, CURLcode result, long status)
+{
+	char base[2048], err[256], why[64];
+	int rc;
+
+	if (result == CURLE_OK && status == 404) {
+		log_notice("source %s: no /api/v2/instance (HTTP 404; Mastodon before 4.0?); "
+		    "streaming from %s", m->name, m->url);
+		start_stream(m, m->url);
+		return;
+	}
+	if (result != CURLE_OK || status != 200) {
+		m->stats->errors++;
+		log_warnx("source %s: GET /api/v2/instance: %s; streaming from %s", m->name,
+		    failure(result, status, why, sizeof why), m->url);
+		start_stream(m, m->url);
+		return;
+	}
+	rc = map_mastodon_streaming_url(r->body.s ? r->body.s : "", r->body.len, base, sizeof base,
+	    err, sizeof err);
+	if (rc < 0) {
+		m->stats->errors++;
+		log_warnx("source %s: GET /api/v2/instance: %s; streaming from %s", m->name, err,
+		    m->url);
+		start_stream(m, m->url);
+	} else if (rc == 0) {
+		log_info("source %s: the instance names no streaming server; streaming from %s",
+		    m->name, m->url);
+		start_stream(m, m->url);
+	} else if (strncmp(m->url, "https://", 8) == 0 && strncmp(base, "http://", 7) == 0) {
+		log_warnx("source %s: the instance names %s, not HTTPS; streaming from %s", m->name,
+		    base, m->url);
+		start_stream(m, m->url);
+	} else {
+		start_stream(m, base);
+	}
+}
+
+/* Logs an account's failure once, until it works again, and counts each. */
+static void
+acct_failed(struct masto *m, struct acct *a, const char *why)
+{
+	m->stats->errors++;
+	if (!a->failing)
+		log_warnx("source %s: catching up on %s: %s; trying again every %llds", m->name,
+		    a->name, why, (long long)m->poll);
+	a->failing = 1;
+}
+
+/* Notes that an account that failed works again, once. */
+static void
+acct_ok(struct masto *m, struct acct *a)
+{
+	if (a->failing)
+		log_info("source %s: catching up on %s works again", m->name, a->name);
+	a->failing = 0;
+}
+
+/* Could s be a status id (what map_mastodon accepts: short, printable, no space)? */
+static int
+plausible_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAP_MASTODON_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Moves the round to the next account, with its saved position. A saved
+ * value that is not an id (edited by hand?) is dropped, as if none were saved.
+ */
+static void
+next_account(struct masto *m)
+{
+	char *pos;
+
+	m->round++;
+	m->pages = 0;
+	m->cursor[0] = '\0';
+	if (m->round >= m->naccts)
+		return;
+	pos = store_position_get(m->d->store, m->accts[m->round].key);
+	if (pos != NULL && plausible_id(pos))
+		snprintf(m->cursor, sizeof m->cursor, "%s", pos);
+	else if (pos != NULL)
+		log_notice("source %s: saved position %s is not a status id; starting %s afresh",
+		    m->name, m->accts[m->round].key, m->accts[m->round].name);
+	free(pos);
+}
+
+/* Ends the round at once, forgetting any asked for meanwhile. */
+static void
+end_round(struct masto *m)
+{
+	m->round = m->naccts;
+	m->again = 0;
+}
+
+/* Asks for a round: now when none runs, else once the running one ends. */
+static void
+catchup(struct masto *m)
+{
+	if (m->naccts == 0)
+		return;
+	if (m->round < m->naccts) {
+		m->again = 1;
+		return;
+	}
+	m->round = (size_t)-1; /* next_account() steps to the first */
+	next_account(m);
+	step(m);
+}
+
+/*
+ * Issues the round's next request: the current account's lookup or its
+ * next page. Accounts go one at a time, so a round costs one request at a
+ * time against the instance's rate limit.
+ */
+static void
+step(struct masto *m)
+{
+	CURL *esc = NULL;
+
+	while (m->round < m->naccts) {
+		struct acct *a = &m->accts[m->round];
+		char *arg = curl_easy_escape(esc, a->id[0] ? a->id : a->name, 0), *path;
+		struct req *r;
+
+		if (a->id[0] == '\0') {
+			path = xasprintf("/api/v1/accounts/lookup?acct=%s", arg);
+			r = rest_get(m, REQ_LOOKUP, a->name, path);
+		} else if (m->cursor[0] == '\0') {
+			/* Nothing saved: the newest page only, not the account's whole history. */
+			path = xasprintf("/api/v1/accounts/%s/statuses?limit=%d", arg, PAGE_LIMIT);
+			r = rest_get(m, REQ_STATUSES, a->name, path);
+		} else {
+			/* min_id: the statuses right after the position, oldest page first. */
+			char *min = curl_easy_escape(esc, m->cursor, 0);
+
+			path = xasprintf("/api/v1/accounts/%s/statuses?min_id=%s&limit=%d", arg, min,
+			    PAGE_LIMIT);
+			r = rest_get(m, REQ_STATUSES, a->name, path);
+			curl_free(min);
+		}
+		free(path);
+		curl_free(arg);
+		if (r != NULL)
+			return;
+		next_account(m);
+	}
+	/* The round is over. */
+	if (m->again) {
+		m->again = 0;
+		catchup(m);
+	}
+}
+
+/* An account lookup came back: remember the id and go on with its statuses. */
+static void
+lookup_done(struct masto *m, struct req *r, CURLcode result, long status)
+{
+	struct acct *a = &m->accts[m->round];
+	char err[256];
+
+	if (result != CURLE_OK || status != 200) {
+		acct_failed(m, a, failure(result, status, err, sizeof err));
+		if (status == 429)
+			end_round(m); /* the limit is the token's: the next round tries again */
+		else
+			next_account(m);
+	} else if (map_mastodon_account_id(r->body.s ? r->body.s : "", r->body.len, a->id,
+	    sizeof a->id, err, sizeof err) != 0) {
+		acct_failed(m, a, err);
+		next_account(m);
+	} else {
+		log_info("source %s: account %s is %s", m->name, a->name, a->id);
+	}
+	step(m);
+}
+
+/*
+ * A page of an account's statuses came back: ingest it with the position it
+ * reaches in one transaction, then fetch the next page until one brings
+ * nothing newer, or the round's pages for the account are spent.
+ */
+static void
+statuses_done(struct masto *m, struct req *r, CURLcode result, long status)
+{
+	struct acct *a = &m->accts[m->round];
+	char err[256], newest[MAP_MASTODON_ID_MAX + 1], *what;
+	size_t bad = 0;
+	int n, first = m->cursor[0] == '\0', more;
+
+	if (result != CURLE_OK || status != 200) {
+		acct_failed(m, a, failure(result, status, err, sizeof err));
+		if (status == 404)
+			a->id[0] = '\0'; /* moved or gone: look it up again next round */
+		if (status == 429)
+			end_round(m);
+		else
+			next_account(m);
+		step(m);
+		return;
+	}
+	buf_reset(&m->lines);
+	n = map_mastodon_statuses(r->body.s ? r->body.s : "", r->body.len, m->host,
+	    conversation_of, m, &m->lines, newest, sizeof newest, &bad, err, sizeof err);
+	if (n < 0) {
+		acct_failed(m, a, err);
+		next_account(m);
+		step(m);
+		return;
+	}
+	if (bad > 0) {
+		m->stats->bad += bad;
+		log_info("source %s: statuses of %s: %zu malformed, skipped: %s", m->name, a->name,
+		    bad, err);
+	}
+	more = newest[0] != '\0' && (first || map_mastodon_id_cmp(newest, m->cursor) > 0);
+	what = xasprintf("statuses of %s", a->name);
+	if (ingest(m, &m->lines, what, more ? a->key : NULL, newest) != 0) {
+		/* Nothing was kept: the position stays, and the next round asks again. */
+		free(what);
+		next_account(m);
+		step(m);
+		return;
+	}
+	free(what);
+	acct_ok(m, a);
+	if (more) {
+		snprintf(m->cursor, sizeof m->cursor, "%s", newest);
+		log_debug("source %s: %s caught up to %s (%d posts)", m->name, a->name, newest, n);
+	}
+	if (!more || first)
+		next_account(m);
+	else if (++m->pages >= ROUND_PAGES) {
+		log_info("source %s: %s has more than %d pages to catch up on; the next round "
+		    "goes on", m->name, a->name, ROUND_PAGES);
+		next_account(m);
+	}
+	step(m);
+}
 
 /* A thread's context came back: map and ingest its statuses. */
 static void
-on_ctx_done(void *arg, CURL *e, CURLcode result)
+context_done(struct masto *m, struct req *r, CURLcode result, long status)
 {
-	struct ctx_req *r = arg;
-	struct masto *m = r->m;
-	long status = 0;
 	size_t bad = 0;
 	char err[256];
 
-	m->inflight--;
-	for (struct ctx_req **p = &m->out; *p != NULL; p = &(*p)->next) {
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
+	if (result != CURLE_OK || status != 200) {
+		log_warnx("source %s: context of %s: %s", m->name, r->what,
+		    failure(result, status, err, sizeof err));
+		return;
 	}
+	buf_reset(&m->lines);
+	if (map_mastodon_context(r->body.s ? r->body.s : "", r->body.len, r->what, m->host,
+	    &m->lines, &bad, err, sizeof err) >= 0)
+		ingest(m, &m->lines, "context", NULL, NULL);
+	else
+		log_warnx("source %s: context of %s: %s", m->name, r->what, err);
+}
+
+/* curlev callback of every REST request: hands the answer on, then frees it. */
+static void
+on_req_done(void *arg, CURL *e, CURLcode result)
+{
+	struct req *r = arg;
+	struct masto *m = r->m;
+	long status = 0;
+
+	req_unlink(m, r);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	if (result == CURLE_OK && status == 200) {
-		buf_reset(&m->lines);
-		if (map_mastodon_context(r->body.s ? r->body.s : "", r->body.len, r->focal, m->host,
-		    &m->lines, &bad, err, sizeof err) >= 0)
-			ingest(m, &m->lines);
-		else
-			log_warnx("source %s: context of %s: %s", m->name, r->focal, err);
-	} else {
-		log_warnx("source %s: context of %s: %s", m->name, r->focal,
-		    result != CURLE_OK ? curl_easy_strerror(result) : "HTTP error");
+	switch (r->kind) {
+	case REQ_INSTANCE: instance_done(m, r, result, status); break;
+	case REQ_LOOKUP: lookup_done(m, r, result, status); break;
+	case REQ_STATUSES: statuses_done(m, r, result, status); break;
+	case REQ_CONTEXT: context_done(m, r, result, status); break;
 	}
-	curl_easy_cleanup(e);
-	curl_slist_free_all(r->h);
-	buf_free(&r->body);
-	free(r->focal);
-	free(r);
+	req_free(r);
 }
 
 /* tracker_foreach callback: fetch the context of each open Mastodon case. */
@@ -278,38 +698,16 @@ static void
 follow_case(void *arg, const struct tcase *c)
 {
 	struct masto *m = arg;
-	struct ctx_req *r;
-	CURL *e;
+	char *path;
 
-	if (strcmp(c->platform, "mastodon") != 0 || m->inflight >= 16)
+	if (strcmp(c->platform, "mastodon") != 0 || m->contexts >= CONTEXT_MAX)
 		return;
-	r = xcalloc(1, sizeof *r);
-	r->m = m;
-	r->focal = xstrdup(c->post_id);
-	r->h = curlev_bearer(NULL, m->token);
-	e = curl_easy_init();
-	char *url = xasprintf("%s/api/v1/statuses/%s/context", m->url, c->post_id);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->h);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curlev_collect);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
-	free(url);
-	if (curlev_add(m->cv, e, on_ctx_done, r) != 0) {
-		curl_easy_cleanup(e);
-		curl_slist_free_all(r->h);
-		free(r->focal);
-		free(r);
-		return;
-	}
-	r->easy = e;
-	r->next = m->out;
-	m->out = r;
-	m->inflight++;
+	path = xasprintf("/api/v1/statuses/%s/context", c->post_id);
+	rest_get(m, REQ_CONTEXT, c->post_id, path);
+	free(path);
 }
 
+/* Every poll_interval: the threads of open cases, and a catch-up round. */
 static void
 on_follow(evutil_socket_t fd, short what, void *arg)
 {
@@ -317,8 +715,18 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (m->inflight == 0)
+	if (m->contexts == 0)
 		tracker_foreach(pipeline_tracker(m->d->pl), follow_case, m);
+	catchup(m);
+}
+
+/* The stream came up: a round, started from the loop rather than a libcurl callback. */
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	catchup(arg);
 }
 
 /* A duration key, or its default; -1 when bad. */
@@ -330,20 +738,17 @@ duration(const struct config_section *sec, const char *key, int64_t dflt)
 	return v ? parse_duration(v) : dflt;
 }
 
+/* Frees a source, abandoning its transfers without their callbacks. */
 static void
 masto_free(struct masto *m)
 {
 	drop_stream(m);
 	while (m->out != NULL) {
-		struct ctx_req *r = m->out;
+		struct req *r = m->out;
 
 		m->out = r->next;
 		curlev_remove(m->cv, r->easy);
-		curl_easy_cleanup(r->easy);
-		curl_slist_free_all(r->h);
-		buf_free(&r->body);
-		free(r->focal);
-		free(r);
+		req_free(r);
 	}
 	if (m->idle)
 		event_free(m->idle);
@@ -351,11 +756,18 @@ masto_free(struct masto *m)
 		event_free(m->retry);
 	if (m->follow)
 		event_free(m->follow);
+	if (m->kick)
+		event_free(m->kick);
 	curlev_free(m->cv);
 	if (m->sse)
 		sse_free(m->sse);
 	json_decref(m->conv);
 	buf_free(&m->lines);
+	for (size_t i = 0; i < m->naccts; i++) {
+		free(m->accts[i].name);
+		free(m->accts[i].key);
+	}
+	free(m->accts);
 	free(m->name);
 	free(m->url);
 	free(m->streaming);
@@ -365,12 +777,61 @@ masto_free(struct masto *m)
 	free(m);
 }
 
+/* Copies the brand accounts on Mastodon: the config may be swapped by a reload. */
+static void
+take_accounts(struct masto *m, const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->naccounts; i++) {
+		const struct brand_account *b = &cfg->accounts[i];
+		struct acct *a;
+
+		if (b->platform == NULL || strcmp(b->platform, "mastodon") != 0)
+			continue;
+		m->accts = xreallocarray(m->accts, m->naccts + 1, sizeof *m->accts);
+		a = &m->accts[m->naccts++];
+		memset(a, 0, sizeof *a);
+		a->name = xstrdup(b->account);
+		a->key = xasprintf("%s/since_id/%s", m->name, b->account);
+	}
+	m->round = m->naccts;
+}
+
+/* Trims the trailing slashes of a base URL in place. */
+static void
+trim_slashes(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+}
+
+/*
+ * A configured streaming_url may be written as the instance reports it
+ * (wss://...); the streaming API serves SSE over HTTP(S) on the same base.
+ */
+static char *
+stream_base(const char *v)
+{
+	char *s;
+
+	if (strncmp(v, "wss://", 6) == 0)
+		s = xasprintf("https://%s", v + 6);
+	else if (strncmp(v, "ws://", 5) == 0)
+		s = xasprintf("http://%s", v + 5);
+	else
+		s = xstrdup(v);
+	trim_slashes(s);
+	return s;
+}
+
 int
 source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < d->cfg->nsources; i++) {
 		const struct config_section *sec = &d->cfg->sources[i];
 		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
+		const char *streaming = config_value(sec, "streaming_url");
 		struct masto *m;
 
 		if (type == NULL || strcmp(type, "mastodon") != 0)
@@ -379,9 +840,7 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 		m->d = d;
 		m->name = xstrdup(sec->name);
 		m->url = xstrdup(url);
-		while (strlen(m->url) > 0 && m->url[strlen(m->url) - 1] == '/')
-			m->url[strlen(m->url) - 1] = '\0';
-		m->streaming = xstrdup(config_value(sec, "streaming_url") ? config_value(sec, "streaming_url") : m->url);
+		trim_slashes(m->url);
 		/* Local accounts come without a host: theirs is the instance's. */
 		const char *h = strstr(m->url, "://");
 		h = h ? h + 3 : m->url;
@@ -412,14 +871,22 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 		m->conv = json_object();
 		m->idle = evtimer_new(d->base, on_idle, m);
 		m->retry = evtimer_new(d->base, on_retry, m);
+		m->kick = evtimer_new(d->base, on_kick, m);
 		m->follow = event_new(d->base, -1, EV_PERSIST, on_follow, m);
 		struct timeval tv = {(time_t)m->poll, 0};
 		event_add(m->follow, &tv);
+		take_accounts(m, d->cfg);
 		d->masto = xreallocarray(d->masto, d->nmasto + 1, sizeof *d->masto);
 		d->masto[d->nmasto++] = m;
-		log_info("source %s: streaming %s/api/v1/streaming/%s", m->name, m->streaming,
-		    m->stream);
-		connect_stream(m);
+		if (streaming != NULL) {
+			char *base = stream_base(streaming);
+
+			start_stream(m, base);
+			free(base);
+		} else if (rest_get(m, REQ_INSTANCE, "instance", "/api/v2/instance") == NULL) {
+			start_stream(m, m->url);
+		}
+		catchup(m);
 	}
 	return 0;
 }

@@ -1,6 +1,8 @@
 /*
- * Mastodon Status entities to native posts (SPEC section 2). Pure: the
- * caller fetches the JSON and remembers conversations; this only maps.
+ * Mastodon API answers to what deflectd uses: Status entities to native
+ * posts (SPEC section 2), and the few fields the source needs from an
+ * Account and the Instance. Pure: the caller fetches the JSON and remembers
+ * conversations; this only maps.
  */
 #ifndef DEFLECTD_MAP_MASTODON_H
 #define DEFLECTD_MAP_MASTODON_H
@@ -41,5 +43,38 @@ int map_mastodon_status(const char *json, size_t len, const char *instance_host,
  */
 int map_mastodon_context(const char *json, size_t len, const char *focal_id,
     const char *instance_host, struct buf *out, size_t *bad, char *err, size_t errlen);
+
+/*
+ * Orders two status ids (decimal numbers of any length): <0, 0 or >0 as
+ * strcmp does. The shorter id is the smaller; equal lengths compare bytewise.
+ */
+int map_mastodon_id_cmp(const char *a, const char *b);
+
+/*
+ * Maps the array answer of GET /api/v1/accounts/:id/statuses. Lines are
+ * appended to out oldest status first, whatever the order of the page. newest
+ * (newestlen bytes; MAP_MASTODON_ID_MAX + 1 is enough) gets the greatest id
+ * in the page, of mapped and skipped statuses alike, or "" when none has a
+ * usable id. Returns how many lines were appended, or -1 with the reason in
+ * err and out as it was when the document is not a JSON array. A malformed
+ * status is skipped and counted in *bad (may be NULL), the first reason in err.
+ */
+int map_mastodon_statuses(const char *json, size_t len, const char *instance_host,
+    map_mastodon_conv_cb *conversation_of, void *arg, struct buf *out, char *newest,
+    size_t newestlen, size_t *bad, char *err, size_t errlen);
+
+/* Copies the id of an Account (GET /api/v1/accounts/lookup) into id; 0, or -1 with err. */
+int map_mastodon_account_id(const char *json, size_t len, char *id, size_t idlen, char *err,
+    size_t errlen);
+
+/*
+ * Reads configuration.urls.streaming from a GET /api/v2/instance answer
+ * ("wss://streaming.example.social") as the http(s) base of the streaming
+ * API: wss:// becomes https://, ws:// http://, trailing slashes go. Returns
+ * 1 with the base in out, 0 when the instance does not say, or -1 with the
+ * reason in err when the answer or the value is malformed.
+ */
+int map_mastodon_streaming_url(const char *json, size_t len, char *out, size_t outlen, char *err,
+    size_t errlen);
 
 #endif

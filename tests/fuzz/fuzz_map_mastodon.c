@@ -1,7 +1,9 @@
 /*
- * libFuzzer target: the Mastodon mapping. The input is tried as one Status
- * and as a /context answer; whatever comes out must be whole lines that
- * deflectd's own post parser accepts, and the counts must match the lines.
+ * libFuzzer target: the Mastodon mapping. The input is tried as one Status,
+ * as a /context answer, as a page of an account's statuses, as an Account
+ * and as an Instance; whatever comes out must be whole lines that deflectd's
+ * own post parser accepts, the counts must match the lines, and ids and the
+ * streaming base must be short plain strings.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +76,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (nbad > 0 && err[0] == '\0'))
 		abort();
 	check_lines(&out, 0, r > 0 ? r : 0);
+
+	char newest[MAP_MASTODON_ID_MAX + 1], url[256];
+
+	buf_reset(&out);
+	r = map_mastodon_statuses((const char *)data, size, "mastodon.social", conversation_of,
+	    NULL, &out, newest, sizeof newest, &nbad, err, sizeof err);
+	if (r < -1 || (r == -1 && (err[0] == '\0' || out.len != 0 || newest[0] != '\0')) ||
+	    (nbad > 0 && err[0] == '\0') || strlen(newest) > MAP_MASTODON_ID_MAX ||
+	    strchr(newest, ' ') != NULL)
+		abort();
+	check_lines(&out, 0, r > 0 ? r : 0);
+
+	r = map_mastodon_account_id((const char *)data, size, newest, sizeof newest, err,
+	    sizeof err);
+	if ((r != 0 && r != -1) || (r == 0 && newest[0] == '\0') || (r == -1 && err[0] == '\0'))
+		abort();
+
+	r = map_mastodon_streaming_url((const char *)data, size, url, sizeof url, err, sizeof err);
+	if (r < -1 || r > 1 || (r != 1 && url[0] != '\0') || (r == -1 && err[0] == '\0') ||
+	    (r == 1 && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+	    (r == 1 && (strchr(url, ' ') != NULL || strchr(url, '@') != NULL)))
+		abort();
 	buf_free(&out);
 	return 0;
 }

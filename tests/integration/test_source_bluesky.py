@@ -8,9 +8,8 @@ import unittest
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import tmpdir
+from common import Receiver, tmpdir
 from daemon_harness import Daemon, iso
-from test_webhooks import Receiver
 
 BRAND, CUSTOMER = "did:plc:acmebrand0000000000000", "did:plc:customer00000000000000"
 ROOT = f"at://{CUSTOMER}/app.bsky.feed.post/3kroot000001"

@@ -6,65 +6,15 @@ import base64
 import json
 import os
 import subprocess
-import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import DEFLECTD, SRCDIR, tmpdir
+from common import DEFLECTD, SRCDIR, Receiver, tmpdir
 from daemon_harness import Daemon, post
 
 VERIFY = os.path.join(SRCDIR, "tests", "webhook-verify")
 OLD_SECRET = "whsec_" + base64.b64encode(b"old-secret-0123456789abcdef").decode()
 NEW_SECRET = "whsec_" + base64.b64encode(b"new-secret-abcdef0123456789").decode()
-
-
-class Receiver:
-    """An HTTP server answering from a script of responses, recording requests."""
-
-    def __init__(self):
-        self.requests = []
-        self.script = []  # each: status int, ("hang", seconds), (status, {headers})
-        self.default = 200
-        rec = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                rec.requests.append({"at": time.monotonic(), "path": self.path,
-                                     "headers": {k.lower(): v for k, v in self.headers.items()},
-                                     "body": body.decode()})
-                step = rec.script.pop(0) if rec.script else rec.default
-                headers = {}
-                if isinstance(step, tuple) and step[0] == "hang":
-                    time.sleep(step[1])
-                    step = 200
-                elif isinstance(step, tuple):
-                    step, headers = step
-                self.send_response(step)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, n, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.requests) < n:
-            time.sleep(0.05)
-        if len(self.requests) < n:
-            raise AssertionError(f"{len(self.requests)} requests, wanted {n}")
-        return self.requests
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def deflection(n):

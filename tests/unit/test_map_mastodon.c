@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "map_mastodon.h"
 #include "post.h"
+#include "xmalloc.h"
 
 #define HOST "mastodon.social"
 
@@ -608,6 +609,221 @@ test_context_errors(void **state)
 	free(noid);
 }
 
+static void
+test_id_order(void **state)
+{
+	(void)state;
+	assert_true(map_mastodon_id_cmp("9", "10") < 0);
+	assert_true(map_mastodon_id_cmp("10", "9") > 0);
+	assert_true(map_mastodon_id_cmp("112233445566778899", "112233445566780001") < 0);
+	assert_int_equal(map_mastodon_id_cmp("112233445566778899", "112233445566778899"), 0);
+	assert_true(map_mastodon_id_cmp("", "1") < 0);
+}
+
+/* Sets a status's id and parent (NULL: none); the caller frees the string. */
+static char *
+with_ids(const char *base, const char *id, const char *parent)
+{
+	char *a = variant(base, "id", json_string(id));
+	char *b = variant(a, "in_reply_to_id", parent ? json_string(parent) : json_null());
+
+	free(a);
+	return b;
+}
+
+static void
+test_statuses(void **state)
+{
+	struct buf out = BUF_INIT;
+	struct post p[8];
+	char err[256], newest[MAP_MASTODON_ID_MAX + 1], *priv, *broken, *boost, *doc;
+	char *a, *b, *c, *hidden;
+	size_t nbad = 99, n;
+	int calls = 0;
+
+	(void)state;
+	/* Newest first, as Mastodon answers, with statuses that are not posts of ours. */
+	hidden = variant(customer_reply, "visibility", json_string("private"));
+	priv = with_ids(hidden, "112233445566790000", NULL);
+	free(hidden);
+	broken = variant(customer_reply, "account.acct", NULL);
+	boost = variant(brand_reply, "reblog", json_loads(customer_root, 0, NULL));
+	{
+		struct buf d = BUF_INIT;
+
+		buf_printf(&d, "[%s,%s,%s,%s,%s]", priv, broken, customer_reply, boost,
+		           customer_root);
+		doc = d.s;
+	}
+	assert_int_equal(map_mastodon_statuses(doc, strlen(doc), HOST, known_conversation, &calls,
+	                                       &out, newest, sizeof newest, &nbad, err, sizeof err),
+	                 2);
+	assert_int_equal(nbad, 1);
+	assert_string_equal(err, "status 112233445566780001: missing field \"account.acct\"");
+	/* The private status is the newest place in the timeline, though not a post. */
+	assert_string_equal(newest, "112233445566790000");
+	n = parse_lines(&out, p, 8);
+	assert_int_equal(n, 2);
+	/* Oldest first. */
+	assert_string_equal(p[0].id, "112233445566770000");
+	assert_string_equal(p[1].id, "112233445566780001");
+	assert_string_equal(p[1].conversation_id, "112233445566770000");
+	assert_true(calls > 0);
+	post_release(&p[0]);
+	post_release(&p[1]);
+	free(doc);
+
+	/*
+	 * A thread inside one page, unknown to the caller: each reply joins the
+	 * conversation of the status before it in the page.
+	 */
+	a = with_ids(brand_reply, "900", NULL);
+	b = with_ids(brand_reply, "1000", "900");
+	c = with_ids(brand_reply, "1001", "1000");
+	{
+		struct buf d = BUF_INIT;
+
+		buf_printf(&d, "[%s,%s,%s]", c, b, a);
+		doc = d.s;
+	}
+	buf_reset(&out);
+	assert_int_equal(map_mastodon_statuses(doc, strlen(doc), HOST, NULL, NULL, &out, newest,
+	                                       sizeof newest, NULL, err, sizeof err),
+	                 3);
+	assert_string_equal(newest, "1001");
+	n = parse_lines(&out, p, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(p[0].id, "900");
+	assert_string_equal(p[2].id, "1001");
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(p[i].conversation_id, "900");
+		post_release(&p[i]);
+	}
+	free(doc);
+	free(a);
+	free(b);
+	free(c);
+
+	/* An empty page, and documents that are not pages. */
+	buf_reset(&out);
+	assert_int_equal(map_mastodon_statuses("[]", strlen("[]"), HOST, NULL, NULL, &out, newest,
+	                                       sizeof newest, &nbad, err, sizeof err),
+	                 0);
+	assert_string_equal(newest, "");
+	assert_int_equal(nbad, 0);
+	buf_adds(&out, "keep");
+	assert_int_equal(map_mastodon_statuses("{}", strlen("{}"), HOST, NULL, NULL, &out, newest,
+	                                       sizeof newest, &nbad, err, sizeof err),
+	                 -1);
+	assert_string_equal(err, "not a JSON array");
+	assert_int_equal(map_mastodon_statuses("[", strlen("["), HOST, NULL, NULL, &out, newest,
+	                                       sizeof newest, &nbad, err, sizeof err),
+	                 -1);
+	assert_true(strncmp(err, "not JSON: ", 10) == 0);
+	assert_string_equal(out.s, "keep");
+	/* Elements that are not statuses are bad statuses, not a bad page. */
+	assert_int_equal(map_mastodon_statuses("[1,{\"id\":\"a b\"}]",
+	                                       strlen("[1,{\"id\":\"a b\"}]"), HOST, NULL, NULL,
+	                                       &out, newest, sizeof newest, &nbad, err, sizeof err),
+	                 0);
+	assert_int_equal(nbad, 2);
+	assert_string_equal(newest, "");
+	free(priv);
+	free(broken);
+	free(boost);
+	buf_free(&out);
+}
+
+static void
+test_account_id(void **state)
+{
+	char id[MAP_MASTODON_ID_MAX + 1], err[256];
+	const char *ok = "{\"id\":\"109364712345678901\",\"username\":\"AcmeSupport\","
+	                 "\"acct\":\"AcmeSupport\"}";
+
+	(void)state;
+	assert_int_equal(map_mastodon_account_id(ok, strlen(ok), id, sizeof id, err, sizeof err),
+	                 0);
+	assert_string_equal(id, "109364712345678901");
+	assert_int_equal(map_mastodon_account_id("{\"error\":\"Record not found\"}",
+	                                         strlen("{\"error\":\"Record not found\"}"), id,
+	                                         sizeof id, err, sizeof err),
+	                 -1);
+	assert_string_equal(err, "missing field \"id\"");
+	assert_int_equal(
+	    map_mastodon_account_id("[]", strlen("[]"), id, sizeof id, err, sizeof err), -1);
+	assert_string_equal(err, "not a JSON object");
+	assert_int_equal(map_mastodon_account_id("{\"id\":\"1 2\"}", strlen("{\"id\":\"1 2\"}"), id,
+	                                         sizeof id, err, sizeof err),
+	                 -1);
+	assert_int_equal(map_mastodon_account_id(ok, strlen(ok), id, 5, err, sizeof err), -1);
+	assert_string_equal(err, "field \"id\" is too long");
+}
+
+/* The streaming base read from an instance answer whose streaming URL is v. */
+static int
+streaming(const char *v, char *out, size_t outlen, char *err)
+{
+	char *doc = xasprintf("{\"domain\":\"mastodon.social\",\"configuration\":{\"urls\":"
+	                      "{\"streaming\":%s},\"statuses\":{\"max_characters\":500}}}",
+	                      v);
+	int rc = map_mastodon_streaming_url(doc, strlen(doc), out, outlen, err, 256);
+
+	free(doc);
+	return rc;
+}
+
+static void
+test_streaming_url(void **state)
+{
+	char out[256], err[256];
+
+	(void)state;
+	/* As docs.joinmastodon.org shows it, and as a test server gives it. */
+	assert_int_equal(streaming("\"wss://streaming.example.social\"", out, sizeof out, err), 1);
+	assert_string_equal(out, "https://streaming.example.social");
+	assert_int_equal(streaming("\"ws://127.0.0.1:4000/base//\"", out, sizeof out, err), 1);
+	assert_string_equal(out, "http://127.0.0.1:4000/base");
+	assert_int_equal(streaming("\"https://m.example:8443\"", out, sizeof out, err), 1);
+	assert_string_equal(out, "https://m.example:8443");
+	/* The instance does not say: the caller keeps its own. */
+	assert_int_equal(streaming("null", out, sizeof out, err), 0);
+	assert_int_equal(streaming("\"\"", out, sizeof out, err), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(map_mastodon_streaming_url("{\"domain\":\"x\"}",
+	                                            strlen("{\"domain\":\"x\"}"), out, sizeof out,
+	                                            err, sizeof err),
+	                 0);
+	assert_int_equal(map_mastodon_streaming_url("{\"configuration\":{}}",
+	                                            strlen("{\"configuration\":{}}"), out,
+	                                            sizeof out, err, sizeof err),
+	                 0);
+	/* Malformed. */
+	assert_int_equal(streaming("5", out, sizeof out, err), -1);
+	assert_string_equal(err, "field \"configuration.urls.streaming\" is not a string");
+	assert_int_equal(streaming("\"ftp://x.example\"", out, sizeof out, err), -1);
+	assert_string_equal(err, "bad configuration.urls.streaming \"ftp://x.example\"");
+	assert_int_equal(streaming("\"wss://\"", out, sizeof out, err), -1);
+	assert_int_equal(streaming("\"wss:///x\"", out, sizeof out, err), -1);
+	assert_int_equal(streaming("\"wss://a b.example\"", out, sizeof out, err), -1);
+	assert_int_equal(streaming("\"wss://user@evil.example\"", out, sizeof out, err), -1);
+	assert_int_equal(streaming("\"wss://x.example/?q\"", out, sizeof out, err), -1);
+	assert_int_equal(streaming("\"wss://x.example\"", out, 10, err), -1);
+	assert_string_equal(err, "configuration.urls.streaming is too long");
+	assert_string_equal(out, "");
+	assert_int_equal(map_mastodon_streaming_url("{\"configuration\":3}",
+	                                            strlen("{\"configuration\":3}"), out,
+	                                            sizeof out, err, sizeof err),
+	                 -1);
+	assert_string_equal(err, "field \"configuration\" is not an object");
+	assert_int_equal(map_mastodon_streaming_url("{\"configuration\":{\"urls\":[]}}",
+	                                            strlen("{\"configuration\":{\"urls\":[]}}"),
+	                                            out, sizeof out, err, sizeof err),
+	                 -1);
+	assert_int_equal(
+	    map_mastodon_streaming_url("[]", strlen("[]"), out, sizeof out, err, sizeof err), -1);
+}
+
 int
 main(void)
 {
@@ -619,6 +835,10 @@ main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_context),
 	    cmocka_unit_test(test_context_errors),
+	    cmocka_unit_test(test_id_order),
+	    cmocka_unit_test(test_statuses),
+	    cmocka_unit_test(test_account_id),
+	    cmocka_unit_test(test_streaming_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
