@@ -169,8 +169,12 @@ class BlueskySource(unittest.TestCase):
                 d.start()
                 d.wait_db("SELECT json_extract(value, '$.cursor') FROM positions "
                           f"WHERE source = '{pos}'", [("o6",)])
-                feeds = [q for p, q in av.requests[before:] if p.endswith("getAuthorFeed")]
-                self.assertEqual([q.get("cursor", [""])[0] for q in feeds], ["", "o3", "o6"])
+                cursors = lambda: [q.get("cursor", [""])[0] for p, q in av.requests[before:]
+                                   if p.endswith("getAuthorFeed")]
+                deadline = time.monotonic() + 10
+                while len(cursors()) < 3 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(cursors(), ["", "o3", "o6"])
                 d.stop()
                 rows = d.db("SELECT count(*) FROM posts")[0][0]
                 av.hold = set()
