@@ -219,6 +219,11 @@ score_post(struct tr *t, struct label *l, const struct match *m, size_t nm)
 		    kinds[RULE_DEFLECTION], l, m, nm, RULE_DEFLECTION);
 		return;
 	}
+	/* One verdict per follow-up, by the tracker's precedence: what a case would record. */
+	if (kinds[RULE_RESOLUTION])
+		kinds[RULE_ESCALATION] = kinds[RULE_DEFLECTION] = 0;
+	else if (kinds[RULE_ESCALATION])
+		kinds[RULE_DEFLECTION] = 0;
 	score(t, C_RESOLUTION, strcmp(l->label, "resolution") == 0, kinds[RULE_RESOLUTION], l, m,
 	    nm, RULE_RESOLUTION);
 	score(t, C_ESCALATION, strcmp(l->label, "escalation") == 0, kinds[RULE_ESCALATION], l, m,

@@ -105,13 +105,17 @@ class TestRules(unittest.TestCase):
         self.rules = write_rules(d, "[deflection dm]\npattern = \\bdm\\s+us\\b\ntags = dm\n"
                                     "[deflection call]\npattern = \\bcall\\s+us\\b\n"
                                     "tags = channel\n"
-                                    "[resolution fixed]\nby = any\npattern = \\bfixed\\b\n")
+                                    "[resolution fixed]\nby = any\npattern = \\bfixed\\b\n"
+                                    "[escalation still]\nby = customer\n"
+                                    "pattern = \\bstill\\b\n")
         self.posts = write_posts(d, [
             post("1", "please DM us", "2026-01-01T00:00:00Z", author="B", brand_flag=True),
             post("2", "please call us", "2026-01-01T00:00:01Z", author="B", brand_flag=True),
             post("3", "here is an answer", "2026-01-01T00:00:02Z", author="B", brand_flag=True),
             post("4", "fixed now", "2026-01-01T00:00:03Z", author="ann"),
             post("5", "DM us or call us", "2026-01-01T00:00:04Z", author="B", brand_flag=True),
+            post("6", "still broken yesterday, fixed now", "2026-01-01T00:00:05Z",
+                 author="ann"),
         ])
         self.labels = os.path.join(d, "labels.ndjson")
         with open(self.labels, "w") as f:
@@ -119,8 +123,9 @@ class TestRules(unittest.TestCase):
                                    ("5", "channel", True), ("99", "dm", False)):
                 f.write(json.dumps({"id": i, "brand": "B", "label": lab, "unsure": unsure})
                         + "\n")
-            f.write(json.dumps({"id": "4", "conversation_id": "c1", "label": "resolution",
-                                "unsure": False}) + "\n")
+            for i in ("4", "6"):
+                f.write(json.dumps({"id": i, "conversation_id": "c1", "label": "resolution",
+                                    "unsure": False}) + "\n")
 
     def tearDown(self):
         self.t.cleanup()
@@ -128,7 +133,7 @@ class TestRules(unittest.TestCase):
     def test_text_report(self):
         rc, out, err = run("test-rules", "--rules", self.rules, self.posts)
         self.assertEqual(rc, 0, err)
-        self.assertIn("Posts: 5 (4 brand, 1 customer), 0 bad lines", out)
+        self.assertIn("Posts: 6 (4 brand, 2 customer), 0 bad lines", out)
         self.assertRegex(out, r"\n\s+2\s+deflection dm\n")
         self.assertIn("| 1: please [DM us]", out)
         self.assertIn("Brand posts no deflection rule matched: 1", out)
@@ -139,7 +144,7 @@ class TestRules(unittest.TestCase):
                            self.posts)
         self.assertEqual(rc, 0, err)
         rows = [json.loads(l) for l in out.splitlines()]
-        self.assertEqual(len(rows), 5)
+        self.assertEqual(len(rows), 6)
         self.assertEqual(rows[0], {"id": "1", "matches": [
             {"rule": "dm", "kind": "deflection", "tags": ["dm"], "span": [7, 12]}]})
         self.assertEqual([m["rule"] for m in rows[4]["matches"]], ["dm", "call"])
@@ -149,12 +154,15 @@ class TestRules(unittest.TestCase):
         rc, out, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
                            self.posts)
         self.assertEqual(rc, 0, err)
-        self.assertIn("Labels: 5 (unsure left out), 1 with no post in the input", out)
+        self.assertIn("Labels: 6 (unsure left out), 1 with no post in the input", out)
         # dm: post 1 is a hit, post 2 (labelled dm) was predicted channel: a miss.
         self.assertRegex(out, r"dm\s+1\s+0\s+1\s+1\.0000\s+0\.5000\s+0\.6667")
         self.assertRegex(out, r"channel\s+0\s+1\s+0\s+0\.0000\s+1\.0000\s+0\.0000")
         self.assertRegex(out, r"dm\+channel\s+2\s+0\s+0\s+1\.0000\s+1\.0000\s+1\.0000")
-        self.assertRegex(out, r"resolution\s+1\s+0\s+0\s+1\.0000\s+1\.0000\s+1\.0000")
+        self.assertRegex(out, r"resolution\s+2\s+0\s+0\s+1\.0000\s+1\.0000\s+1\.0000")
+        # Post 6 matches both; a case would record the resolution, so no
+        # escalation is counted against it.
+        self.assertRegex(out, r"escalation\s+0\s+0\s+0\s")
         self.assertIn("dm false negatives (1):\n  2 [dm by call] please call us", out)
 
     def test_min_f1_gate(self):
