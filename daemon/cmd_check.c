@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "cmd.h"
+#include "daemon.h"
 #include "webhook.h"
 
 int
@@ -39,13 +40,14 @@ cmd_check(int argc, char **argv)
 	}
 	if (cmd_load(config_path, rules_dir, &cfg, &rs) != 0)
 		return 1;
-	/* What the daemon checks at start, too: the listener, the token, the secrets. */
+	/* What the daemon checks at start, too: the listener, the tokens, the secrets. */
 	struct diag d = DIAG_INIT;
 	char host[256];
 	int port;
 
 	admin_check(cfg, &d, host, sizeof host, &port, NULL);
 	webhooks_check(cfg, &d);
+	daemon_check_sources(cfg, &d);
 	if (d.n > 0) {
 		cmd_print_diag(&d);
 		diag_free(&d);

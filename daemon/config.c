@@ -359,8 +359,8 @@ on_item(void *arg, const struct ini_item *it)
 }
 
 /* The value of key in a section, or NULL. */
-static const char *
-section_value(const struct config_section *sec, const char *key, int *line)
+const char *
+config_value_at(const struct config_section *sec, const char *key, int *line)
 {
 	const char *v = NULL;
 
@@ -491,7 +491,7 @@ config_value(const struct config_section *sec, const char *key)
 {
 	int line;
 
-	return section_value(sec, key, &line);
+	return config_value_at(sec, key, &line);
 }
 
 /* Does v start with scheme:// and have something after it? */
@@ -514,14 +514,80 @@ check_mastodon_urls(struct cparse *p, const struct config_section *sec)
 	int line = sec->line;
 	const char *v;
 
-	if ((v = section_value(sec, "url", &line)) != NULL && !has_scheme(v, "http") &&
+	if ((v = config_value_at(sec, "url", &line)) != NULL && !has_scheme(v, "http") &&
 	    !has_scheme(v, "https"))
 		diag_add(p->d, p->file, line, 1, "[source %s]: url must start with http:// or "
 		    "https://", sec->name);
-	if ((v = section_value(sec, "streaming_url", &line)) != NULL && !has_scheme(v, "http") &&
+	if ((v = config_value_at(sec, "streaming_url", &line)) != NULL && !has_scheme(v, "http") &&
 	    !has_scheme(v, "https") && !has_scheme(v, "ws") && !has_scheme(v, "wss"))
 		diag_add(p->d, p->file, line, 1, "[source %s]: streaming_url must start with "
 		    "https://, http://, wss:// or ws://", sec->name);
+}
+
+/* The keys each type of source reads, space-separated; any other is a mistake. */
+static const struct {
+	const char *type, *keys;
+} source_types[] = {
+	{"file", "type path format"},
+	{"push", "type"},
+	{"x", "type url bearer_token_file stall_timeout poll_interval backoff_scale"},
+	{"mastodon", "type url streaming_url token_file instance stream stall_timeout "
+	    "poll_interval backoff_base backoff_max"},
+	{"bluesky", "type url poll_interval"},
+};
+
+/* Is word one of the space-separated words of list? */
+static int
+in_words(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (n == 0)
+		return 0;
+	for (const char *s = list; (s = strstr(s, word)) != NULL; s += n)
+		if ((s == list || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Checks every key of a source of a known type: that its type reads it, and
+ * that durations and numbers parse, so that check -c finds what would stop
+ * the daemon at start, with the line that says it.
+ */
+static void
+check_source_keys(struct cparse *p, const struct config_section *sec, const char *type)
+{
+	static const char *streams = "user public public/local public/remote";
+	const char *keys = NULL;
+
+	for (size_t k = 0; k < sizeof source_types / sizeof source_types[0]; k++)
+		if (strcmp(source_types[k].type, type) == 0)
+			keys = source_types[k].keys;
+	if (keys == NULL)
+		return;
+	for (size_t i = 0; i < sec->nkv; i++) {
+		const struct config_kv *kv = &sec->kv[i];
+		char *end;
+
+		if (!in_words(keys, kv->key)) {
+			diag_add(p->d, p->file, kv->line, 1, "[source %s]: key \"%s\" does not apply to "
+			    "type %s (it reads: %s)", sec->name, kv->key, type, keys);
+		} else if (in_words("poll_interval stall_timeout backoff_base backoff_max", kv->key) &&
+		    parse_duration(kv->value) <= 0) {
+			diag_add(p->d, p->file, kv->line, 1, "[source %s]: %s \"%s\" is not a duration "
+			    "(e.g. 30s, 5m, 1h)", sec->name, kv->key, kv->value);
+		} else if (strcmp(kv->key, "backoff_scale") == 0) {
+			double v = strtod(kv->value, &end);
+
+			if (end == kv->value || *end != '\0' || !(v > 0 && v <= 1))
+				diag_add(p->d, p->file, kv->line, 1, "[source %s]: backoff_scale \"%s\" "
+				    "is not a number above 0 and at most 1", sec->name, kv->value);
+		} else if (strcmp(kv->key, "stream") == 0 && !in_words(streams, kv->value)) {
+			diag_add(p->d, p->file, kv->line, 1, "[source %s]: stream \"%s\" is not one of "
+			    "%s", sec->name, kv->value, streams);
+		}
+	}
 }
 
 /* Checks what a section needs as a whole, once all its keys are read. */
@@ -534,7 +600,7 @@ check_sections(struct cparse *p)
 	for (size_t i = 0; i < p->c->nsources; i++) {
 		const struct config_section *sec = &p->c->sources[i];
 		int line = sec->line, ok = 0;
-		const char *type = section_value(sec, "type", &line);
+		const char *type = config_value_at(sec, "type", &line);
 
 		if (type == NULL) {
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] needs a type (file or push)",
@@ -546,16 +612,18 @@ check_sections(struct cparse *p)
 		if (!ok)
 			diag_add(p->d, p->file, line, 1, "[source %s]: type \"%s\" is not supported by "
 			    "this version (file, push, x, mastodon or bluesky)", sec->name, type);
-		if (strcmp(type, "file") == 0 && section_value(sec, "path", &line) == NULL)
+		else
+			check_source_keys(p, sec, type);
+		if (strcmp(type, "file") == 0 && config_value_at(sec, "path", &line) == NULL)
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
 			    sec->name);
-		if (strcmp(type, "mastodon") == 0 && (section_value(sec, "url", &line) == NULL ||
-		    section_value(sec, "token_file", &line) == NULL))
+		if (strcmp(type, "mastodon") == 0 && (config_value_at(sec, "url", &line) == NULL ||
+		    config_value_at(sec, "token_file", &line) == NULL))
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type mastodon needs a url "
 			    "and a token_file", sec->name);
 		if (strcmp(type, "mastodon") == 0)
 			check_mastodon_urls(p, sec);
-		const char *fmt = section_value(sec, "format", &line);
+		const char *fmt = config_value_at(sec, "format", &line);
 		ok = fmt == NULL;
 		for (size_t k = 0; fmt != NULL && formats[k]; k++)
 			ok |= strcmp(fmt, formats[k]) == 0;

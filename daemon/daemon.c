@@ -237,6 +237,69 @@ daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t
 	return b.s;
 }
 
+/*
+ * The token of a source that has one: NULL with the key, its line and the
+ * reason filled in when it cannot be read, or with *key NULL when the type
+ * needs none.
+ */
+static char *
+source_token(const struct config *cfg, const struct config_section *sec, const char **key,
+    int *line, char *why, size_t whylen)
+{
+	const char *type = config_value(sec, "type"), *name;
+
+	*line = sec->line;
+	if (type != NULL && strcmp(type, "x") == 0)
+		*key = "bearer_token_file";
+	else if (type != NULL && strcmp(type, "mastodon") == 0)
+		*key = "token_file";
+	else {
+		*key = NULL;
+		return NULL;
+	}
+	name = config_value_at(sec, *key, line);
+	return daemon_read_secret(cfg, name ? name : "x.token", why, whylen);
+}
+
+char *
+daemon_source_token(const struct config *cfg, const struct config_section *sec, char *err,
+    size_t errlen)
+{
+	const char *key;
+	char why[512];
+	int line;
+	char *tok = source_token(cfg, sec, &key, &line, why, sizeof why);
+
+	err[0] = '\0';
+	if (tok == NULL && key != NULL)
+		snprintf(err, errlen, "%s:%d: [source %s]: %s: %s", cfg->path ? cfg->path : "-",
+		    line, sec->name, key, why);
+	return tok;
+}
+
+int
+daemon_check_sources(const struct config *cfg, struct diag *d)
+{
+	size_t n = d->n;
+
+	for (size_t i = 0; i < cfg->nsources; i++) {
+		const struct config_section *sec = &cfg->sources[i];
+		const char *key;
+		char why[512];
+		int line;
+		char *tok = source_token(cfg, sec, &key, &line, why, sizeof why);
+
+		if (tok != NULL) {
+			explicit_bzero(tok, strlen(tok));
+			free(tok);
+		} else if (key != NULL) {
+			diag_add(d, cfg->path ? cfg->path : "-", line, 1, "[source %s]: %s: %s",
+			    sec->name, key, why);
+		}
+	}
+	return (int)(d->n - n);
+}
+
 /* Moves the pipeline's clock to now, firing deadlines, in one transaction. */
 static void
 advance(struct deflectd *d)
@@ -465,8 +528,8 @@ daemon_main(int argc, char **argv)
 		fatalx("%s: cannot restore state", store_path(d.store));
 	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
 		fatalx("%s", err);
+	source_bluesky_start_all(&d);
 	if (source_file_start_all(&d, err, sizeof err) != 0 ||
-	    source_bluesky_start_all(&d, err, sizeof err) != 0 ||
 	    source_mastodon_start_all(&d, err, sizeof err) != 0 ||
 	    source_x_start_all(&d, err, sizeof err) != 0)
 		fatalx("%s", err);

@@ -338,8 +338,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	poll_once(arg);
 }
 
-int
-source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen)
+void
+source_bluesky_start_all(struct deflectd *d)
 {
 	for (size_t i = 0; i < d->cfg->nsources; i++) {
 		const struct config_section *sec = &d->cfg->sources[i];
@@ -355,15 +355,7 @@ source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen)
 		b->url = xstrdup(url ? url : "https://public.api.bsky.app");
 		while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
 			b->url[strlen(b->url) - 1] = '\0';
-		b->interval = iv ? parse_duration(iv) : 60;
-		if (b->interval <= 0) {
-			snprintf(err, errlen, "%s:%d: [source %s]: poll_interval must be a duration",
-			    d->cfg->path, sec->line, sec->name);
-			free(b->name);
-			free(b->url);
-			free(b);
-			return -1;
-		}
+		b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
 		char *stat = xasprintf("bluesky:%s", sec->name);
 		b->stats = daemon_source(d, stat);
 		b->stats->network = 1;
@@ -391,7 +383,6 @@ source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen)
 		    (long long)b->interval);
 		poll_once(b);
 	}
-	return 0;
 }
 
 void

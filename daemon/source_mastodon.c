@@ -729,7 +729,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	catchup(arg);
 }
 
-/* A duration key, or its default; -1 when bad. */
+/* A duration key, or its default. */
 static int64_t
 duration(const struct config_section *sec, const char *key, int64_t dflt)
 {
@@ -850,14 +850,8 @@ source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
 		m->stall = duration(sec, "stall_timeout", 30);
 		m->poll = duration(sec, "poll_interval", 60);
 		m->backoff_base = duration(sec, "backoff_base", 5);
-		m->backoff_max = duration(sec, "backoff_max", 320);
-		if (m->stall <= 0 || m->poll <= 0 || m->backoff_base <= 0 || m->backoff_max <= 0) {
-			snprintf(err, errlen, "%s:%d: [source %s]: a duration is not valid", d->cfg->path,
-			    sec->line, sec->name);
-			masto_free(m);
-			return -1;
-		}
-		m->token = daemon_read_secret(d->cfg, config_value(sec, "token_file"), err, errlen);
+		m->backoff_max = duration(sec, "backoff_max", 320); /* config.c checked them */
+		m->token = daemon_source_token(d->cfg, sec, err, errlen);
 		if (m->token == NULL) {
 			masto_free(m);
 			return -1;

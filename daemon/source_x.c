@@ -249,7 +249,8 @@ drop_stream(struct xsrc *x)
 	x->live_headers = NULL;
 	buf_reset(&x->line);
 	x->skipping = 0;
-	event_del(x->idle);
+	if (x->idle != NULL) /* NULL when the source failed before it started */
+		event_del(x->idle);
 }
 
 static void
@@ -584,15 +585,8 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 			x->url[strlen(x->url) - 1] = '\0';
 		x->stall = st ? parse_duration(st) : 30;
 		x->poll = pi ? parse_duration(pi) : 300;
-		x->scale = sc ? strtod(sc, NULL) : 1.0;
-		if (x->stall <= 0 || x->poll <= 0 || x->scale <= 0 || x->scale > 1) {
-			snprintf(err, errlen, "%s:%d: [source %s]: bad stall_timeout, poll_interval or "
-			    "backoff_scale (a number from 0 to 1)", d->cfg->path, sec->line, sec->name);
-			xsrc_free(x);
-			return -1;
-		}
-		x->token = daemon_read_secret(d->cfg, config_value(sec, "bearer_token_file") ?
-		    config_value(sec, "bearer_token_file") : "x.token", err, errlen);
+		x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */
+		x->token = daemon_source_token(d->cfg, sec, err, errlen);
 		if (x->token == NULL) {
 			xsrc_free(x);
 			return -1;

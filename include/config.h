@@ -76,6 +76,8 @@ struct config {
 
 /* The last value of key in a [source] or [webhook] section, or NULL. */
 const char *config_value(const struct config_section *sec, const char *key);
+/* The same, and the line it is on (left alone when the key is absent). */
+const char *config_value_at(const struct config_section *sec, const char *key, int *line);
 
 struct config *config_default(void);
 /* Parses buf as the config file path (used for messages and relative paths). */

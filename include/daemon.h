@@ -95,5 +95,14 @@ int daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const stru
  * logged. NULL with a message in err.
  */
 char *daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen);
+/*
+ * Reads the token of a source that has one (x: bearer_token_file, x.token
+ * unless set; mastodon: token_file). NULL with "FILE:LINE: [source NAME]:
+ * KEY: reason" in err; NULL with err empty for a type that needs none.
+ */
+char *daemon_source_token(const struct config *cfg, const struct config_section *sec,
+    char *err, size_t errlen);
+/* Reports every source token daemon_source_token() would refuse; returns how many. */
+int daemon_check_sources(const struct config *cfg, struct diag *d);
 
 #endif

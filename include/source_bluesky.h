@@ -9,8 +9,8 @@
 
 struct deflectd;
 
-/* Starts every [source] of type bluesky; -1 with a message in err. */
-int source_bluesky_start_all(struct deflectd *d, char *err, size_t errlen);
+/* Starts every [source] of type bluesky (config.c has checked their keys). */
+void source_bluesky_start_all(struct deflectd *d);
 void source_bluesky_stop_all(struct deflectd *d);
 
 #endif

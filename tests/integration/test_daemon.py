@@ -248,6 +248,66 @@ class BadStartup(unittest.TestCase):
             self.assertIn(conf + ":4:2: unknown section [sorce x]", err)
             self.assertIn("configuration has errors; not starting", err)
 
+    def test_source_keys_checked_by_check_and_at_start(self):
+        """What would stop the daemon at start is what check -c reports, with
+        the line: keys a source type does not read, bad durations, numbers
+        and streams, and unreadable tokens; the daemon refuses the same
+        config cleanly, without a crash."""
+        with tmpdir() as t:
+            conf = os.path.join(t, "src.conf")
+            with open(conf, "w") as f:
+                f.write("[daemon]\nstate_dir = state\nrules_dir = rules\n"
+                        "admin_listen = 127.0.0.1:0\n"
+                        "[source x1]\ntype = x\nbackoff_base = 5s\nbackoff_scale = 5\n"
+                        "[source b1]\ntype = bluesky\npoll_interval = 60\n"
+                        "[source m1]\ntype = mastodon\nurl = https://m.example\n"
+                        "token_file = nosuch.token\nstream = bogus\nstall_timeout = 0s\n"
+                        "[source f1]\ntype = file\npath = /dev/null\nurl = http://x\n")
+            os.makedirs(os.path.join(t, "rules"))
+            with open(os.path.join(t, "rules", "10.rules"), "w") as f:
+                f.write("[deflection dm]\npattern = \\bdm\\s+us\\b\n")
+            want = [":7:1: [source x1]: key \"backoff_base\" does not apply to type x",
+                    ":8:1: [source x1]: backoff_scale \"5\" is not a number above 0",
+                    ":11:1: [source b1]: poll_interval \"60\" is not a duration",
+                    ":16:1: [source m1]: stream \"bogus\" is not one of",
+                    ":17:1: [source m1]: stall_timeout \"0s\" is not a duration",
+                    ":21:1: [source f1]: key \"url\" does not apply to type file"]
+            p = subprocess.run([DEFLECTD, "check", "-c", conf], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            for w in want:
+                self.assertIn(conf + w, p.stderr)
+            rc, err = self.run_daemon(conf)
+            self.assertEqual(rc, 1, err)
+            for w in want:
+                self.assertIn(conf + w, err)
+
+            # With the keys right, the tokens: check names each missing one
+            # with its key's line (or the section's, for x's default name),
+            # and the daemon stops on the first with the same words.
+            with open(conf, "w") as f:
+                f.write("[daemon]\nstate_dir = state\nrules_dir = rules\n"
+                        "admin_listen = 127.0.0.1:0\n"
+                        "[source x1]\ntype = x\n"
+                        "[source m1]\ntype = mastodon\nurl = http://127.0.0.1:9\n"
+                        "token_file = nosuch.token\n")
+            p = subprocess.run([DEFLECTD, "check", "-c", conf], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(conf + ":5:1: [source x1]: bearer_token_file: ", p.stderr)
+            self.assertIn("x.token: No such file or directory", p.stderr)
+            self.assertIn(conf + ":10:1: [source m1]: token_file: ", p.stderr)
+            rc, err = self.run_daemon(conf)
+            self.assertEqual(rc, 1, err)
+            self.assertIn(":10: [source m1]: token_file: ", err)
+            # An X source alone: its cleanup ran before its timers existed.
+            with open(conf, "w") as f:
+                f.write("[daemon]\nstate_dir = state\nrules_dir = rules\n"
+                        "admin_listen = 127.0.0.1:0\n[source x1]\ntype = x\n")
+            rc, err = self.run_daemon(conf)
+            self.assertEqual(rc, 1, err)
+            self.assertIn(":5: [source x1]: bearer_token_file: ", err)
+
     def test_non_loopback_admin_needs_a_token(self):
         with tmpdir() as t:
             d = Daemon(t)
