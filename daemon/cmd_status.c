@@ -139,7 +139,7 @@ cmd_status(int argc, char **argv)
 		const char *tag = "deflectd_source_connected{source=\"";
 		for (const char *p = strstr(metrics, tag); p; p = strstr(p + 1, tag)) {
 			const char *name = p + strlen(tag), *q = strchr(name, '"');
-			char label[200];
+			char label[200], ago[32] = "never";
 			long long last;
 
 			if (q == NULL || q - name > 150)
@@ -147,11 +147,11 @@ cmd_status(int argc, char **argv)
 			snprintf(label, sizeof label, "source=\"%.*s\"", (int)(q - name), name);
 			last = (long long)metric_with(metrics,
 			    "deflectd_source_last_byte_timestamp_seconds{", label);
-			printf("source %.*s: %s, last byte %s%lld%s, %.0f reconnects, %.0f stalls, "
+			if (last)
+				snprintf(ago, sizeof ago, "%llds ago", (long long)time(NULL) - last);
+			printf("source %.*s: %s, last byte %s, %.0f reconnects, %.0f stalls, "
 			    "%.0f errors\n", (int)(q - name), name,
-			    strncmp(q, "\"} 1", 4) == 0 ? "connected" : "DOWN",
-			    last ? "" : "never", last ? (long long)time(NULL) - last : 0LL,
-			    last ? "s ago" : "",
+			    strncmp(q, "\"} 1", 4) == 0 ? "connected" : "DOWN", ago,
 			    metric_with(metrics, "deflectd_source_reconnects_total{", label),
 			    metric_with(metrics, "deflectd_source_stalls_total{", label),
 			    metric_with(metrics, "deflectd_source_errors_total{", label));

@@ -264,7 +264,8 @@ class XCatchUp(unittest.TestCase):
                 d = Daemon(t, extra=(
                     "[brand acme]\ntwitter = AcmeSupport\n"
                     f"[source x]\ntype = x\nurl = {tl.url}\nbearer_token_file = x.token\n"
-                    "stall_timeout = 5s\npoll_interval = 1s\nbackoff_scale = 0.01\n"))
+                    "stall_timeout = 5s\npoll_interval = 1s\nbackoff_scale = 0.01\n"
+                    "[source idle]\ntype = bluesky\nurl = http://127.0.0.1:9\n"))
                 first = tweet("1790000000000000010", "@jane_doe Hello!", "200", iso(-100))
                 tl.streamed = [first]
                 d.start()
@@ -293,6 +294,15 @@ class XCatchUp(unittest.TestCase):
                 self.assertIn(f'deflectd_posts_total{{source="x:x"}} '
                               f'{d.db("SELECT count(*) FROM posts")[0][0] - rows}\n', text)
                 self.assertEqual(d.db("SELECT count(*) FROM posts")[0][0] - rows, 5)
+                status_conf = os.path.join(t, "status.conf")
+                with open(d.conf) as f, open(status_conf, "w") as g:
+                    g.write(f.read().replace("127.0.0.1:0", f"127.0.0.1:{d.port}"))
+                p = subprocess.run([DEFLECTD, "status", "-c", status_conf], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertRegex(p.stdout, r"source x:x: connected, last byte \d+s ago, ")
+                # A source with nothing to poll has never heard a byte.
+                self.assertIn("source bluesky:idle: DOWN, last byte never, 0 reconnects",
+                              p.stdout)
                 d.stop()
         finally:
             tl.close()
