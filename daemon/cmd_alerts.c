@@ -80,6 +80,12 @@ cmd_alerts(int argc, char **argv)
 		return 2;
 	}
 	const char *sub = argv[optind++];
+	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
+	    strcmp(state, "dead") != 0) {
+		fprintf(stderr, "deflectd alerts: no state \"%s\" (pending, delivered or dead)\n",
+		    state);
+		return 2;
+	}
 	if ((st = open_state(config_path, &cfg)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
@@ -95,7 +101,7 @@ cmd_alerts(int argc, char **argv)
 
 		if (dead) {
 			n = store_exec(st, "UPDATE deliveries SET state = 'pending', attempts = 0,"
-			    " next_at = 0 WHERE state = 'dead'");
+			    " next_at = 0, requeued_at = unixepoch() WHERE state = 'dead'");
 		}
 		for (; optind < argc && n >= 0; optind++) {
 			/* Ids are ours (dfl_ + hex); anything else matches nothing. */
@@ -105,7 +111,8 @@ cmd_alerts(int argc, char **argv)
 				continue;
 			}
 			q = xasprintf("UPDATE deliveries SET state = 'pending', attempts = 0,"
-			    " next_at = 0 WHERE alert_id = '%s' AND state != 'delivered'", argv[optind]);
+			    " next_at = 0, requeued_at = unixepoch() WHERE alert_id = '%s' AND"
+			    " state != 'delivered'", argv[optind]);
 			int k = store_exec(st, q);
 			free(q);
 			n = k < 0 ? -1 : n + k;

@@ -16,7 +16,8 @@
 
 /* "dfld": marks the file as deflectd's, so a foreign database is refused. */
 #define STORE_APP_ID 0x64666c64
-#define STORE_VERSION 1
+/* 2: deliveries.requeued_at, so a requeued alert gets a whole max_age again. */
+#define STORE_VERSION 2
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS posts ("
@@ -40,7 +41,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS deliveries ("
     "  alert_id TEXT NOT NULL, webhook TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
     "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,"
-    "  last_status INTEGER, last_error TEXT, updated_at INTEGER,"
+    "  last_status INTEGER, last_error TEXT, updated_at INTEGER, requeued_at INTEGER,"
     "  PRIMARY KEY (alert_id, webhook));"
     "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (webhook, next_at)"
     "  WHERE state = 'pending';"
@@ -96,7 +97,8 @@ static const char *sql[S_COUNT] = {
     " conversation_id = ?2 AND customer = ?3 AND case_post_id = ?4 ORDER BY at, post_id",
     "INSERT OR IGNORE INTO deliveries (alert_id, webhook, next_at, updated_at)"
     " VALUES (?, ?, ?, ?)",
-    "SELECT d.alert_id, o.body, d.attempts, o.created_at FROM deliveries d"
+    "SELECT d.alert_id, o.body, d.attempts, max(o.created_at, coalesce(d.requeued_at, 0))"
+    " FROM deliveries d"
     " JOIN outbox o ON o.id = d.alert_id WHERE d.webhook = ? AND d.state = 'pending'"
     " AND d.next_at <= ? ORDER BY d.next_at, o.created_at LIMIT ?",
     "UPDATE deliveries SET state = ?3, attempts = ?4, next_at = ?5, last_status = ?6,"
@@ -181,6 +183,14 @@ check_file(struct store *st, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_finalize(s);
+	/* Schema 1 lacks what 2 added; CREATE IF NOT EXISTS below keeps old tables. */
+	if (ver == 1 && sqlite3_exec(db, "ALTER TABLE deliveries ADD COLUMN requeued_at INTEGER",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: upgrading the schema: %s", st->path,
+		    msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
 	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, NULL,
 	    &msg) != SQLITE_OK || sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", st->path, msg ? msg : sqlite3_errmsg(db));

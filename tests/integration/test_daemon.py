@@ -321,6 +321,24 @@ class BadStartup(unittest.TestCase):
             self.assertIn("admin_listen 0.0.0.0:0 is not loopback: admin_token_file is required",
                           err)
 
+    def test_schema_1_database_is_upgraded(self):
+        with tmpdir() as t:
+            d = Daemon(t).start()
+            d.stop()
+            db = os.path.join(d.state, "deflectd.db")
+            con = sqlite3.connect(db)
+            con.executescript("ALTER TABLE deliveries DROP COLUMN requeued_at;"
+                              "PRAGMA user_version = 1;")
+            con.close()
+            d.start()
+            d.stop()
+            con = sqlite3.connect(db)
+            cols = [r[1] for r in con.execute("PRAGMA table_info(deliveries)")]
+            ver = con.execute("PRAGMA user_version").fetchone()[0]
+            con.close()
+            self.assertIn("requeued_at", cols)
+            self.assertEqual(ver, 2)
+
     def test_foreign_and_damaged_databases_are_refused(self):
         with tmpdir() as t:
             d = Daemon(t)

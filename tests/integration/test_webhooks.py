@@ -126,13 +126,21 @@ class Webhooks(unittest.TestCase):
         rows = p.stdout.splitlines()
         self.assertEqual(len(rows), 2, p.stdout)
         self.assertIn("\tdeflection.unresolved\tops\tdead\t", rows[1])
+        p = subprocess.run([DEFLECTD, "alerts", "-c", d.conf, "list", "--state", "gone"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertIn('no state "gone"', p.stderr)
+        # Requeued long after max_age, the alert has a whole max_age again:
+        # one more failure is retried, not a dead letter at once.
+        time.sleep(2)
         self.rx.default = 200
+        self.rx.script = [503]
         n = len(self.rx.requests)
         p = subprocess.run([DEFLECTD, "alerts", "-c", d.conf, "requeue", "--dead"],
                            capture_output=True, text=True)
         self.assertEqual(p.stdout, "1 deliveries requeued\n")
-        self.rx.wait(n + 1)
-        d.wait_db("SELECT state FROM deliveries", [("delivered",)])
+        self.rx.wait(n + 2)
+        d.wait_db("SELECT state, attempts FROM deliveries", [("delivered", 2)])
         d.stop()
 
     def test_kill9_before_delivery_then_delivered_after_restart(self):
