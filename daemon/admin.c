@@ -228,6 +228,21 @@ on_readyz(struct evhttp_request *req, void *arg)
 		reply_text(req, 503, "Service Unavailable", "text/plain", "starting\n");
 }
 
+/* Is state one a listing knows? A typo should not look like an empty list. */
+static int
+known_state(const char *path, const char *state)
+{
+	if (state == NULL)
+		return 1;
+	if (strcmp(path, "/v1/alerts") == 0)
+		return strcmp(state, "pending") == 0 || strcmp(state, "delivered") == 0 ||
+		    strcmp(state, "dead") == 0;
+	for (int s = CASE_DEFLECTED; s <= CASE_RESOLVED_LATE; s++)
+		if (strcmp(state, case_state_name((enum case_state)s)) == 0)
+			return 1;
+	return 0;
+}
+
 /* GET /v1/cases?state=&brand=, /v1/alerts?state=, /v1/brands. */
 static void
 on_listing(struct evhttp_request *req, void *arg)
@@ -240,6 +255,14 @@ on_listing(struct evhttp_request *req, void *arg)
 		return;
 	state = query_param(req, "state");
 	brand = query_param(req, "brand");
+	if (!known_state(path, state)) {
+		reply_error(req, 400, "Bad Request", strcmp(path, "/v1/alerts") == 0 ?
+		    "state must be pending, delivered or dead" :
+		    "state must be deflected, resolved, unresolved or resolved_late");
+		free(state);
+		free(brand);
+		return;
+	}
 	if (strcmp(path, "/v1/cases") == 0)
 		doc = metrics_cases(a->d, state, brand);
 	else if (strcmp(path, "/v1/alerts") == 0)

@@ -86,6 +86,10 @@ class Admin(unittest.TestCase):
         self.assertEqual([c["state"] for c in self.getj("/v1/cases?state=resolved")["cases"]],
                          ["resolved"])
         self.assertEqual(self.getj("/v1/cases?brand=Nobody")["cases"], [])
+        # A mistyped state is an error, not an empty list.
+        self.assertEqual(self.d.get("/v1/cases?state=open")[0], 400)
+        self.assertEqual(self.d.get("/v1/alerts?state=sent")[0], 400)
+        self.assertEqual(self.getj("/v1/alerts?state=dead")["alerts"], [])
         brands = self.getj("/v1/brands")["brands"]
         self.assertEqual(len(brands), 1)
         b = brands[0]
