@@ -260,6 +260,7 @@ process(struct pipeline *pl, struct post *p)
 	tp.id = p->id;
 	tp.platform = p->platform;
 	tp.conversation_id = p->conversation_id;
+	tp.conversation_implied = p->conversation_implied;
 	tp.in_reply_to_id = p->in_reply_to_id;
 	tp.author = p->author;
 	tp.brand = in.brand;

@@ -223,8 +223,10 @@ build(const struct post_value v[PK_COUNT], struct post *p, char *err, size_t err
 	/* An empty name says as little as no name, so it gets the same default. */
 	if (p->platform == NULL || *p->platform == '\0')
 		p->platform = "unknown";
-	if (p->conversation_id == NULL)
+	if (p->conversation_id == NULL) {
 		p->conversation_id = p->id;
+		p->conversation_implied = 1;
+	}
 	if (p->brand != NULL && *p->brand == '\0')
 		p->brand = NULL;
 	if (p->lang != NULL && *p->lang == '\0')

@@ -74,6 +74,7 @@ struct mpost {
 	const char *author;
 	const char *customer; /* of a brand post; NULL if unknown or a customer's post */
 	const char *brand;    /* NULL when unknown */
+	const char *conversation; /* NULL when it is the post's own id */
 	int is_brand;
 	/* the key and the strings above follow */
 };
@@ -498,8 +499,11 @@ remember(struct tracker *t, const struct key *k, const struct tracker_post *p,
 	struct mpost *m;
 	char *cur;
 
+	int own = strcmp(p->conversation_id, p->id) == 0;
+
 	size += customer != NULL ? strlen(customer) + 1 : 0;
 	size += brand != NULL ? strlen(brand) + 1 : 0;
+	size += own ? 0 : strlen(p->conversation_id) + 1;
 	m = xmalloc(size);
 	cur = (char *)(m + 1);
 	memcpy(cur, k->s, k->len + 1);
@@ -510,6 +514,7 @@ remember(struct tracker *t, const struct key *k, const struct tracker_post *p,
 	m->author = put_str(&cur, p->author);
 	m->customer = customer != NULL ? put_str(&cur, customer) : NULL;
 	m->brand = brand != NULL ? put_str(&cur, brand) : NULL;
+	m->conversation = own ? NULL : put_str(&cur, p->conversation_id);
 	table_put(&t->posts, k->hash, m);
 	if (t->tail != NULL)
 		t->tail->next = m;
@@ -613,8 +618,17 @@ brand_post_customer(const struct tracker_post *p, const struct mpost *parent)
 void
 tracker_post(struct tracker *t, const struct tracker_post *p)
 {
-	const struct verdict *v = p->v;
 	struct mpost *parent = recall(t, p->platform, p->in_reply_to_id);
+	struct tracker_post joined;
+
+	/* A reply that did not say its conversation joins its parent's. */
+	if (p->conversation_implied && parent != NULL) {
+		joined = *p;
+		joined.conversation_id = parent->conversation ? parent->conversation :
+		    p->in_reply_to_id;
+		p = &joined;
+	}
+	const struct verdict *v = p->v;
 	const char *customer, *brand = p->brand;
 	struct icase *c = NULL;
 	struct key k;

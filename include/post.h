@@ -13,7 +13,8 @@ struct post {
 	char *mem; /* owns the strings below */
 	const char *id;
 	const char *platform;        /* "unknown" when absent */
-	const char *conversation_id; /* the post's own id when absent */
+	const char *conversation_id; /* the post's own id when absent ... */
+	int conversation_implied;    /* ... which this says */
 	const char *in_reply_to_id;  /* NULL for a root post */
 	const char *author;
 	const char *brand; /* NULL when absent */

@@ -48,6 +48,7 @@ struct tracker_post {
 	const char *id;
 	const char *platform;
 	const char *conversation_id;
+	int conversation_implied;   /* the input did not say: a reply joins its parent's */
 	const char *in_reply_to_id; /* NULL for a root post */
 	const char *author;
 	const char *brand;   /* NULL: taken from the case or the parent post */

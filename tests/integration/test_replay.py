@@ -81,6 +81,23 @@ class Semantics(unittest.TestCase):
         self.assertEqual(fs[3]["time_to_resolution"], 89940)
         self.assertEqual(fs[3]["state"], "resolved_late")
 
+    def test_replies_without_conversation_join_their_parents(self):
+        def bare(*a, **kw):
+            p = post(*a, **kw)
+            del p["conversation_id"]
+            return p
+        fs, _ = self.replay([
+            bare("1", "help", "2026-01-01T00:00:00Z", author="ann"),
+            bare("2", "@ann sorry, DM us", "2026-01-01T00:01:00Z", author="Brand",
+                 brand_flag=True, reply="1"),
+            bare("3", "@Brand still waiting", "2026-01-01T00:05:00Z", author="ann", reply="2"),
+            bare("4", "@ann all sorted now", "2026-01-01T00:09:00Z", author="Brand",
+                 brand_flag=True, reply="3"),
+        ])
+        # Linked only by in_reply_to_id, the thread is one case under its root.
+        self.assertEqual([f["type"] for f in fs], ["deflection", "escalation", "resolution"])
+        self.assertEqual({f["conversation_id"] for f in fs}, {"1"})
+
     def test_out_of_order_within_lateness(self):
         """A resolution that arrives before its deflection but is later in event time counts."""
         fs, err = self.replay([
