@@ -173,8 +173,8 @@ cmd_send_test_alert(int argc, char **argv)
 	/* A clearly marked test: "test": true and a case nobody could mistake. */
 	int64_t now = (int64_t)time(NULL);
 	struct tcase c = {"test", "deflectd-test", "test-customer", "deflectd", CASE_UNRESOLVED,
-	    now - 3 * 86400, now, 0, 0, 0, "deflectd-test-post", "test-rule", 0, 5};
-	struct finding f = {FINDING_UNRESOLVED, now, &c, c.post_id, c.rule, 0, 5};
+	    now - 3 * 86400, now, 0, 0, 0, "deflectd-test-post", "test-rule", 10, 14};
+	struct finding f = {FINDING_UNRESOLVED, now, &c, c.post_id, c.rule, 10, 14};
 	struct alert_input in;
 	char id[64], *doc;
 
@@ -184,7 +184,7 @@ cmd_send_test_alert(int argc, char **argv)
 	in.type = "deflection.unresolved";
 	in.id = id;
 	in.created_at = now;
-	in.text = "This is a test alert from deflectd send-test-alert.";
+	in.text = "This is a test alert from deflectd send-test-alert."; /* "test" at 10-14 */
 	in.match = "test";
 	in.test = 1;
 	doc = alert_document(&in);

@@ -199,6 +199,9 @@ class Webhooks(unittest.TestCase):
         self.assertRegex(p.stdout, r"^webhook ops: HTTP 200 in \d+ ms\n$")
         doc = json.loads(self.rx.requests[0]["body"])
         self.assertTrue(doc["test"])
+        # The same shape as a real alert: span is where match is in text.
+        dp = doc["deflection"]
+        self.assertEqual(dp["text"][dp["span"][0]:dp["span"][1]], dp["match"])
         self.rx.default = 500
         p = subprocess.run([DEFLECTD, "send-test-alert", "-c", d.conf],
                            capture_output=True, text=True, timeout=30)
