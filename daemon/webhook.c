@@ -329,7 +329,6 @@ on_done(void *arg, CURL *e, CURLcode result)
 		store_begin(ws->store);
 		store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone");
 		store_commit(ws->store);
-		attempts = dl->attempts;
 	} else {
 		int64_t ra = result == CURLE_OK && status == 429 ? retry_after(e) : -1;
 

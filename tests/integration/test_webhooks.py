@@ -98,6 +98,9 @@ class Webhooks(unittest.TestCase):
         time.sleep(2.5)
         self.assertEqual(len(self.rx.requests), 1)
         self.assertEqual(d.db("SELECT name, reason FROM webhook_state"), [("ops", "HTTP 410 Gone")])
+        # The one attempt made is counted; the alert waits, pending.
+        self.assertIn(("pending", 1, 410), d.db("SELECT state, attempts, last_status "
+                                                "FROM deliveries"))
         # Visible in status too.
         status_conf = os.path.join(self.t.name, "status.conf")
         with open(d.conf) as f, open(status_conf, "w") as g:
