@@ -92,10 +92,16 @@ request_free(struct request *r)
 
 static void fetch_feed(struct bsky *b, struct feed *f);
 
-/* The oldest and newest post times among lines; 0 and 0 when there are none. */
+/*
+ * The oldest and newest post times among lines; 0 and 0 when there are none.
+ * createdAt is the client's clock, so a time ahead of ours counts as now: a
+ * post from the future must not put every later one behind "seen".
+ */
 static void
 page_span(struct bsky *b, const struct buf *lines, int64_t *oldest, int64_t *newest)
 {
+	int64_t now = (int64_t)time(NULL);
+
 	*oldest = *newest = 0;
 	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
 		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
@@ -104,10 +110,12 @@ page_span(struct bsky *b, const struct buf *lines, int64_t *oldest, int64_t *new
 		char err[64];
 
 		if (post_parse(b->d->pp, p, n, &post, err, sizeof err) == 0) {
-			if (*newest == 0 || post.created_at > *newest)
-				*newest = post.created_at;
-			if (*oldest == 0 || post.created_at < *oldest)
-				*oldest = post.created_at;
+			int64_t at = post.created_at < now ? post.created_at : now;
+
+			if (*newest == 0 || at > *newest)
+				*newest = at;
+			if (*oldest == 0 || at < *oldest)
+				*oldest = at;
 			post_release(&post);
 		}
 		p += n + 1;
@@ -170,13 +178,18 @@ feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const char *c
 	if (f->cursor[0] == '\0') /* the newest page opens a round */
 		next.high = newest > f->seen ? newest : f->seen;
 	next.pages = f->pages + 1;
-	/* A first start takes the newest page only: history is not a backlog. */
-	more = f->seen != 0 && lines->len > 0 && oldest > f->seen && cursor[0] != '\0' &&
-	    next.pages < MAX_PAGES;
+	/*
+	 * A first start takes the newest page only: history is not a backlog.
+	 * A page reaching back only to the second of "seen" may have more of
+	 * that second behind it, so that one more page is read.
+	 */
+	int behind = f->seen != 0 && lines->len > 0 && oldest >= f->seen && cursor[0] != '\0';
+
+	more = behind && next.pages < MAX_PAGES;
 	if (more) {
 		snprintf(next.cursor, sizeof next.cursor, "%s", cursor);
 	} else {
-		if (f->seen != 0 && lines->len > 0 && oldest > f->seen)
+		if (behind)
 			log_warnx("source %s: %s: stopped catching up after %d pages; posts "
 			    "older than %lld may be missed", b->name, f->account, next.pages,
 			    (long long)oldest);

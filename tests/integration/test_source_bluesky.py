@@ -130,9 +130,13 @@ class BlueskySource(unittest.TestCase):
         all read after a restart by following the cursor back to where the
         last run stopped, even when that catch-up is itself cut by a restart;
         none twice, and a deflection among them reaches the webhook as
-        unresolved."""
+        unresolved. A post dated a day ahead (a client's clock) does not put
+        the later ones behind the saved point."""
         av = AppView()
         rx = Receiver()
+        ahead = f"at://{BRAND}/app.bsky.feed.post/3kahead00001"
+        av.feed.insert(0, post_view(ahead, BRAND, "acme.bsky.social",
+                                    "@sam.bsky.social Happy new year!", iso(86400)))
         try:
             with tmpdir() as t:
                 conf = ("[brand acme]\nbluesky = acme.bsky.social\n"
@@ -156,7 +160,7 @@ class BlueskySource(unittest.TestCase):
                     uri = f"at://{BRAND}/app.bsky.feed.post/3ka{i:09d}"
                     text = (f"@c{i}.bsky.social Please DM us your order number"
                             if i == 3 else f"@c{i}.bsky.social Thanks for the kind words!")
-                    view = post_view(uri, BRAND, "acme.bsky.social", text, iso(-60 + i))
+                    view = post_view(uri, BRAND, "acme.bsky.social", text, iso(2 + i))
                     view["record"]["reply"] = {"root": {"uri": root, "cid": "bafyr"},
                                                "parent": {"uri": root, "cid": "bafyr"}}
                     av.feed.insert(0, view)
@@ -180,7 +184,7 @@ class BlueskySource(unittest.TestCase):
                 av.hold = set()
                 before = len(av.requests)
                 d.start()
-                d.wait_db(f"SELECT count(*) FROM posts WHERE id LIKE 'at://{BRAND}/%'", [(8,)])
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id LIKE 'at://{BRAND}/%'", [(9,)])
                 feeds = [q for p, q in av.requests[before:] if p.endswith("getAuthorFeed")]
                 # It goes on from that cursor, back to the page that holds what
                 # the first run read; nothing older is asked for.
@@ -190,6 +194,7 @@ class BlueskySource(unittest.TestCase):
                                         (pos,))[0][0])
                 self.assertEqual(saved["cursor"], "")
                 self.assertGreater(saved["seen"], 0)
+                self.assertLess(saved["seen"], time.time() + 60)
                 # The deflection among them opens a case, unresolved past its window.
                 d.wait_db(f"SELECT state FROM cases WHERE conversation_id = '{convs[3]}'",
                           [("unresolved",)], timeout=15)
