@@ -202,7 +202,7 @@ has_tag(const struct match *m, size_t nm, const char *tag)
 
 /* Scores one labelled post. */
 static void
-score_post(struct tr *t, struct label *l, const struct match *m, size_t nm)
+score_post(struct tr *t, struct label *l, const struct match *m, size_t nm, int is_brand)
 {
 	int kinds[RULE_KINDS] = {0};
 
@@ -219,7 +219,13 @@ score_post(struct tr *t, struct label *l, const struct match *m, size_t nm)
 		    kinds[RULE_DEFLECTION], l, m, nm, RULE_DEFLECTION);
 		return;
 	}
-	/* One verdict per follow-up, by the tracker's precedence: what a case would record. */
+	/*
+	 * One verdict per follow-up, what a case would record: the tracker takes
+	 * escalations from customers and deflections from brands only, and then
+	 * resolution over escalation over deflection.
+	 */
+	kinds[RULE_ESCALATION] &= !is_brand;
+	kinds[RULE_DEFLECTION] &= is_brand;
 	if (kinds[RULE_RESOLUTION])
 		kinds[RULE_ESCALATION] = kinds[RULE_DEFLECTION] = 0;
 	else if (kinds[RULE_ESCALATION])
@@ -311,7 +317,7 @@ test_post(struct tr *t, const struct post *p)
 			;
 		for (; l != NULL && l < t->labels + t->nlabels && strcmp(l->id, p->id) == 0; l++)
 			if (!l->seen)
-				score_post(t, l, m, nm);
+				score_post(t, l, m, nm, is_brand);
 	}
 }
 

@@ -33,7 +33,6 @@ struct cparse {
 };
 
 /* Keys the daemon's later stages read from [source] and [webhook] sections. */
-/* Keys of the sources this version has; the platform sources bring their own. */
 static const char *source_keys[] = {"type", "path", "format", "url", "poll_interval",
     "token_file", "streaming_url", "stream", "stall_timeout", "backoff_base", "backoff_max",
     "instance", "bearer_token_file", "backoff_scale", NULL};
@@ -542,7 +541,7 @@ in_words(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
-	if (n == 0)
+	if (n == 0 || strchr(word, ' ') != NULL)
 		return 0;
 	for (const char *s = list; (s = strstr(s, word)) != NULL; s += n)
 		if ((s == list || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))

@@ -258,7 +258,13 @@ source_token(const struct config *cfg, const struct config_section *sec, const c
 		return NULL;
 	}
 	name = config_value_at(sec, *key, line);
-	return daemon_read_secret(cfg, name ? name : "x.token", why, whylen);
+	if (name == NULL && strcmp(type, "x") == 0)
+		name = "x.token";
+	if (name == NULL) { /* config.c requires token_file of a mastodon source */
+		snprintf(why, whylen, "not set");
+		return NULL;
+	}
+	return daemon_read_secret(cfg, name, why, whylen);
 }
 
 char *

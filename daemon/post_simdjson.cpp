@@ -9,6 +9,7 @@
 #define SIMDJSON_EXCEPTIONS 0
 #include <simdjson.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string_view>

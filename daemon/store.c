@@ -183,9 +183,14 @@ check_file(struct store *st, char *err, size_t errlen)
 		return -1;
 	}
 	sqlite3_finalize(s);
-	/* Schema 1 lacks what 2 added; CREATE IF NOT EXISTS below keeps old tables. */
-	if (ver == 1 && sqlite3_exec(db, "ALTER TABLE deliveries ADD COLUMN requeued_at INTEGER",
-	    NULL, NULL, &msg) != SQLITE_OK) {
+	/*
+	 * Schema 1 lacks what 2 added (CREATE IF NOT EXISTS below keeps old
+	 * tables); the column and the version change in one transaction, so a
+	 * crash between them cannot leave a file no start can open.
+	 */
+	if (ver == 1 && sqlite3_exec(db, "BEGIN IMMEDIATE; ALTER TABLE deliveries ADD COLUMN "
+	    "requeued_at INTEGER; PRAGMA user_version = 2; COMMIT;", NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		snprintf(err, errlen, "%s: upgrading the schema: %s", st->path,
 		    msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);

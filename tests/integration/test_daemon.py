@@ -261,7 +261,7 @@ class BadStartup(unittest.TestCase):
                         "[source x1]\ntype = x\nbackoff_base = 5s\nbackoff_scale = 5\n"
                         "[source b1]\ntype = bluesky\npoll_interval = 60\n"
                         "[source m1]\ntype = mastodon\nurl = https://m.example\n"
-                        "token_file = nosuch.token\nstream = bogus\nstall_timeout = 0s\n"
+                        "token_file = nosuch.token\nstream = user public\nstall_timeout = 0s\n"
                         "[source f1]\ntype = file\npath = /dev/null\nurl = http://x\n")
             os.makedirs(os.path.join(t, "rules"))
             with open(os.path.join(t, "rules", "10.rules"), "w") as f:
@@ -269,7 +269,7 @@ class BadStartup(unittest.TestCase):
             want = [":7:1: [source x1]: key \"backoff_base\" does not apply to type x",
                     ":8:1: [source x1]: backoff_scale \"5\" is not a number above 0",
                     ":11:1: [source b1]: poll_interval \"60\" is not a duration",
-                    ":16:1: [source m1]: stream \"bogus\" is not one of",
+                    ":16:1: [source m1]: stream \"user public\" is not one of",
                     ":17:1: [source m1]: stall_timeout \"0s\" is not a duration",
                     ":21:1: [source f1]: key \"url\" does not apply to type file"]
             p = subprocess.run([DEFLECTD, "check", "-c", conf], capture_output=True,
