@@ -9,10 +9,16 @@
  * stream whose only traffic is keep-alives.
  *
  * A stream cannot be resumed, so the newest tweet id it delivered is kept in
- * the state database, and on every (re)connection recent search with that
- * since_id fetches what the gap held, page by page. Until that catch-up is
- * done the saved id stays put, so a restart in the middle repeats it rather
- * than skip it; posts seen twice are refused by the state database.
+ * the state database ("since"), and after a gap (a restart, a drop) recent
+ * search with that since_id reads what the gap held, page by page, newest
+ * first. Search lags about 30 s behind the stream and covers up to 30 s ago,
+ * so a catch-up starts once the stream has been up for that long: then the
+ * search and the stream overlap, and since may move to the newest tweet of
+ * either. A catch-up that could not overlap (the stream dropped again, or
+ * was down) moves since only to the newest tweet the search found, which
+ * every older one of the gap precedes, and another round follows. Ids grow
+ * with time, which is what makes an id a position. Posts seen twice are
+ * refused by the state database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +46,10 @@ enum failure { FAIL_NETWORK, FAIL_HTTP, FAIL_RATE };
 enum req_kind { REQ_RULES, REQ_FOLLOW, REQ_CATCHUP };
 enum catchup { CATCHUP_NONE, CATCHUP_DUE, CATCHUP_OUT };
 
-/* Search pages one catch-up follows before it settles for what it read. */
+/* Search pages per round; a longer gap goes on from its next_token next round. */
 #define CATCHUP_PAGES 10
+/* How far recent search lags behind the stream, in seconds (X's documentation). */
+#define SEARCH_LAG 30
 
 struct xsrc {
 	struct deflectd *d;
@@ -64,9 +72,16 @@ struct xsrc {
 	int inflight;
 	char *posname;    /* the saved since_id's name in the state database */
 	char since[24];   /* newest tweet id read with nothing missed before it */
-	char high[24];    /* newest tweet id read while a catch-up is not done */
+	char high[24];    /* newest tweet id the stream delivered */
 	enum catchup catchup;
-	int pages;
+	int pages;        /* pages of the current round */
+	char found[24];   /* newest tweet id the current catch-up found */
+	char *resume;     /* next_token a capped or failed catch-up goes on from */
+	double up_since;  /* monotonic seconds when the stream came up; 0 when down */
+	uint64_t conn;    /* stream connections so far */
+	uint64_t cu_conn; /* the connection a catch-up started under ... */
+	int cu_overlaps;  /* ... and whether it had been up SEARCH_LAG by then */
+	struct event *kick;
 };
 
 struct req {
@@ -77,10 +92,21 @@ struct req {
 	struct buf body;
 	char *what;
 	enum req_kind kind;
+	char *token; /* a catch-up page's next_token; NULL for the first */
 };
 
 static void connect_stream(struct xsrc *x);
 static void catch_up(struct xsrc *x, const char *next_token);
+
+/* Seconds on the monotonic clock, never 0. */
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 1;
+}
 
 /* Is tweet id a newer than b? Ids are decimal and grow with time; "" is oldest. */
 static int
@@ -112,27 +138,44 @@ newest_id(struct xsrc *x, const struct buf *lines, char top[24])
 }
 
 /*
- * Takes tweets in. Outside a catch-up the newest id is saved with them; during
- * one it is only remembered, for when the catch-up is done.
+ * Takes tweets in, saving since = to with them when to is newer (to may be
+ * NULL: nothing to save).
  */
 static void
-take(struct xsrc *x, const struct buf *lines, const char *what, int settle)
+take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
+{
+	char pos[24];
+
+	if (to == NULL || !id_newer(to, x->since)) {
+		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
+		return;
+	}
+	strcpy(pos, to);
+	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, pos) == 0)
+		strcpy(x->since, pos);
+}
+
+/* Streamed tweets: they move since only while no gap waits to be read. */
+static void
+take_streamed(struct xsrc *x, const struct buf *lines)
 {
 	char top[24] = "";
 
 	newest_id(x, lines, top);
 	if (id_newer(top, x->high))
 		strcpy(x->high, top);
-	if (x->catchup != CATCHUP_NONE && !settle) {
-		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
-		return;
-	}
-	if (!id_newer(x->high, x->since)) {
-		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
-		return;
-	}
-	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, x->high) == 0)
-		strcpy(x->since, x->high);
+	take(x, lines, "stream", x->catchup == CATCHUP_NONE ? top : NULL);
+}
+
+/* The stream went down: if a position is kept, what follows is a gap. */
+static void
+gap_begins(struct xsrc *x)
+{
+	x->up_since = 0;
+	if (x->kick != NULL)
+		event_del(x->kick);
+	if (x->since[0] != '\0' && x->catchup == CATCHUP_NONE)
+		x->catchup = CATCHUP_DUE;
 }
 
 /* One complete line of the stream: a keep-alive, a tweet, or an error object. */
@@ -156,7 +199,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		x->stats->bad++;
 		log_info("source %s: malformed stream line: %s", x->name, err);
 	} else {
-		take(x, &lines, "stream", 0);
+		take_streamed(x, &lines);
 	}
 	buf_free(&lines);
 }
@@ -182,6 +225,16 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 	curl_easy_getinfo(x->live, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200)
 		return len; /* an error body: the status decides, in on_stream_done */
+	if (x->up_since == 0) {
+		/* Up: once search has caught up with this moment, read the gap. */
+		struct timeval tv = {(time_t)(SEARCH_LAG * x->scale),
+		    (suseconds_t)((long)(SEARCH_LAG * x->scale * 1e6) % 1000000)};
+
+		x->up_since = mono_now();
+		x->conn++;
+		if (x->catchup == CATCHUP_DUE)
+			evtimer_add(x->kick, &tv);
+	}
 	x->stats->connected = 1;
 	x->tries = 0;
 	for (size_t i = 0; i < len;) {
@@ -230,6 +283,7 @@ schedule_reconnect(struct xsrc *x, enum failure f)
 	ms *= x->scale;
 	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
 	evtimer_add(x->retry, &tv);
+	gap_begins(x);
 	x->stats->reconnects++;
 	x->stats->connected = 0;
 	if (f != FAIL_NETWORK)
@@ -323,9 +377,6 @@ connect_stream(struct xsrc *x)
 		return;
 	}
 	alive(x);
-	/* Whatever the gap held: from now on the stream has it. */
-	if (x->catchup != CATCHUP_OUT)
-		catch_up(x, NULL);
 }
 
 static void
@@ -336,7 +387,49 @@ req_free(struct req *r)
 	curl_slist_free_all(r->h);
 	buf_free(&r->body);
 	free(r->what);
+	free(r->token);
 	free(r);
+}
+
+/*
+ * The last page of a round is in. With the stream up since before the
+ * search's reach, the two overlap and since may move to the newest of both;
+ * otherwise only to the newest the search found, and another round follows.
+ */
+static void
+settle(struct xsrc *x, const struct buf *lines)
+{
+	int overlap = x->cu_overlaps && x->cu_conn == x->conn && x->up_since != 0;
+	const char *to = x->found;
+
+	if (overlap && id_newer(x->high, to))
+		to = x->high;
+	take(x, lines, "catching up", to);
+	x->catchup = overlap ? CATCHUP_NONE : CATCHUP_DUE;
+	if (!overlap && x->up_since != 0) {
+		/* Another round once this connection has been up SEARCH_LAG. */
+		double wait = x->up_since + SEARCH_LAG * x->scale - mono_now();
+		struct timeval tv = {wait > 0 ? (time_t)wait : 0,
+		    wait > 0 ? (suseconds_t)((wait - (time_t)wait) * 1e6) : 0};
+
+		evtimer_add(x->kick, &tv);
+	}
+	log_info("source %s: caught up to tweet %s%s", x->name, x->since,
+	    overlap ? "" : "; the stream was not up throughout, so another round follows");
+}
+
+/* Gives a gap up: since moves past it so the source is not stuck on it for ever. */
+static void
+give_up(struct xsrc *x, const char *why)
+{
+	struct buf none = BUF_INIT;
+
+	log_warnx("source %s: cannot catch up from tweet %s (%s): tweets of that gap are lost",
+	    x->name, x->since, why);
+	free(x->resume);
+	x->resume = NULL;
+	take(x, &none, "catching up", id_newer(x->high, x->found) ? x->high : x->found);
+	x->catchup = x->up_since != 0 ? CATCHUP_NONE : CATCHUP_DUE;
 }
 
 /* A catch-up page is in: go on to the next page, or settle the saved id. */
@@ -348,20 +441,27 @@ catchup_page(struct xsrc *x, struct req *r)
 	json_t *doc = json_loadb(r->body.s ? r->body.s : "", r->body.len, 0, NULL);
 	const char *next = json_string_value(json_object_get(json_object_get(doc, "meta"),
 	    "next_token"));
+	int rc = map_x(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, err, sizeof err);
 
-	if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, err, sizeof err) < 0) {
-		log_warnx("source %s: catching up: %s; trying again", x->name, err);
-		x->catchup = CATCHUP_DUE;
-	} else if (next != NULL && ++x->pages < CATCHUP_PAGES) {
-		take(x, &lines, "catching up", 0);
-		catch_up(x, next);
+	if (rc < 0) {
+		give_up(x, err);
 	} else {
-		if (next != NULL)
-			log_warnx("source %s: stopped catching up after %d pages; older tweets of "
-			    "the gap may be missed", x->name, x->pages);
-		take(x, &lines, "catching up", 1);
-		x->catchup = CATCHUP_NONE;
-		log_info("source %s: caught up to tweet %s", x->name, x->since);
+		newest_id(x, &lines, x->found);
+		free(x->resume);
+		x->resume = NULL;
+		if (next == NULL) {
+			settle(x, &lines);
+		} else if (++x->pages < CATCHUP_PAGES) {
+			take(x, &lines, "catching up", NULL);
+			catch_up(x, next);
+		} else {
+			/* The oldest part of a long gap waits for the next round. */
+			take(x, &lines, "catching up", NULL);
+			x->resume = xstrdup(next);
+			x->catchup = CATCHUP_DUE;
+			log_info("source %s: read %d pages of the gap; the rest next round", x->name,
+			    x->pages);
+		}
 	}
 	json_decref(doc);
 	buf_free(&lines);
@@ -384,11 +484,22 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 		}
 	}
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (result != CURLE_OK || status < 200 || status > 299) {
+	if (r->kind == REQ_CATCHUP && result == CURLE_OK && status >= 400 && status < 500 &&
+	    status != 429) {
+		/* Refused for good (a since_id past search's 7 days, a bad token). */
+		char why[32];
+
+		snprintf(why, sizeof why, "HTTP %ld", status);
+		give_up(x, why);
+	} else if (result != CURLE_OK || status < 200 || status > 299) {
 		log_warnx("source %s: %s: %s", x->name, r->what,
 		    result != CURLE_OK ? curl_easy_strerror(result) : "HTTP error");
-		if (r->kind == REQ_CATCHUP)
-			x->catchup = CATCHUP_DUE; /* again at the next follow-up tick */
+		if (r->kind == REQ_CATCHUP) {
+			/* Again at the next follow-up tick, from the same page. */
+			free(x->resume);
+			x->resume = r->token ? xstrdup(r->token) : NULL;
+			x->catchup = CATCHUP_DUE;
+		}
 	} else if (r->kind == REQ_CATCHUP) {
 		catchup_page(x, r);
 	} else if (r->kind == REQ_FOLLOW) {
@@ -408,8 +519,8 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 	req_free(r);
 }
 
-/* Starts a REST request; body non-NULL makes it a JSON POST. */
-static void
+/* Starts a REST request; body non-NULL makes it a JSON POST. NULL when refused. */
+static struct req *
 request(struct xsrc *x, const char *path, const char *body, enum req_kind kind, const char *what)
 {
 	struct req *r = xcalloc(1, sizeof *r);
@@ -434,11 +545,12 @@ request(struct xsrc *x, const char *path, const char *body, enum req_kind kind, 
 	free(url);
 	if (curlev_add(x->cv, r->easy, on_req_done, r) != 0) {
 		req_free(r);
-		return;
+		return NULL;
 	}
 	r->next = x->out;
 	x->out = r;
 	x->inflight++;
+	return r;
 }
 
 /* Replies from, and posts to, every configured brand account on X. */
@@ -454,12 +566,16 @@ brand_query(const struct config *cfg, struct buf *q)
 	}
 }
 
-/* Recent search for what the stream's rules matched after the saved id. */
+/*
+ * Recent search for what the stream's rules matched after since: a round's
+ * first page (next_token NULL), or the page a round goes on from.
+ */
 static void
 catch_up(struct xsrc *x, const char *next_token)
 {
 	struct buf q = BUF_INIT;
 	CURL *esc;
+	struct req *r;
 
 	brand_query(x->d->cfg, &q);
 	if (x->since[0] == '\0' || q.len == 0) {
@@ -467,21 +583,59 @@ catch_up(struct xsrc *x, const char *next_token)
 		x->catchup = CATCHUP_NONE;
 		return;
 	}
-	if (next_token == NULL)
+	if (next_token == NULL) {
+		/*
+		 * A new search: is the stream up since before what search can see?
+		 * A round that goes on from a token keeps its search's answer.
+		 */
 		x->pages = 0;
+		x->cu_conn = x->conn;
+		x->cu_overlaps = x->up_since != 0 && mono_now() - x->up_since >= SEARCH_LAG * x->scale;
+		x->found[0] = '\0';
+	} else if (x->catchup == CATCHUP_DUE) {
+		x->pages = 0;
+	}
 	x->catchup = CATCHUP_OUT;
 	esc = curl_easy_init();
 	char *qe = curl_easy_escape(esc, q.s, 0);
 	char *te = next_token ? curl_easy_escape(esc, next_token, 0) : NULL;
+	if (esc == NULL || qe == NULL || (next_token != NULL && te == NULL))
+		abort(); /* libcurl fails these only when out of memory */
 	char *path = xasprintf("/2/tweets/search/recent?query=%s&since_id=%s&max_results=100&"
 	    FIELDS "%s%s", qe, x->since, te ? "&next_token=" : "", te ? te : "");
 
-	request(x, path, NULL, REQ_CATCHUP, "catching up");
+	if ((r = request(x, path, NULL, REQ_CATCHUP, "catching up")) != NULL && next_token != NULL)
+		r->token = xstrdup(next_token);
+	else if (r == NULL)
+		x->catchup = CATCHUP_DUE;
 	free(path);
 	curl_free(te);
 	curl_free(qe);
 	curl_easy_cleanup(esc);
 	buf_free(&q);
+}
+
+/* Starts the catch-up that is due, from where the last round left off. */
+static void
+catch_up_due(struct xsrc *x)
+{
+	char *from;
+
+	if (x->catchup != CATCHUP_DUE)
+		return;
+	from = x->resume;
+	x->resume = NULL;
+	catch_up(x, from);
+	free(from);
+}
+
+/* The stream has been up SEARCH_LAG: search now overlaps it. */
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	catch_up_due(arg);
 }
 
 /* Stream rules: the brand query, tagged so that ours are told apart. */
@@ -533,8 +687,7 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (x->catchup == CATCHUP_DUE)
-		catch_up(x, NULL);
+	catch_up_due(x);
 	if (x->inflight == 0)
 		tracker_foreach(pipeline_tracker(x->d->pl), follow_case, x);
 }
@@ -556,7 +709,10 @@ xsrc_free(struct xsrc *x)
 		event_free(x->retry);
 	if (x->follow)
 		event_free(x->follow);
+	if (x->kick)
+		event_free(x->kick);
 	curlev_free(x->cv);
+	free(x->resume);
 	buf_free(&x->line);
 	free(x->name);
 	free(x->url);
@@ -600,7 +756,7 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 		if (since != NULL && strlen(since) < sizeof x->since &&
 		    strspn(since, "0123456789") == strlen(since)) {
 			strcpy(x->since, since);
-			strcpy(x->high, since);
+			x->catchup = CATCHUP_DUE; /* the time it was down is a gap */
 		} else if (since != NULL) {
 			log_warnx("source %s: saved since_id \"%s\" is damaged; starting from the "
 			    "stream", x->name, since);
@@ -609,6 +765,7 @@ source_x_start_all(struct deflectd *d, char *err, size_t errlen)
 		x->cv = curlev_new(d->base);
 		x->idle = evtimer_new(d->base, on_idle, x);
 		x->retry = evtimer_new(d->base, on_retry, x);
+		x->kick = evtimer_new(d->base, on_kick, x);
 		x->follow = event_new(d->base, -1, EV_PERSIST, on_follow, x);
 		struct timeval tv = {(time_t)x->poll, 0};
 		event_add(x->follow, &tv);

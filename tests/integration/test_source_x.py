@@ -68,7 +68,10 @@ class Server:
                 srv.auth.append(self.headers.get("Authorization"))
                 u = urllib.parse.urlparse(self.path)
                 if u.path == "/2/tweets/search/recent":
-                    srv.searches.append(urllib.parse.parse_qs(u.query)["query"][0])
+                    qs = urllib.parse.parse_qs(u.query)
+                    srv.searches.append(qs["query"][0])
+                    if "since_id" in qs:  # a catch-up: the stream had it all
+                        return self.reply(200, {"meta": {"result_count": 0}})
                     tweets = [q, a, r] if srv.resolved else [q, a]
                     return self.reply(200, {"data": tweets, "includes": includes(*tweets),
                                             "meta": {"result_count": len(tweets)}})
@@ -188,6 +191,11 @@ class Timeline:
 
     def __init__(self):
         self.streamed, self.timeline, self.searches = [], [], []
+        self.connections = 0
+        self.flap = False          # streams close right after they open
+        self.refuse_since = False  # catch-ups get 400, as past search's 7 days
+        self.first_catchup = None  # (seconds to hold it, ids it cannot see yet)
+        self.script = []           # per connection: (tweets, seconds until it closes)
         tl = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -212,8 +220,16 @@ class Timeline:
                     tl.searches.append(q)
                     if "since_id" not in q:
                         return self.reply(200, {"meta": {"result_count": 0}})
-                    newer = sorted((t for t in tl.timeline
-                                    if int(t["id"]) > int(q["since_id"][0])),
+                    if tl.refuse_since:
+                        return self.reply(400, {"title": "Invalid Request", "detail":
+                                                "'since_id' must be within the last 7 days"})
+                    hidden = set()
+                    if tl.first_catchup is not None:
+                        hold, hidden = tl.first_catchup
+                        tl.first_catchup = None
+                        time.sleep(hold)
+                    newer = sorted((t for t in tl.timeline if t["id"] not in hidden and
+                                    int(t["id"]) > int(q["since_id"][0])),
                                    key=lambda t: int(t["id"]), reverse=True)
                     at = int(q.get("next_token", ["p0"])[0][1:])
                     page = newer[at:at + 2]
@@ -223,18 +239,27 @@ class Timeline:
                     if at + 2 < len(newer):
                         doc["meta"]["next_token"] = f"p{at + 2}"
                     return self.reply(200, doc)
+                tl.connections += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
+                if tl.flap:
+                    self.wfile.write(b"2\r\n\r\n\r\n0\r\n\r\n")
+                    self.close_connection = True
+                    return
+                streamed, lasts = tl.script.pop(0) if tl.script else (tl.streamed, 20)
                 try:
-                    for t in tl.streamed:
+                    for t in streamed:
                         data = (json.dumps({"data": t, "includes": includes(t)}) + "\r\n").encode()
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    for _ in range(100):
+                    end = time.monotonic() + lasts
+                    while time.monotonic() < end:
                         self.wfile.write(b"2\r\n\r\n\r\n")
                         self.wfile.flush()
-                        time.sleep(0.2)
+                        time.sleep(0.1)
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -303,6 +328,93 @@ class XCatchUp(unittest.TestCase):
                 # A source with nothing to poll has never heard a byte.
                 self.assertIn("source bluesky:idle: DOWN, last byte never, 0 reconnects",
                               p.stdout)
+                d.stop()
+        finally:
+            tl.close()
+
+    def test_lost_gap_and_flapping_stream(self):
+        """A catch-up X refuses for good (400: since_id past search's 7 days)
+        gives the gap up with a warning and the stream moves the position
+        on; a stream that drops as soon as it opens costs one search per
+        poll_interval, not one per connection."""
+        tl = Timeline()
+        try:
+            with tmpdir() as t:
+                with open(os.path.join(t, "x.token"), "w") as f:
+                    f.write("x-bearer-abc\n")
+                d = Daemon(t, extra=(
+                    "[brand acme]\ntwitter = AcmeSupport\n"
+                    f"[source x]\ntype = x\nurl = {tl.url}\nbearer_token_file = x.token\n"
+                    "stall_timeout = 5s\npoll_interval = 1s\nbackoff_scale = 0.01\n"))
+                first = tweet("1790000000000000010", "@jane_doe Hello!", "200", iso(-100))
+                tl.streamed = [first]
+                d.start()
+                d.wait_db("SELECT value FROM positions WHERE source = 'x:x/since_id'",
+                          [(first["id"],)])
+                d.stop()
+
+                later = tweet("1790000000000000020", "@jane_doe Later!", "200", iso(-10))
+                tl.streamed = [first, later]
+                tl.refuse_since = True
+                d.start()
+                d.wait_log(r"source x: cannot catch up from tweet 1790000000000000010 "
+                           r"\(HTTP 400\): tweets of that gap are lost")
+                d.wait_db("SELECT value FROM positions WHERE source = 'x:x/since_id'",
+                          [(later["id"],)])
+                d.stop()
+
+                tl.refuse_since = False
+                tl.flap = True
+                before, conns = len(tl.searches), tl.connections
+                d.start()
+                time.sleep(3)
+                catchups = [q for q in tl.searches[before:] if "since_id" in q]
+                self.assertGreater(tl.connections - conns, 15)
+                self.assertLessEqual(len(catchups), 5)
+                d.stop()
+        finally:
+            tl.close()
+
+    def test_drop_during_catch_up_is_caught_up_too(self):
+        """The stream drops while a catch-up is out: the tweet posted in that
+        second gap (too new for the search that was out, never streamed) is
+        read by another round from the newest tweet the first one found,
+        not skipped because the next connection streamed something newer."""
+        tl = Timeline()
+        try:
+            with tmpdir() as t:
+                with open(os.path.join(t, "x.token"), "w") as f:
+                    f.write("x-bearer-abc\n")
+                d = Daemon(t, extra=(
+                    "[brand acme]\ntwitter = AcmeSupport\n"
+                    f"[source x]\ntype = x\nurl = {tl.url}\nbearer_token_file = x.token\n"
+                    "stall_timeout = 5s\npoll_interval = 1s\nbackoff_scale = 0.01\n"))
+                first = tweet("1790000000000000010", "@jane_doe Hello!", "200", iso(-100))
+                tl.streamed = [first]
+                d.start()
+                d.wait_db("SELECT value FROM positions WHERE source = 'x:x/since_id'",
+                          [(first["id"],)])
+                d.stop()
+
+                gap = tweet("1790000000000000015", "@jane_doe While you were away", "200",
+                            iso(-60))
+                lost = tweet("1790000000000000020", "@jane_doe Between the drops", "200",
+                             iso(-30))
+                new = tweet("1790000000000000030", "@jane_doe On the new stream", "200",
+                            iso(-5))
+                tl.timeline = [first, gap, lost, new]
+                # The first catch-up answers late and cannot see "lost" yet; the
+                # stream it started under drops meanwhile, and the next one
+                # streams "new" only.
+                tl.first_catchup = (2.0, {lost["id"], new["id"]})
+                tl.script = [([first], 0.8), ([new], 20)]
+                d.start()
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id = '{lost['id']}'", [(1,)],
+                          timeout=15)
+                catchups = [q["since_id"][0] for q in tl.searches if "since_id" in q]
+                self.assertEqual(catchups[:2], [first["id"], gap["id"]])
+                d.wait_db("SELECT value FROM positions WHERE source = 'x:x/since_id'",
+                          [(new["id"],)])
                 d.stop()
         finally:
             tl.close()
