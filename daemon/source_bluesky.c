@@ -181,9 +181,11 @@ feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const char *c
 	/*
 	 * A first start takes the newest page only: history is not a backlog.
 	 * A page reaching back only to the second of "seen" may have more of
-	 * that second behind it, so that one more page is read.
+	 * that second behind it, so that one more page is read; so is the page
+	 * after one with no post of the brand's own (all reposts).
 	 */
-	int behind = f->seen != 0 && lines->len > 0 && oldest >= f->seen && cursor[0] != '\0';
+	int behind = f->seen != 0 && (lines->len == 0 || oldest >= f->seen) &&
+	    cursor[0] != '\0';
 
 	more = behind && next.pages < MAX_PAGES;
 	if (more) {
@@ -225,7 +227,23 @@ on_done(void *arg, CURL *e, CURLcode result)
 	if (result == CURLE_OK)
 		b->stats->last_byte = (int64_t)time(NULL);
 	b->stats->connected = result == CURLE_OK && status == 200;
-	if (result != CURLE_OK || status != 200) {
+	if (result == CURLE_OK && status == 400 && r->feed != NULL && r->feed->cursor[0] != '\0') {
+		/* A saved cursor the AppView no longer takes: give that gap up. */
+		struct feed *f = r->feed;
+		struct buf none = BUF_INIT;
+		char *pos;
+
+		b->stats->errors++;
+		log_warnx("source %s: %s: cursor refused (HTTP 400); the rest of that gap is lost",
+		    b->name, r->what);
+		f->seen = f->high > f->seen ? f->high : f->seen;
+		f->high = 0;
+		f->cursor[0] = '\0';
+		f->pages = 0;
+		pos = feed_position(f);
+		daemon_ingest_lines(b->d, b->stats, &none, f->account, f->posname, pos);
+		free(pos);
+	} else if (result != CURLE_OK || status != 200) {
 		b->stats->errors++;
 		log_warnx("source %s: %s: %s", b->name, r->what,
 		    result != CURLE_OK ? curl_easy_strerror(result) : status == 429 ?

@@ -61,7 +61,8 @@ class AppView:
                         time.sleep(30)
                     at = int(q.get("cursor", ["o0"])[0][1:])
                     n = min(int(q["limit"][0]), av.page_size)
-                    page = {"feed": [{"post": p} for p in av.feed[at:at + n]]}
+                    page = {"feed": [p if "post" in p else {"post": p}
+                                     for p in av.feed[at:at + n]]}
                     if at + n < len(av.feed):
                         page["cursor"] = f"o{at + n}"
                     return self.answer(200, page)
@@ -214,6 +215,37 @@ class BlueskySource(unittest.TestCase):
                 d.stop()
         finally:
             rx.close()
+            av.close()
+
+    def test_a_page_of_reposts_does_not_end_a_catch_up(self):
+        """The newest page holds only reposts (no post of the brand's own):
+        the catch-up still goes on to the page behind it."""
+        av = AppView()
+        try:
+            with tmpdir() as t:
+                d = Daemon(t, extra=(
+                    "[brand acme]\nbluesky = acme.bsky.social\n"
+                    f"[source bsky]\ntype = bluesky\nurl = {av.url}\npoll_interval = 1s\n"))
+                d.start()
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id = '{REPLY}'", [(1,)])
+                d.wait_db("SELECT count(*) FROM positions", [(1,)])
+                d.stop()
+                for i in range(2):
+                    av.feed.insert(0, post_view(f"at://{BRAND}/app.bsky.feed.post/3kown{i:07d}",
+                                                BRAND, "acme.bsky.social",
+                                                f"@sam.bsky.social update {i}", iso(2 + i)))
+                for i in range(3):
+                    other = post_view(f"at://{CUSTOMER}/app.bsky.feed.post/3krp{i:08d}",
+                                      CUSTOMER, "sam.bsky.social", f"news {i}", iso(3 + i))
+                    av.feed.insert(0, {"post": other, "reason": {
+                        "$type": "app.bsky.feed.defs#reasonRepost",
+                        "by": {"did": BRAND, "handle": "acme.bsky.social"},
+                        "indexedAt": iso(3 + i)}})
+                av.page_size = 3
+                d.start()
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id LIKE 'at://{BRAND}/%'", [(3,)])
+                d.stop()
+        finally:
             av.close()
 
 
