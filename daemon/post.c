@@ -76,8 +76,9 @@ scan_jansson(const char *line, size_t len, struct post_value v[PK_COUNT], char *
 }
 
 /*
- * Copies every string field, and integer ids as decimal strings, into one
- * NUL-terminated block that p->mem owns; s[k] points at field k's copy.
+ * Copies every string field, and every integer one as a decimal string (ids
+ * may be integers; the checks refuse others), into one block of
+ * NUL-terminated copies that p->mem owns; s[k] points at field k's copy.
  */
 static void
 copy_fields(const struct post_value v[PK_COUNT], struct post *p, const char *s[PK_COUNT])

@@ -610,10 +610,7 @@ index_literals(struct ruleset *rs)
 				const struct malt *alt = &m->alts[a];
 				size_t pick = 0;
 
-				if (alt->n == 0) {
-					rs->always[i] = 1;
-					continue;
-				}
+				/* A branch has requirements; one without makes nalts 0 above. */
 				for (size_t q = 1; q < alt->n; q++) {
 					size_t rq = req_rarity(rs, &alt->reqs[q]);
 					size_t rp = req_rarity(rs, &alt->reqs[pick]);
