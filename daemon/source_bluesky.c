@@ -54,7 +54,6 @@ struct bsky {
 	struct source_stats *stats;
 	struct curlev *cv;
 	struct event *timer;
-	int inflight;
 	struct request *out; /* requests in flight, freed with the source */
 };
 
@@ -77,7 +76,6 @@ unlink_request(struct bsky *b, struct request *r)
 			break;
 		}
 	}
-	b->inflight--;
 }
 
 static void
@@ -294,7 +292,6 @@ fetch(struct bsky *b, const char *path, struct feed *feed, const char *what)
 	}
 	r->next = b->out;
 	b->out = r;
-	b->inflight++;
 }
 
 struct open_threads {
@@ -336,23 +333,38 @@ fetch_feed(struct bsky *b, struct feed *f)
 	curl_easy_cleanup(esc);
 }
 
-/* One round: every brand account's feed, then every open case's thread. */
+/* Is a request for this feed (or, with feed NULL, this thread) still out? */
+static int
+out_already(const struct bsky *b, const struct feed *feed, const char *root)
+{
+	for (const struct request *r = b->out; r != NULL; r = r->next)
+		if (feed != NULL ? r->feed == feed :
+		    r->feed == NULL && root != NULL && strcmp(r->what, root) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * One round: every brand account's feed, then every open case's thread.
+ * What is still out from the last round is not asked again, so a slow
+ * answer neither piles requests up nor holds the others back.
+ */
 static void
 poll_once(struct bsky *b)
 {
 	struct open_threads o = {b, NULL, 0};
 	CURL *esc = curl_easy_init();
 
-	if (b->inflight > 0)
-		return; /* the last round is still out: skip rather than pile up */
 	for (size_t i = 0; i < b->nfeeds; i++)
-		fetch_feed(b, &b->feeds[i]);
+		if (!out_already(b, &b->feeds[i], NULL))
+			fetch_feed(b, &b->feeds[i]);
 	tracker_foreach(pipeline_tracker(b->d->pl), collect_root, &o);
 	for (size_t i = 0; i < o.n; i++) {
 		char *uri = curl_easy_escape(esc, o.roots[i], 0);
 		char *path = xasprintf("/xrpc/app.bsky.feed.getPostThread?uri=%s&depth=20", uri);
 
-		fetch(b, path, NULL, o.roots[i]);
+		if (!out_already(b, NULL, o.roots[i]))
+			fetch(b, path, NULL, o.roots[i]);
 		free(path);
 		curl_free(uri);
 		free(o.roots[i]);

@@ -42,6 +42,7 @@ class AppView:
         self.feed = [self.reply]  # the brand's feed, newest first
         self.page_size = 50
         self.hold = set()  # cursors whose page never comes
+        self.hang_threads = False
         av = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -66,6 +67,8 @@ class AppView:
                     if at + n < len(av.feed):
                         page["cursor"] = f"o{at + n}"
                     return self.answer(200, page)
+                if u.path == "/xrpc/app.bsky.feed.getPostThread" and av.hang_threads:
+                    time.sleep(25)
                 if u.path == "/xrpc/app.bsky.feed.getPostThread" and q.get("uri") == [ROOT]:
                     late = [{"$type": "app.bsky.feed.defs#threadViewPost", "post": av.late,
                              "replies": []}] if av.resolved else []
@@ -244,6 +247,32 @@ class BlueskySource(unittest.TestCase):
                 av.page_size = 3
                 d.start()
                 d.wait_db(f"SELECT count(*) FROM posts WHERE id LIKE 'at://{BRAND}/%'", [(3,)])
+                d.stop()
+        finally:
+            av.close()
+
+    def test_a_hanging_thread_does_not_hold_the_feed_back(self):
+        """A thread request that hangs is not sent again while it is out, and
+        the brand's feed is still polled every interval meanwhile."""
+        av = AppView()
+        av.hang_threads = True
+        try:
+            with tmpdir() as t:
+                d = Daemon(t, extra=(
+                    "[brand acme]\nbluesky = acme.bsky.social\n"
+                    f"[source bsky]\ntype = bluesky\nurl = {av.url}\npoll_interval = 1s\n"))
+                d.start()
+                d.wait_db("SELECT state FROM cases", [("deflected",)])
+                deadline = time.monotonic() + 10
+                while (len([p for p, _ in av.requests if p.endswith("getPostThread")]) < 1 and
+                       time.monotonic() < deadline):
+                    time.sleep(0.05)
+                before = len([p for p, _ in av.requests if p.endswith("getAuthorFeed")])
+                time.sleep(3.5)
+                feeds = len([p for p, _ in av.requests if p.endswith("getAuthorFeed")])
+                threads = len([p for p, _ in av.requests if p.endswith("getPostThread")])
+                self.assertGreaterEqual(feeds - before, 2)
+                self.assertEqual(threads, 1)
                 d.stop()
         finally:
             av.close()
