@@ -369,20 +369,6 @@ reject:
 	return -1;
 }
 
-/*
- * Mastodon ids are decimal numbers longer than any integer type holds, so
- * the shorter is the smaller and bytes decide between equals in length.
- */
-int
-map_mastodon_id_cmp(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
-}
-
 /* qsort: statuses by id, oldest first; one without a usable id goes first (and fails). */
 static int
 by_id(const void *x, const void *y)
@@ -392,7 +378,7 @@ by_id(const void *x, const void *y)
 
 	if (a == NULL || b == NULL)
 		return (a != NULL) - (b != NULL);
-	return map_mastodon_id_cmp(a, b);
+	return post_id_cmp(a, b);
 }
 
 /*
@@ -434,7 +420,7 @@ map_mastodon_statuses(const char *json, size_t len, const char *instance_host,
 
 		v[i] = st;
 		if (id != NULL && valid_id(id) && strlen(id) < newestlen &&
-		    map_mastodon_id_cmp(id, newest) > 0)
+		    post_id_cmp(id, newest) > 0)
 			snprintf(newest, newestlen, "%s", id);
 	}
 	qsort(v, n, sizeof *v, by_id);

@@ -276,6 +276,20 @@ post_release(struct post *p)
 	memset(p, 0, sizeof *p);
 }
 
+/*
+ * Such ids are longer than any integer type holds, so the shorter is the
+ * smaller and bytes decide between equals in length.
+ */
+int
+post_id_cmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
 static int64_t
 days_from_civil(int64_t y, int m, int d)

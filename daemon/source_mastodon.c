@@ -34,6 +34,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "map_mastodon.h"
+#include "post.h"
 #include "source_mastodon.h"
 #include "sse.h"
 #include "xmalloc.h"
@@ -629,7 +630,7 @@ statuses_done(struct masto *m, struct req *r, CURLcode result, long status)
 		log_info("source %s: statuses of %s: %zu malformed, skipped: %s", m->name, a->name,
 		    bad, err);
 	}
-	more = newest[0] != '\0' && (first || map_mastodon_id_cmp(newest, m->cursor) > 0);
+	more = newest[0] != '\0' && (first || post_id_cmp(newest, m->cursor) > 0);
 	what = xasprintf("statuses of %s", a->name);
 	if (ingest(m, &m->lines, what, more ? a->key : NULL, newest) != 0) {
 		/* Nothing was kept: the position stays, and the next round asks again. */

@@ -108,15 +108,6 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 1;
 }
 
-/* Is tweet id a newer than b? Ids are decimal and grow with time; "" is oldest. */
-static int
-id_newer(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	return la != lb ? la > lb : strcmp(a, b) > 0;
-}
-
 /* Raises top to the newest tweet id among lines. */
 static void
 newest_id(struct xsrc *x, const struct buf *lines, char top[24])
@@ -129,7 +120,7 @@ newest_id(struct xsrc *x, const struct buf *lines, char top[24])
 
 		if (post_parse(x->d->pp, p, n, &post, err, sizeof err) == 0) {
 			if (strlen(post.id) < 24 && strspn(post.id, "0123456789") == strlen(post.id) &&
-			    id_newer(post.id, top))
+			    post_id_cmp(post.id, top) > 0)
 				strcpy(top, post.id);
 			post_release(&post);
 		}
@@ -146,7 +137,7 @@ take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
 {
 	char pos[24];
 
-	if (to == NULL || !id_newer(to, x->since)) {
+	if (to == NULL || post_id_cmp(to, x->since) <= 0) {
 		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
 		return;
 	}
@@ -162,7 +153,7 @@ take_streamed(struct xsrc *x, const struct buf *lines)
 	char top[24] = "";
 
 	newest_id(x, lines, top);
-	if (id_newer(top, x->high))
+	if (post_id_cmp(top, x->high) > 0)
 		strcpy(x->high, top);
 	take(x, lines, "stream", x->catchup == CATCHUP_NONE ? top : NULL);
 }
@@ -402,7 +393,7 @@ settle(struct xsrc *x, const struct buf *lines)
 	int overlap = x->cu_overlaps && x->cu_conn == x->conn && x->up_since != 0;
 	const char *to = x->found;
 
-	if (overlap && id_newer(x->high, to))
+	if (overlap && post_id_cmp(x->high, to) > 0)
 		to = x->high;
 	take(x, lines, "catching up", to);
 	x->catchup = overlap ? CATCHUP_NONE : CATCHUP_DUE;
@@ -428,7 +419,7 @@ give_up(struct xsrc *x, const char *why)
 	    x->name, x->since, why);
 	free(x->resume);
 	x->resume = NULL;
-	take(x, &none, "catching up", id_newer(x->high, x->found) ? x->high : x->found);
+	take(x, &none, "catching up", post_id_cmp(x->high, x->found) > 0 ? x->high : x->found);
 	x->catchup = x->up_since != 0 ? CATCHUP_NONE : CATCHUP_DUE;
 }
 

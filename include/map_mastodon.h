@@ -45,12 +45,6 @@ int map_mastodon_context(const char *json, size_t len, const char *focal_id,
     const char *instance_host, struct buf *out, size_t *bad, char *err, size_t errlen);
 
 /*
- * Orders two status ids (decimal numbers of any length): <0, 0 or >0 as
- * strcmp does. The shorter id is the smaller; equal lengths compare bytewise.
- */
-int map_mastodon_id_cmp(const char *a, const char *b);
-
-/*
  * Maps the array answer of GET /api/v1/accounts/:id/statuses. Lines are
  * appended to out oldest status first, whatever the order of the page. newest
  * (newestlen bytes; MAP_MASTODON_ID_MAX + 1 is enough) gets the greatest id

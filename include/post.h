@@ -43,6 +43,13 @@ int post_parse(struct post_parser *pp, const char *line, size_t len, struct post
     char *err, size_t errlen);
 void post_release(struct post *p);
 
+/*
+ * Orders two decimal ids that grow with time (Mastodon statuses, X tweets):
+ * <0, 0 or >0 as strcmp does. The shorter id is the smaller; equal lengths
+ * compare bytewise; "" is the smallest.
+ */
+int post_id_cmp(const char *a, const char *b);
+
 /* Parses an RFC 3339 time ("2017-10-31T22:10:47Z", offsets and fractions allowed). */
 int rfc3339_parse(const char *s, int64_t *out);
 /* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into out (at least 32 bytes). */

@@ -613,11 +613,11 @@ static void
 test_id_order(void **state)
 {
 	(void)state;
-	assert_true(map_mastodon_id_cmp("9", "10") < 0);
-	assert_true(map_mastodon_id_cmp("10", "9") > 0);
-	assert_true(map_mastodon_id_cmp("112233445566778899", "112233445566780001") < 0);
-	assert_int_equal(map_mastodon_id_cmp("112233445566778899", "112233445566778899"), 0);
-	assert_true(map_mastodon_id_cmp("", "1") < 0);
+	assert_true(post_id_cmp("9", "10") < 0);
+	assert_true(post_id_cmp("10", "9") > 0);
+	assert_true(post_id_cmp("112233445566778899", "112233445566780001") < 0);
+	assert_int_equal(post_id_cmp("112233445566778899", "112233445566778899"), 0);
+	assert_true(post_id_cmp("", "1") < 0);
 }
 
 /* Sets a status's id and parent (NULL: none); the caller frees the string. */
