@@ -32,13 +32,46 @@ struct cparse {
 	size_t ndaemon_keys;
 };
 
-/* Keys the daemon's later stages read from [source] and [webhook] sections. */
-static const char *source_keys[] = {"type", "path", "format", "url", "poll_interval",
-    "token_file", "streaming_url", "stream", "stall_timeout", "backoff_base", "backoff_max",
-    "instance", "bearer_token_file", "backoff_scale", NULL};
-static const char *webhook_keys[] = {"url", "secret_file", "secret", "format", "types",
-    "brands", "tags", "min_severity", "timeout", "max_age", "concurrency", "retry_base",
-    "retry_max", NULL};
+/* Keys a [webhook] section may hold, space-separated. */
+static const char *webhook_keys = "url secret_file secret format types brands tags "
+    "min_severity timeout max_age concurrency retry_base retry_max";
+
+/* The keys each type of source reads, space-separated; any other is a mistake. */
+static const struct {
+	const char *type, *keys;
+} source_types[] = {
+	{"file", "type path format"},
+	{"push", "type"},
+	{"x", "type url bearer_token_file stall_timeout poll_interval backoff_scale"},
+	{"mastodon", "type url streaming_url token_file instance stream stall_timeout "
+	    "poll_interval backoff_base backoff_max"},
+	{"bluesky", "type url poll_interval"},
+};
+
+/* Is word one of the space-separated words of list? */
+static int
+in_words(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (n == 0 || strchr(word, ' ') != NULL)
+		return 0;
+	for (const char *s = list; (s = strstr(s, word)) != NULL; s += n)
+		if ((s == list || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Does some type of source read key? (check_source_keys asks about its own type.) */
+static int
+source_key(const char *key)
+{
+	for (size_t k = 0; k < sizeof source_types / sizeof source_types[0]; k++)
+		if (in_words(source_types[k].keys, key))
+			return 1;
+	return 0;
+}
+
 static const char *alert_type_names[] = {"deflection.unresolved", "deflection.escalated",
     "deflection.resolved_late", "deflection.detected", NULL};
 
@@ -294,16 +327,12 @@ brand_key(struct cparse *p, const struct ini_item *it)
 
 /* A [source] or [webhook] key, checked by name and kept for its module. */
 static void
-raw_key(struct cparse *p, const struct ini_item *it, const char **known, const char *what)
+raw_key(struct cparse *p, const struct ini_item *it, int known, const char *what)
 {
 	struct config_section *s = p->cur;
 	struct config_kv *kv;
-	int ok = 0;
 
-	for (size_t i = 0; known[i]; i++)
-		if (strcmp(it->key, known[i]) == 0)
-			ok = 1;
-	if (!ok) {
+	if (!known) {
 		diag_add(p->d, p->file, it->line, it->col, "unknown key \"%s\" in [%s %s]", it->key,
 		    what, s->name);
 		return;
@@ -350,8 +379,8 @@ on_item(void *arg, const struct ini_item *it)
 		break;
 	case SEC_DAEMON: daemon_key(p, &copy); break;
 	case SEC_BRAND: brand_key(p, &copy); break;
-	case SEC_SOURCE: raw_key(p, &copy, source_keys, "source"); break;
-	case SEC_WEBHOOK: raw_key(p, &copy, webhook_keys, "webhook"); break;
+	case SEC_SOURCE: raw_key(p, &copy, source_key(copy.key), "source"); break;
+	case SEC_WEBHOOK: raw_key(p, &copy, in_words(webhook_keys, copy.key), "webhook"); break;
 	case SEC_BAD: break;
 	}
 	free(v);
@@ -521,32 +550,6 @@ check_mastodon_urls(struct cparse *p, const struct config_section *sec)
 	    !has_scheme(v, "https") && !has_scheme(v, "ws") && !has_scheme(v, "wss"))
 		diag_add(p->d, p->file, line, 1, "[source %s]: streaming_url must start with "
 		    "https://, http://, wss:// or ws://", sec->name);
-}
-
-/* The keys each type of source reads, space-separated; any other is a mistake. */
-static const struct {
-	const char *type, *keys;
-} source_types[] = {
-	{"file", "type path format"},
-	{"push", "type"},
-	{"x", "type url bearer_token_file stall_timeout poll_interval backoff_scale"},
-	{"mastodon", "type url streaming_url token_file instance stream stall_timeout "
-	    "poll_interval backoff_base backoff_max"},
-	{"bluesky", "type url poll_interval"},
-};
-
-/* Is word one of the space-separated words of list? */
-static int
-in_words(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	if (n == 0 || strchr(word, ' ') != NULL)
-		return 0;
-	for (const char *s = list; (s = strstr(s, word)) != NULL; s += n)
-		if ((s == list || s[-1] == ' ') && (s[n] == ' ' || s[n] == '\0'))
-			return 1;
-	return 0;
 }
 
 /*
