@@ -160,6 +160,29 @@ feed_restore(struct bsky *b, struct feed *f)
 	free(v);
 }
 
+/* Closes the account's catch-up round: what it read up to becomes "seen". */
+static void
+end_round(struct feed *f)
+{
+	f->seen = f->high > f->seen ? f->high : f->seen;
+	f->high = 0;
+	f->cursor[0] = '\0';
+	f->pages = 0;
+}
+
+/* Stores lines with the position next in one transaction; next is f's once durable. */
+static int
+store_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct feed *next)
+{
+	char *pos = feed_position(next);
+	int rc = daemon_ingest_lines(b->d, b->stats, lines, f->account, f->posname, pos);
+
+	if (rc == 0)
+		*f = *next;
+	free(pos);
+	return rc;
+}
+
 /*
  * Takes one page of an account's feed in, with the position it leads to in
  * the same transaction, and follows the cursor back while the page does not
@@ -193,19 +216,10 @@ feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const char *c
 			log_warnx("source %s: %s: stopped catching up after %d pages; posts "
 			    "older than %lld may be missed", b->name, f->account, next.pages,
 			    (long long)oldest);
-		next.seen = next.high;
-		next.high = 0;
-		next.cursor[0] = '\0';
-		next.pages = 0;
+		end_round(&next);
 	}
-	char *pos = feed_position(&next);
-
-	if (daemon_ingest_lines(b->d, b->stats, lines, f->account, f->posname, pos) == 0) {
-		*f = next;
-		if (more)
-			fetch_feed(b, f);
-	}
-	free(pos);
+	if (store_page(b, f, lines, &next) == 0 && more)
+		fetch_feed(b, f);
 }
 
 /* curlev callback: maps and ingests one AppView answer. */
@@ -227,20 +241,14 @@ on_done(void *arg, CURL *e, CURLcode result)
 	b->stats->connected = result == CURLE_OK && status == 200;
 	if (result == CURLE_OK && status == 400 && r->feed != NULL && r->feed->cursor[0] != '\0') {
 		/* A saved cursor the AppView no longer takes: give that gap up. */
-		struct feed *f = r->feed;
+		struct feed next = *r->feed;
 		struct buf none = BUF_INIT;
-		char *pos;
 
 		b->stats->errors++;
 		log_warnx("source %s: %s: cursor refused (HTTP 400); the rest of that gap is lost",
 		    b->name, r->what);
-		f->seen = f->high > f->seen ? f->high : f->seen;
-		f->high = 0;
-		f->cursor[0] = '\0';
-		f->pages = 0;
-		pos = feed_position(f);
-		daemon_ingest_lines(b->d, b->stats, &none, f->account, f->posname, pos);
-		free(pos);
+		end_round(&next);
+		store_page(b, r->feed, &none, &next);
 	} else if (result != CURLE_OK || status != 200) {
 		b->stats->errors++;
 		log_warnx("source %s: %s: %s", b->name, r->what,

@@ -43,6 +43,7 @@ class AppView:
         self.page_size = 50
         self.hold = set()  # cursors whose page never comes
         self.hang_threads = False
+        self.refuse = set()  # cursors answered 400, as a stale one would be
         av = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +61,9 @@ class AppView:
                     # The cursor is opaque to clients; here it is an offset.
                     if q.get("cursor", [""])[0] in av.hold:
                         time.sleep(30)
+                    if q.get("cursor", [""])[0] in av.refuse:
+                        return self.answer(400, {"error": "InvalidRequest",
+                                                 "message": "malformed cursor"})
                     at = int(q.get("cursor", ["o0"])[0][1:])
                     n = min(int(q["limit"][0]), av.page_size)
                     page = {"feed": [p if "post" in p else {"post": p}
@@ -273,6 +277,42 @@ class BlueskySource(unittest.TestCase):
                 threads = len([p for p, _ in av.requests if p.endswith("getPostThread")])
                 self.assertGreaterEqual(feeds - before, 2)
                 self.assertEqual(threads, 1)
+                d.stop()
+        finally:
+            av.close()
+
+    def test_a_refused_cursor_gives_its_gap_up(self):
+        """A saved cursor the AppView answers 400 ends the catch-up with a
+        warning, and the position moves on rather than asking again for ever."""
+        av = AppView()
+        try:
+            with tmpdir() as t:
+                d = Daemon(t, extra=(
+                    "[brand acme]\nbluesky = acme.bsky.social\n"
+                    f"[source bsky]\ntype = bluesky\nurl = {av.url}\npoll_interval = 1s\n"))
+                d.start()
+                d.wait_db(f"SELECT count(*) FROM posts WHERE id = '{REPLY}'", [(1,)])
+                d.wait_db("SELECT count(*) FROM positions", [(1,)])
+                d.stop()
+                for i in range(4):
+                    av.feed.insert(0, post_view(f"at://{BRAND}/app.bsky.feed.post/3kgap{i:07d}",
+                                                BRAND, "acme.bsky.social",
+                                                f"@sam.bsky.social update {i}", iso(-50 + i)))
+                av.page_size = 3
+                av.refuse = {"o3"}
+                d.start()
+                d.wait_log(r"source bsky: acme\.bsky\.social: cursor refused \(HTTP 400\); "
+                           r"the rest of that gap is lost")
+                pos = "bluesky:bsky/acme.bsky.social"
+                d.wait_db("SELECT json_extract(value, '$.cursor') FROM positions "
+                          f"WHERE source = '{pos}'", [("",)])
+                # The newest page was kept; the refused one is not asked for again.
+                self.assertEqual(d.db(f"SELECT count(*) FROM posts WHERE id LIKE "
+                                      f"'at://{BRAND}/app.bsky.feed.post/3kgap%'")[0][0], 3)
+                time.sleep(2.5)
+                asked = [q.get("cursor", [""])[0] for p, q in av.requests
+                         if p.endswith("getAuthorFeed")]
+                self.assertEqual(asked.count("o3"), 1)
                 d.stop()
         finally:
             av.close()
