@@ -59,6 +59,23 @@ def tmpdir():
     return tempfile.TemporaryDirectory(prefix="deflectd-test-")
 
 
+class JSONHandler(BaseHTTPRequestHandler):
+    """The local platform servers' handler base: JSON answers, no request log."""
+
+    def reply(self, code, doc, headers=()):
+        body = json.dumps(doc).encode()
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
 class Receiver:
     """An HTTP server answering from a script of responses, recording requests."""
 

@@ -6,9 +6,9 @@ import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
-from common import Receiver, tmpdir
+from common import JSONHandler, Receiver, tmpdir
 from daemon_harness import Daemon, iso
 
 BRAND, CUSTOMER = "did:plc:acmebrand0000000000000", "did:plc:customer00000000000000"
@@ -46,23 +46,23 @@ class AppView:
         self.refuse = set()  # cursors answered 400, as a stale one would be
         av = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def do_GET(self):
                 u = urllib.parse.urlparse(self.path)
                 q = urllib.parse.parse_qs(u.query)
                 av.requests.append((u.path, q))
                 if av.rate_limit > 0:
                     av.rate_limit -= 1
-                    return self.answer(429, {"error": "RateLimitExceeded",
+                    return self.reply(429, {"error": "RateLimitExceeded",
                                              "message": "Rate Limit Exceeded"})
                 if u.path == "/xrpc/app.bsky.feed.getAuthorFeed":
                     if q.get("actor") != ["acme.bsky.social"]:
-                        return self.answer(400, {"error": "InvalidRequest"})
+                        return self.reply(400, {"error": "InvalidRequest"})
                     # The cursor is opaque to clients; here it is an offset.
                     if q.get("cursor", [""])[0] in av.hold:
                         time.sleep(30)
                     if q.get("cursor", [""])[0] in av.refuse:
-                        return self.answer(400, {"error": "InvalidRequest",
+                        return self.reply(400, {"error": "InvalidRequest",
                                                  "message": "malformed cursor"})
                     at = int(q.get("cursor", ["o0"])[0][1:])
                     n = min(int(q["limit"][0]), av.page_size)
@@ -70,28 +70,18 @@ class AppView:
                                      for p in av.feed[at:at + n]]}
                     if at + n < len(av.feed):
                         page["cursor"] = f"o{at + n}"
-                    return self.answer(200, page)
+                    return self.reply(200, page)
                 if u.path == "/xrpc/app.bsky.feed.getPostThread" and av.hang_threads:
                     time.sleep(25)
                 if u.path == "/xrpc/app.bsky.feed.getPostThread" and q.get("uri") == [ROOT]:
                     late = [{"$type": "app.bsky.feed.defs#threadViewPost", "post": av.late,
                              "replies": []}] if av.resolved else []
-                    return self.answer(200, {"thread": {
+                    return self.reply(200, {"thread": {
                         "$type": "app.bsky.feed.defs#threadViewPost", "post": av.root,
                         "replies": [{"$type": "app.bsky.feed.defs#threadViewPost",
                                      "post": av.reply, "replies": late}]}})
-                return self.answer(404, {"error": "NotFound"})
+                return self.reply(404, {"error": "NotFound"})
 
-            def answer(self, code, doc):
-                body = json.dumps(doc).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

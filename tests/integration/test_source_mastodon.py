@@ -12,10 +12,10 @@ import re
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from common import Receiver, signature_ok, tmpdir
+from common import JSONHandler, Receiver, signature_ok, tmpdir
 from daemon_harness import Daemon, iso
 
 BRAND = "AcmeCare"
@@ -58,7 +58,7 @@ class Mastodon:
         self.closed = False
         srv = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
@@ -68,31 +68,23 @@ class Mastodon:
                 if u.path == srv.prefix + "/api/v1/streaming/user":
                     return self.stream()
                 if u.path == "/api/v2/instance" and srv.instance is not None:
-                    return self.json(srv.instance)
+                    return self.reply(200, srv.instance)
                 if u.path == "/api/v1/accounts/lookup":
                     acct = q.get("acct", "")
                     for name, (aid, _) in srv.accounts.items():
                         if acct in (name, name + "@social.example"):
-                            return self.json({"id": aid, "username": name, "acct": name})
-                    return self.json({"error": "Record not found"}, 404)
+                            return self.reply(200, {"id": aid, "username": name, "acct": name})
+                    return self.reply(404, {"error": "Record not found"})
                 m = re.fullmatch(r"/api/v1/accounts/(\w+)/statuses", u.path)
                 if m:
                     for aid, statuses in srv.accounts.values():
                         if aid == m.group(1):
-                            return self.json(page(statuses, q))
-                    return self.json({"error": "Record not found"}, 404)
+                            return self.reply(200, page(statuses, q))
+                    return self.reply(404, {"error": "Record not found"})
                 m = re.fullmatch(r"/api/v1/statuses/(\w+)/context", u.path)
                 if m and m.group(1) in srv.contexts:
-                    return self.json(srv.contexts[m.group(1)]())
-                self.json({"error": "Record not found"}, 404)
-
-            def json(self, doc, code=200):
-                body = json.dumps(doc).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    return self.reply(200, srv.contexts[m.group(1)]())
+                self.reply(404, {"error": "Record not found"})
 
             def chunk(self, text):
                 data = text.encode()
@@ -121,9 +113,6 @@ class Mastodon:
                         srv.live.remove(q)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-
-            def log_message(self, *args):
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

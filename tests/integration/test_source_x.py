@@ -10,9 +10,9 @@ import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
-from common import DEFLECTD, tmpdir
+from common import DEFLECTD, JSONHandler, tmpdir
 from daemon_harness import Daemon, iso
 
 USERS = {"100": "jane_doe", "200": "AcmeSupport"}
@@ -42,18 +42,8 @@ class Server:
                   a["id"])
         srv = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             protocol_version = "HTTP/1.1"
-
-            def reply(self, code, doc, headers=()):
-                body = json.dumps(doc).encode()
-                self.send_response(code)
-                for k, v in headers:
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
             def do_POST(self):
                 srv.auth.append(self.headers.get("Authorization"))
@@ -112,9 +102,6 @@ class Server:
                         time.sleep(0.3)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-
-            def log_message(self, *args):
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -198,16 +185,8 @@ class Timeline:
         self.script = []           # per connection: (tweets, seconds until it closes)
         tl = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             protocol_version = "HTTP/1.1"
-
-            def reply(self, code, doc):
-                body = json.dumps(doc).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -262,9 +241,6 @@ class Timeline:
                     self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-
-            def log_message(self, *args):
-                pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
