@@ -37,6 +37,13 @@ usage(FILE *f)
 	    "             send a marked test alert and report the outcome\n"
 	    "  status     [-c FILE]\n"
 	    "             a summary from the running daemon's admin API\n"
+	    "  case       [-c FILE] show [--json] ID\n"
+	    "             a case with its timeline, alerts and operator verdict\n"
+	    "  case       [-c FILE] [--rules DIR] close ID --as resolved|not-deflection|escalated\n"
+	    "             --note TEXT [--author NAME]\n"
+	    "             close a case with an operator's verdict (ends its alerts)\n"
+	    "  labels     [-c FILE] export [-o FILE]\n"
+	    "             operator verdicts as labels for test-rules --labels\n"
 	    "\n"
 	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -108,6 +115,8 @@ main(int argc, char **argv)
 	    {"alerts", cmd_alerts},
 	    {"send-test-alert", cmd_send_test_alert},
 	    {"status", cmd_status},
+	    {"case", cmd_case},
+	    {"labels", cmd_labels},
 	};
 
 	/* No command (options only): run the daemon, systemd style. */

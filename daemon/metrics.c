@@ -133,13 +133,14 @@ static void
 case_row(void *arg, int n, const char *const *v)
 {
 	static const char *keys[] = {"platform", "conversation_id", "customer", "brand", "state",
-	    "deflected_at", "deadline", "resolved_at", "repeats", "escalations", "rule", "post_id"};
+	    "deflected_at", "deadline", "resolved_at", "repeats", "escalations", "rule", "post_id",
+	    "id"};
 	json_t *o = json_object();
 
-	for (int i = 0; i < n && i < 12; i++) {
+	for (int i = 0; i < n && i < 13; i++) {
 		if (v[i] == NULL)
 			json_object_set_new(o, keys[i], json_null());
-		else if (i == 8 || i == 9)
+		else if (i == 8 || i == 9 || i == 12)
 			json_object_set_new(o, keys[i], json_integer(strtoll(v[i], NULL, 10)));
 		else
 			json_object_set_new(o, keys[i], json_string(v[i]));
@@ -157,7 +158,7 @@ metrics_cases(struct deflectd *d, const char *state, const char *brand)
 	    " strftime('%Y-%m-%dT%H:%M:%SZ', deflected_at, 'unixepoch'),"
 	    " strftime('%Y-%m-%dT%H:%M:%SZ', deadline, 'unixepoch'),"
 	    " strftime('%Y-%m-%dT%H:%M:%SZ', resolved_at, 'unixepoch'),"
-	    " repeats, escalations, rule, post_id FROM cases"
+	    " repeats, escalations, rule, post_id, rowid FROM cases"
 	    " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR brand = ?2)"
 	    " ORDER BY deflected_at DESC LIMIT 1000", state, brand, case_row, arr);
 	doc = json_pack("{s:o}", "cases", arr);
@@ -224,7 +225,7 @@ metrics_brands(struct deflectd *d)
 
 	/*
 	 * Resolved in public: resolved or resolved late. Decided: those plus the
-	 * unresolved. The median comes from the middle row of the brand's times.
+	 * unresolved (a case an operator closed while open was decided by no post). The median comes from the middle row of the brand's times.
 	 */
 	store_rows(d->store,
 	    "WITH b AS (SELECT brand FROM brand_replies UNION SELECT brand FROM cases),"
@@ -235,7 +236,8 @@ metrics_brands(struct deflectd *d)
 	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand),"
 	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand AND c.state IN ('resolved',"
 	    "  'resolved_late')),"
-	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand AND c.state != 'deflected'),"
+	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand AND c.state NOT IN ('deflected',"
+	    "  'closed')),"
 	    " (SELECT coalesce(sum(escalations), 0) FROM cases c WHERE c.brand = b.brand),"
 	    " (SELECT ttr FROM t WHERE t.brand = b.brand AND t.k = (t.n + 1) / 2)"
 	    " FROM b ORDER BY b.brand", NULL, NULL, brand_row, arr);
