@@ -98,8 +98,8 @@ case_row(void *arg, int n, const char *const *v)
 static void
 case_text(void *arg, int n, const char *const *v)
 {
-	if (n >= 7)
-		json_array_append_new(arg, entry(v[0], v[1], "brand", NULL, "deflection", v[2], v[3],
+	if (n >= 8)
+		json_array_append_new(arg, entry(v[0], v[1], "brand", v[7], "deflection", v[2], v[3],
 		    v[4], v[5], v[6]));
 }
 
@@ -112,7 +112,7 @@ evidence_row(void *arg, int n, const char *const *v)
 	if (n < 10)
 		return;
 	role = v[7];
-	/* Rows kept before evidence_posts existed: the kind still tells most roles. */
+	/* Rows kept before case_posts existed: the kind still tells most roles. */
 	if (role == NULL && v[1] != NULL)
 		role = strcmp(v[1], "escalation") == 0 ? "customer" :
 		    strcmp(v[1], "repeat_deflection") == 0 ? "brand" : NULL;
@@ -173,14 +173,16 @@ case_detail(struct store *st, const char *id, int *missing)
 		return NULL;
 	}
 	json_object_set_new(c, "timeline", json_array());
-	failed |= store_rows(st, "SELECT post_id, deflected_at, rule, span_start, span_end, text,"
-	    " url FROM cases WHERE rowid = CAST(?1 AS INTEGER)", id, NULL, case_text,
+	failed |= store_rows(st, "SELECT c.post_id, c.deflected_at, c.rule, c.span_start,"
+	    " c.span_end, c.text, c.url, p.author FROM cases c LEFT JOIN case_posts p"
+	    " ON p.platform = c.platform AND p.post_id = c.post_id AND p.kind = 'deflection'"
+	    " WHERE c.rowid = CAST(?1 AS INTEGER)", id, NULL, case_text,
 	    json_object_get(c, "timeline"));
 	failed |= store_rows(st, "SELECT e.post_id, e.kind, e.at, e.rule, e.text, e.url, p.author,"
 	    " p.role, p.span_start, p.span_end FROM cases c JOIN evidence e"
 	    " ON (e.platform, e.conversation_id, e.customer, e.case_post_id) ="
 	    " (c.platform, c.conversation_id, c.customer, c.post_id)"
-	    " LEFT JOIN evidence_posts p ON p.platform = e.platform AND p.post_id = e.post_id"
+	    " LEFT JOIN case_posts p ON p.platform = e.platform AND p.post_id = e.post_id"
 	    " AND p.kind = e.kind WHERE c.rowid = CAST(?1 AS INTEGER) ORDER BY e.at, e.post_id",
 	    id, NULL, evidence_row, json_object_get(c, "timeline"));
 	alerts = json_array();

@@ -82,15 +82,16 @@ raise_alert(struct deflectd *d, const struct event *ev, const char *type)
 }
 
 /*
- * Keeps who wrote an evidence post and the span that matched, for the case
+ * Keeps who wrote a post of a case and the span that matched, for the case
  * timeline. A resolution may come from the brand or the customer; only the
  * customer's handle tells which.
  */
 static void
-evidence_post_add(struct deflectd *d, const struct event *ev)
+case_post_add(struct deflectd *d, const struct event *ev)
 {
 	const struct finding *f = ev->f;
-	const char *role = f->type == FINDING_REPEAT_DEFLECTION ? "brand" :
+	const char *role = f->type == FINDING_DEFLECTION ||
+	    f->type == FINDING_REPEAT_DEFLECTION ? "brand" :
 	    f->type == FINDING_ESCALATION ? "customer" :
 	    strcasecmp(ev->post->author, f->c->customer) == 0 ? "customer" : "brand";
 	char start[24], end[24];
@@ -99,7 +100,7 @@ evidence_post_add(struct deflectd *d, const struct event *ev)
 	snprintf(end, sizeof end, "%zu", f->end);
 	const char *args[7] = {ev->post->platform, f->post_id, finding_type_name(f->type),
 	    ev->post->author, role, start, end};
-	store_write(d->store, "INSERT OR IGNORE INTO evidence_posts (platform, post_id, kind,"
+	store_write(d->store, "INSERT OR IGNORE INTO case_posts (platform, post_id, kind,"
 	    " author, role, span_start, span_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", args, 7);
 }
 
@@ -120,10 +121,11 @@ on_event(void *arg, const struct event *ev)
 
 		store_case_text_set(d->store, f->c, ev->text, ev->post->url, match);
 		free(match);
+		case_post_add(d, ev);
 	} else if (f->type != FINDING_UNRESOLVED && ev->post != NULL) {
 		store_evidence_add(d->store, f->c, f->post_id, finding_type_name(f->type), f->at,
 		    f->rule, ev->text, ev->post->url);
-		evidence_post_add(d, ev);
+		case_post_add(d, ev);
 	}
 	const char *type = alert_type(f->type, d->cfg->alert_detected);
 	if (type != NULL)

@@ -61,8 +61,8 @@ static const char schema[] =
     "  verdict TEXT NOT NULL, note TEXT NOT NULL, author TEXT NOT NULL, at INTEGER NOT NULL,"
     "  state_before TEXT NOT NULL, label TEXT NOT NULL,"
     "  UNIQUE (platform, conversation_id, customer, post_id));"
-    /* Who wrote an evidence post and the span that matched, for the case timeline. */
-    "CREATE TABLE IF NOT EXISTS evidence_posts ("
+    /* Who wrote each post of a case's timeline and the span that matched in it. */
+    "CREATE TABLE IF NOT EXISTS case_posts ("
     "  platform TEXT NOT NULL, post_id TEXT NOT NULL, kind TEXT NOT NULL, author TEXT,"
     "  role TEXT, span_start INTEGER, span_end INTEGER,"
     "  PRIMARY KEY (platform, post_id, kind)) WITHOUT ROWID;";
