@@ -5,7 +5,7 @@ and POST /v1/cases/{id}/verdict stopping the unresolved alert (also across a
 restart); `labels export` read by `test-rules --labels`; and bad input."""
 import json
 import os
-import re
+import shutil
 import subprocess
 import time
 import unittest
@@ -14,6 +14,7 @@ import urllib.request
 
 from common import DEFLECTD, Receiver, tmpdir
 from daemon_harness import TOKEN, Daemon, post
+from test_admin import png_pixels
 
 
 def deflection(n, text="sorry, DM us", **kw):
@@ -304,6 +305,37 @@ class Cases(unittest.TestCase):
         self.assertIn("already closed by an operator: resolved by api", p.stderr)
         self.assertEqual(d.db("SELECT verdict, note FROM case_verdicts"),
                          [("resolved", "fixed by phone")])
+
+    @unittest.skipUnless(shutil.which("chromium"), "chromium (Debian's package) not installed")
+    def test_case_page_on_a_phone(self):
+        """At 390 px the long deflecting reply wraps: its marked match, at the end of
+        the text, is on screen."""
+        d = self.daemon(window="1h").start()
+        long = ("we are so sorry to hear about the trouble with your delivery and the "
+                "missing parts of your order, which is not the experience we want anyone "
+                "to have with us, so please DM us")
+        d.push(deflection(1, text=long))
+        ids = self.wait_cases(1)
+        url = f"http://127.0.0.1:{d.port}/cases/{ids['cust1']}"
+        shot = os.path.join(self.t.name, "case.png")
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--user-data-dir=" + os.path.join(self.t.name, "chromium"),
+                 "--window-size=390,1200", "--hide-scrollbars"]
+        dom = subprocess.run(["chromium", *flags, "--dump-dom", url], capture_output=True,
+                             text=True, timeout=120)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        self.assertEqual(dom.stdout.count("<mark>DM us</mark>"), 1)
+        self.assertEqual(dom.stdout.count('<a class="post"'), 1)
+        p = subprocess.run(["chromium", *flags, "--screenshot=" + shot, url],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        rows = png_pixels(shot)
+        self.assertEqual(len(rows[0]), 390)
+        marked = [x for row in rows for x, px in enumerate(row) if px == (0xff, 0xe0, 0x8a)]
+        self.assertGreater(len(marked), 50)  # the highlight is on screen, inside 390 px
+        self.assertGreater(len({px for row in rows for px in row}), 20)
 
 
 if __name__ == "__main__":
