@@ -166,7 +166,8 @@ case_detail(struct store *st, const char *id, int *missing)
 		return NULL;
 	}
 	if (store_rows(st, "SELECT rowid, platform, conversation_id, customer, post_id, brand,"
-	    " state, deflected_at, deadline, resolved_at, repeats, escalations, rule FROM cases WHERE rowid = CAST(?1 AS INTEGER)", id, NULL, case_row, &c) != 0)
+	    " state, deflected_at, deadline, resolved_at, repeats, escalations, rule FROM cases"
+	    " WHERE rowid = CAST(?1 AS INTEGER)", id, NULL, case_row, &c) != 0)
 		return NULL;
 	if (c == NULL) {
 		*missing = 1;

@@ -12,29 +12,13 @@
 #include "case_page.h"
 #include "xmalloc.h"
 
-/* Appends text with HTML's special characters escaped. */
-static void
-esc(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&#39;"); break;
-		default: buf_addc(b, *s);
-		}
-	}
-}
-
 /* Appends n bytes of s escaped. */
 static void
 escn(struct buf *b, const char *s, size_t n)
 {
 	char *t = xstrndup(s, n);
 
-	esc(b, t);
+	buf_add_html(b, t);
 	free(t);
 }
 
@@ -65,10 +49,10 @@ static void
 fact(struct buf *b, const char *name, const json_t *v)
 {
 	buf_adds(b, "<dt>");
-	esc(b, name);
+	buf_add_html(b, name);
 	buf_adds(b, "</dt><dd>");
 	if (json_is_string(v))
-		esc(b, json_string_value(v));
+		buf_add_html(b, json_string_value(v));
 	else if (json_is_integer(v))
 		buf_printf(b, "%lld", (long long)json_integer_value(v));
 	else
@@ -106,19 +90,19 @@ timeline_entry(struct buf *b, const char *platform, const json_t *e)
 
 	buf_printf(b, "<li class=\"%s\"><div class=\"meta\"><time>",
 	    role && strcmp(role, "customer") == 0 ? "customer" : "brand");
-	esc(b, str(e, "at"));
+	buf_add_html(b, str(e, "at"));
 	buf_adds(b, "</time> <span class=\"role\">");
-	esc(b, role ? role : "author unknown");
+	buf_add_html(b, role ? role : "author unknown");
 	if (str(e, "author") != NULL) {
 		buf_adds(b, " ");
-		esc(b, str(e, "author"));
+		buf_add_html(b, str(e, "author"));
 	}
 	buf_adds(b, "</span> <span class=\"finding\">");
-	esc(b, str(e, "finding"));
+	buf_add_html(b, str(e, "finding"));
 	buf_adds(b, "</span>");
 	if (str(e, "rule") != NULL) {
 		buf_adds(b, " <span class=\"rule\">rule <code>");
-		esc(b, str(e, "rule"));
+		buf_add_html(b, str(e, "rule"));
 		buf_adds(b, "</code></span>");
 	}
 	buf_adds(b, "</div><p class=\"text\">");
@@ -133,21 +117,21 @@ timeline_entry(struct buf *b, const char *platform, const json_t *e)
 		buf_adds(b, "<mark>");
 		escn(b, text + s, n - s);
 		buf_adds(b, "</mark>");
-		esc(b, text + n);
+		buf_add_html(b, text + n);
 	} else
-		esc(b, text);
+		buf_add_html(b, text);
 	buf_adds(b, "</p>");
 	if (link != NULL) {
 		buf_adds(b, "<a class=\"post\" rel=\"noopener noreferrer\" href=\"");
-		esc(b, link);
+		buf_add_html(b, link);
 		buf_adds(b, "\">View post ");
-		esc(b, str(e, "post_id"));
+		buf_add_html(b, str(e, "post_id"));
 		buf_adds(b, " on ");
-		esc(b, platform);
+		buf_add_html(b, platform);
 		buf_adds(b, "</a>");
 	} else {
 		buf_adds(b, "<span class=\"post\">post ");
-		esc(b, str(e, "post_id"));
+		buf_add_html(b, str(e, "post_id"));
 		buf_adds(b, " (no link)</span>");
 	}
 	buf_adds(b, "</li>");
@@ -166,7 +150,7 @@ case_page(const json_t *c)
 	buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	    "<title>Case %lld &middot; ", id);
-	esc(&b, brand);
+	buf_add_html(&b, brand);
 	buf_adds(&b, "</title><style>"
 	    "body{font-family:sans-serif;margin:0 auto;max-width:52em;padding:1em;color:#222;"
 	    "line-height:1.4}a{color:#1a5fb4}h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}"
@@ -184,7 +168,7 @@ case_page(const json_t *c)
 		buf_adds(&b, " &rsaquo; <a href=\"/brands/");
 		pct(&b, brand);
 		buf_adds(&b, "\">");
-		esc(&b, brand);
+		buf_add_html(&b, brand);
 		buf_adds(&b, "</a>");
 	}
 	buf_printf(&b, "</nav><h1>Case %lld</h1><dl>", id);
@@ -201,15 +185,15 @@ case_page(const json_t *c)
 	buf_adds(&b, "</dl>");
 	if (json_is_object(v)) {
 		buf_adds(&b, "<section class=\"verdict\"><h2>Operator verdict: ");
-		esc(&b, str(v, "verdict"));
+		buf_add_html(&b, str(v, "verdict"));
 		buf_adds(&b, "</h2><p>");
-		esc(&b, str(v, "note"));
+		buf_add_html(&b, str(v, "note"));
 		buf_adds(&b, "</p><p class=\"meta\">by ");
-		esc(&b, str(v, "author"));
+		buf_add_html(&b, str(v, "author"));
 		buf_adds(&b, " at ");
-		esc(&b, str(v, "at"));
+		buf_add_html(&b, str(v, "at"));
 		buf_adds(&b, "; the case was ");
-		esc(&b, str(v, "state_before"));
+		buf_add_html(&b, str(v, "state_before"));
 		buf_adds(&b, "</p></section>");
 	}
 	buf_adds(&b, "<h2>Timeline</h2><ol class=\"timeline\">");
@@ -229,18 +213,18 @@ case_page(const json_t *c)
 		for (j = 0; j < (n ? n : 1); j++) {
 			dl = json_array_get(ds, j);
 			buf_adds(&b, "<tr><td><code>");
-			esc(&b, str(a, "id"));
+			buf_add_html(&b, str(a, "id"));
 			buf_adds(&b, "</code></td><td>");
-			esc(&b, str(a, "type"));
+			buf_add_html(&b, str(a, "type"));
 			buf_adds(&b, "</td><td>");
-			esc(&b, str(a, "created_at"));
+			buf_add_html(&b, str(a, "created_at"));
 			buf_adds(&b, "</td><td>");
-			esc(&b, dl ? str(dl, "webhook") : "(no webhook matched)");
+			buf_add_html(&b, dl ? str(dl, "webhook") : "(no webhook matched)");
 			buf_adds(&b, "</td><td>");
-			esc(&b, dl ? str(dl, "state") : "");
+			buf_add_html(&b, dl ? str(dl, "state") : "");
 			if (dl && str(dl, "last_error") != NULL) {
 				buf_adds(&b, ": ");
-				esc(&b, str(dl, "last_error"));
+				buf_add_html(&b, str(dl, "last_error"));
 			}
 			buf_printf(&b, "</td><td>%lld</td></tr>",
 			    dl ? (long long)json_integer_value(json_object_get(dl, "attempts")) : 0LL);

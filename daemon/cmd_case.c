@@ -28,25 +28,6 @@ static const char case_usage[] =
 static const char labels_usage[] =
     "usage: deflectd labels [-c FILE] export [-o FILE]\n";
 
-/* Opens the state database the config names; rs too when wanted (NULL skips rules). */
-static struct store *
-open_state(const char *config_path, const char *rules_dir, struct config **cfg,
-    struct ruleset **rs)
-{
-	char err[1024];
-	struct store *st;
-
-	if (cmd_load(config_path, rules_dir, cfg, rs) != 0)
-		return NULL;
-	if ((st = store_open((*cfg)->state_dir, err, sizeof err)) == NULL) {
-		fprintf(stderr, "deflectd: %s\n", err);
-		if (rs != NULL)
-			ruleset_free(*rs);
-		config_free(*cfg);
-	}
-	return st;
-}
-
 /* A member's string value, or a dash. */
 static const char *
 s_or_dash(const json_t *o, const char *k)
@@ -202,7 +183,7 @@ cmd_case(int argc, char **argv)
 	if (author == NULL)
 		author = getenv("USER") && *getenv("USER") ? getenv("USER") : "operator";
 	/* close reads the rules too: the label takes the deflection rule's dm/channel tag. */
-	st = open_state(config_path, rules_dir, &cfg, strcmp(sub, "close") == 0 ? &rs : NULL);
+	st = cmd_open_state(config_path, rules_dir, &cfg, strcmp(sub, "close") == 0 ? &rs : NULL);
 	if (st == NULL)
 		return 1;
 	if (strcmp(sub, "show") == 0)
@@ -245,7 +226,7 @@ cmd_labels(int argc, char **argv)
 		fputs(labels_usage, stderr);
 		return 2;
 	}
-	if ((st = open_state(config_path, NULL, &cfg, NULL)) == NULL)
+	if ((st = cmd_open_state(config_path, NULL, &cfg, NULL)) == NULL)
 		return 1;
 	if (out != NULL && (f = fopen(out, "w")) == NULL) {
 		fprintf(stderr, "deflectd labels: %s: %m\n", out);

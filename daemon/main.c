@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "store.h"
 #include "daemon.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -61,6 +62,24 @@ log_diag(const struct diag *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		log_warnx("%s", d->msgs[i]);
+}
+
+struct store *
+cmd_open_state(const char *config_path, const char *rules_dir, struct config **cfg,
+    struct ruleset **rs)
+{
+	char err[1024];
+	struct store *st;
+
+	if (cmd_load(config_path, rules_dir, cfg, rs) != 0)
+		return NULL;
+	if ((st = store_open((*cfg)->state_dir, err, sizeof err)) == NULL) {
+		fprintf(stderr, "deflectd: %s\n", err);
+		if (rs != NULL)
+			ruleset_free(*rs);
+		config_free(*cfg);
+	}
+	return st;
 }
 
 int

@@ -247,21 +247,6 @@ metrics_brands(struct deflectd *d)
 	return s;
 }
 
-/* Appends text with HTML's special characters escaped. */
-static void
-html_escape(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		default: buf_addc(b, *s);
-		}
-	}
-}
-
 /* An inline SVG bar for a rate from 0 to 1, with its percentage. */
 static void
 bar(struct buf *b, double rate, const char *colour, const char *label)
@@ -300,7 +285,7 @@ metrics_page(struct deflectd *d)
 		json_t *m = json_object_get(b, "median_time_to_resolution");
 
 		buf_adds(&h, "<tr><td>");
-		html_escape(&h, json_string_value(json_object_get(b, "brand")));
+		buf_add_html(&h, json_string_value(json_object_get(b, "brand")));
 		buf_printf(&h, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>",
 		    (long long)json_integer_value(json_object_get(b, "replies")),
 		    (long long)json_integer_value(json_object_get(b, "deflections")));

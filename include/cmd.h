@@ -25,6 +25,14 @@ int cmd_load(const char *config_path, const char *rules_dir, struct config **cfg
 /* cmd_load for the daemon: errors are logged with journald priorities. */
 int cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfg,
     struct ruleset **rs, int daemon);
+struct store;
+/*
+ * For operator commands: cmd_load, then opens the state database the config
+ * names. NULL with the errors printed; else the caller closes the store and
+ * frees *cfg (and *rs when rs was given).
+ */
+struct store *cmd_open_state(const char *config_path, const char *rules_dir,
+    struct config **cfg, struct ruleset **rs);
 /* Prints every diagnostic to stderr. */
 void cmd_print_diag(const struct diag *d);
 
