@@ -153,6 +153,14 @@ verdict_row(void *arg, int n, const char *const *v)
 		    "state_before", v[4], "label", v[5]));
 }
 
+int
+case_id_valid(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && n <= 18 && s[n] == '\0';
+}
+
 json_t *
 case_detail(struct store *st, const char *id, int *missing)
 {
@@ -161,7 +169,7 @@ case_detail(struct store *st, const char *id, int *missing)
 	int failed = 0;
 
 	*missing = 0;
-	if (strspn(id, "0123456789") != strlen(id) || *id == '\0' || strlen(id) > 18) {
+	if (!case_id_valid(id)) {
 		*missing = 1;
 		return NULL;
 	}

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "case_detail.h"
 #include "verdict.h"
 #include "xmalloc.h"
 
@@ -55,15 +56,6 @@ label_for(const char *as, const struct ruleset *rs, const char *rule_id)
 	return channel && !dm ? "channel" : "dm";
 }
 
-/* Is s a case id: decimal digits, no sign, short enough for an int64? */
-static int
-valid_id(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-
-	return n > 0 && n <= 18 && s[n] == '\0';
-}
-
 int
 verdict_close(struct store *st, const struct ruleset *rs, const char *id, const char *as,
     const char *note, const char *author, int64_t now, char *err, size_t errlen)
@@ -89,7 +81,7 @@ verdict_close(struct store *st, const struct ruleset *rs, const char *id, const 
 		    VERDICT_NOTE_MAX, VERDICT_AUTHOR_MAX);
 		return VERDICT_BAD;
 	}
-	if (!valid_id(id)) {
+	if (!case_id_valid(id)) {
 		snprintf(err, errlen, "no case %s: a case id is a number (see /v1/cases)", id);
 		return VERDICT_NO_CASE;
 	}

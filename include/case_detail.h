@@ -12,6 +12,9 @@
 
 #include "store.h"
 
+/* Is s a case id: decimal digits only, short enough for SQLite's rowid? */
+int case_id_valid(const char *s);
+
 /*
  * The case with decimal id, as a new JSON object the caller owns; NULL with
  * *missing set when no case has that id, NULL with *missing clear when the
