@@ -114,6 +114,10 @@ class Cases(unittest.TestCase):
         self.assertEqual(self.alerted(), [("deflection.unresolved", "cust3")])
         self.assertEqual(d.db("SELECT customer, state FROM cases ORDER BY customer"),
                          [("cust1", "closed"), ("cust2", "closed"), ("cust3", "unresolved")])
+        code, metrics = d.get("/metrics")
+        self.assertIn('deflectd_case_verdicts{verdict="not-deflection"} 1\n', metrics)
+        self.assertIn('deflectd_case_verdicts{verdict="resolved"} 1\n', metrics)
+        self.assertIn('deflectd_cases{state="closed"} 2\n', metrics)
         code, body = d.get("/v1/cases?state=closed")
         self.assertEqual(sorted(c["customer"] for c in json.loads(body)["cases"]),
                          ["cust1", "cust2"])
