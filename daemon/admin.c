@@ -314,7 +314,7 @@ reply_case(struct admin *a, struct evhttp_request *req, const char *id)
 	if (c != NULL)
 		reply_json(req, 200, "OK", c);
 	else if (missing)
-		reply_error(req, 404, "Not Found", "no such case");
+		reply_json(req, 404, "Not Found", json_pack("{s:s+}", "error", "no case ", id));
 	else
 		reply_error(req, 503, "Service Unavailable", "state database unavailable");
 }

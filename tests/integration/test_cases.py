@@ -257,11 +257,12 @@ class Cases(unittest.TestCase):
         d.push(deflection(1))
         ids = self.wait_cases(1)
         id = ids["cust1"]
-        for path in ("/v1/cases/999999", "/v1/cases/abc", "/v1/cases/-1",
-                     f"/v1/cases/{id}/nothing"):
+        for path, msg in (("/v1/cases/999999", "no case 999999"), ("/v1/cases/abc", "no case abc"),
+                          ("/v1/cases/-1", "no case -1"), (f"/v1/cases/{id}/nothing",
+                                                           "no such endpoint")):
             code, ctype, body = self.request(path)
             self.assertEqual((code, ctype), (404, "application/json"), path)
-            self.assertIn("error", json.loads(body))
+            self.assertEqual(json.loads(body), {"error": msg})
         self.assertEqual(self.request("/cases/999999")[0], 404)
         self.assertEqual(self.request(f"/v1/cases/{id}/verdict")[0], 405)
         ok = {"as": "resolved", "note": "fixed by phone"}
