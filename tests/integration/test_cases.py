@@ -217,6 +217,16 @@ class Cases(unittest.TestCase):
         self.assertEqual((doc["state"], doc["operator_verdict"]["state_before"],
                           doc["operator_verdict"]["author"]), ("closed", "unresolved", "api"))
 
+        # A case the tracker resolved keeps its state; the verdict is still kept.
+        p = cli("case", "-c", d.conf, "close", str(ids["cust1"]), "--as", "not-deflection",
+                "--note", "a thank-you")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c = json.loads(d.get(f"/v1/cases/{ids['cust1']}")[1])
+        self.assertEqual((c["state"], c["operator_verdict"]["verdict"],
+                          c["operator_verdict"]["state_before"],
+                          c["operator_verdict"]["label"]),
+                         ("resolved", "not-deflection", "resolved", "none"))
+
         # The CLI shows the same document the API gives.
         for n in (1, 2, 3):
             p = cli("case", "-c", d.conf, "show", "--json", str(ids[f"cust{n}"]))
