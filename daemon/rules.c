@@ -403,6 +403,15 @@ begin_override(struct parse_state *ps, const struct ini_item *it, int kind, stru
 		    base->id, kind_names[base->kind], base->file, base->line);
 		return;
 	}
+	for (size_t i = 0; i < base->noverrides; i++) {
+		if (strcmp(base->overrides[i].file, ps->file) == 0) {
+			diag_add(ps->d, ps->file, it->line, 1,
+			    "duplicate rule id \"%s\" (this file overrides it already at line %d)",
+			    base->id, base->overrides[i].line);
+			base->errors++;
+			return;
+		}
+	}
 	origin_add(&base->overrides, &base->noverrides, NULL, NULL, ps->file, it->line, it->col);
 	ps->cur = base;
 	ps->overriding = 1;
@@ -1022,8 +1031,6 @@ void
 ruleset_check_scope(const struct ruleset *rs, char *const *brands, size_t nbrands,
     struct diag *warn)
 {
-	size_t nwarn = warn->n;
-
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct rule *r = &rs->rules[i];
 
@@ -1051,7 +1058,7 @@ ruleset_check_scope(const struct ruleset *rs, char *const *brands, size_t nbrand
 			}
 		}
 	}
-	sort_diag(warn, nwarn);
+	sort_diag(warn, 0);
 }
 
 /* Warns about a rule without an example: nothing then shows that it can fire. */

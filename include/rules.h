@@ -114,7 +114,8 @@ struct ruleset *ruleset_load_dir(const char *dir, struct diag *d);
 /*
  * Adds a warning to warn for each scope value that can never match: a
  * platform deflectd does not know, a malformed language tag and, when
- * nbrands > 0, a brand that is not among brands (the config's).
+ * nbrands > 0, a brand that is not among brands (the config's). Sorts
+ * every warning in warn by place, so a file reads top down.
  */
 void ruleset_check_scope(const struct ruleset *rs, char *const *brands, size_t nbrands,
     struct diag *warn);
