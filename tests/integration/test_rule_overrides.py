@@ -4,7 +4,7 @@ import re
 import signal
 import unittest
 
-from common import SRCDIR, findings, post, run, tmpdir, write_posts
+from common import SRCDIR, findings, post, run, tmpdir, write_posts, write_rules
 from daemon_harness import Daemon, post as live_post
 
 SHIPPED = os.path.join(os.path.abspath(SRCDIR), "rules")
@@ -35,11 +35,7 @@ def key_line(path, header, key):
 
 def local_dir(t, text, name="99-local.rules"):
     """The operator's own rules directory with one file."""
-    d = os.path.join(t, "rules.d")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "w", encoding="utf-8") as f:
-        f.write(text)
-    return d
+    return write_rules(t, text, name, sub="rules.d")
 
 
 class Overrides(unittest.TestCase):

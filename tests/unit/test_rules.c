@@ -111,19 +111,44 @@ test_data_dirs(void **state)
 	assert_true(cases >= 7);
 }
 
-/* Builds a rule set from text; fails the test on any error. */
+/* Builds a rule set from text ("t.rules"), or from a shipped and a local file. */
 static struct ruleset *
-load(const char *text)
+parse_files(const char *text, const char *local, struct diag *d)
 {
-	struct diag d = DIAG_INIT;
 	struct ruleset *rs = ruleset_new();
 
-	ruleset_add_buffer(rs, "t.rules", text, strlen(text), &d);
-	ruleset_finish(rs, &d);
+	ruleset_add_buffer(rs, local ? "10-shipped.rules" : "t.rules", text, strlen(text), d);
+	if (local != NULL)
+		ruleset_add_buffer(rs, "99-local.rules", local, strlen(local), d);
+	ruleset_finish(rs, d);
+	return rs;
+}
+
+/* parse_files that fails the test on any error. */
+static struct ruleset *
+load_files(const char *text, const char *local)
+{
+	struct diag d = DIAG_INIT;
+	struct ruleset *rs = parse_files(text, local, &d);
+
 	for (size_t i = 0; i < d.n; i++)
 		print_error("%s\n", d.msgs[i]);
 	assert_int_equal(d.n, 0);
 	return rs;
+}
+
+/* One file's rule set. */
+static struct ruleset *
+load(const char *text)
+{
+	return load_files(text, NULL);
+}
+
+/* A shipped and a local file's rule set. */
+static struct ruleset *
+load2(const char *shipped_text, const char *local)
+{
+	return load_files(shipped_text, local);
 }
 
 struct one {
@@ -314,21 +339,6 @@ test_durations(void **state)
 	assert_int_equal(parse_duration("99999999999999999999d"), -1);
 }
 
-/* Builds a rule set from a shipped and a local file; fails the test on any error. */
-static struct ruleset *
-load2(const char *shipped, const char *local)
-{
-	struct diag d = DIAG_INIT;
-	struct ruleset *rs = ruleset_new();
-
-	ruleset_add_buffer(rs, "10-shipped.rules", shipped, strlen(shipped), &d);
-	ruleset_add_buffer(rs, "99-local.rules", local, strlen(local), &d);
-	ruleset_finish(rs, &d);
-	for (size_t i = 0; i < d.n; i++)
-		print_error("%s\n", d.msgs[i]);
-	assert_int_equal(d.n, 0);
-	return rs;
-}
 
 static const char shipped[] =
     "[deflection dm-us]\n"
@@ -390,12 +400,9 @@ static char *
 load2_errors(const char *shipped_text, const char *local)
 {
 	struct diag d = DIAG_INIT;
-	struct ruleset *rs = ruleset_new();
+	struct ruleset *rs = parse_files(shipped_text, local, &d);
 	struct buf b = BUF_INIT;
 
-	ruleset_add_buffer(rs, "10-shipped.rules", shipped_text, strlen(shipped_text), &d);
-	ruleset_add_buffer(rs, "99-local.rules", local, strlen(local), &d);
-	ruleset_finish(rs, &d);
 	for (size_t i = 0; i < d.n; i++) {
 		buf_adds(&b, d.msgs[i]);
 		buf_addc(&b, '\n');
