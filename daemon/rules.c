@@ -713,11 +713,25 @@ override_clear(struct rule *r, const char *key)
 	r->norigins = k;
 }
 
+/* Does the pattern start with inline options that turn on extended mode, "(?x)" or "(?ix:"? */
+static int
+extended_mode(const char *v)
+{
+	if (strncmp(v, "(?", 2) != 0)
+		return 0;
+	for (v += 2; isalpha((unsigned char)*v); v++)
+		if (*v == 'x')
+			return 1;
+	return 0;
+}
+
 /*
- * Warns about a '#' that follows blank space in a pattern: rule files have
- * comment lines only, so what looks like an inline comment is part of the
- * regex and the pattern silently stops matching. An escaped '#', one in a
- * character class and patterns in extended mode ("(?x)") are left alone.
+ * Warns about what reads as an inline comment in a pattern: a '#' after
+ * blank space that is followed by blank space or ends the value, or comes
+ * after a run of blanks (aligned). Rule files have comment lines only, so
+ * it is part of the regex and the pattern silently stops matching. A
+ * hashtag ("use #AcmeHelp"), an escaped '#', one in a character class and
+ * patterns in extended mode, where '#' does start a comment, are left alone.
  */
 static void
 warn_inline_comment(struct parse_state *ps, const struct ini_item *it)
@@ -725,7 +739,7 @@ warn_inline_comment(struct parse_state *ps, const struct ini_item *it)
 	const char *v = it->value;
 	int in_class = 0;
 
-	if (strncmp(v, "(?x", 3) == 0 || strncmp(v, "(*", 2) == 0)
+	if (extended_mode(v))
 		return;
 	for (size_t i = 0; v[i] != '\0'; i++) {
 		if (v[i] == '\\' && v[i + 1] != '\0') {
@@ -734,7 +748,9 @@ warn_inline_comment(struct parse_state *ps, const struct ini_item *it)
 			in_class = 1;
 		} else if (v[i] == ']') {
 			in_class = 0;
-		} else if (v[i] == '#' && !in_class && i > 0 && (v[i - 1] == ' ' || v[i - 1] == '\t')) {
+		} else if (v[i] == '#' && !in_class && i > 0 && isblank((unsigned char)v[i - 1]) &&
+		    (isblank((unsigned char)v[i + 1]) || v[i + 1] == '\0' ||
+		    (i > 1 && isblank((unsigned char)v[i - 2])))) {
 			diag_add(&ps->rs->warnings, ps->file, it->line, it->value_col + (int)i,
 			    "warning: \"%s\" is part of the %s, not a comment (comments go on a "
 			    "line of their own; write \\# for a literal '#')", v + i, it->key);

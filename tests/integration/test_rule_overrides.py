@@ -144,6 +144,11 @@ class Overrides(unittest.TestCase):
             self.assertEqual(rc, 1)
             self.assertRegex(err, re.escape(CHANNEL) + r':\d+:\d+: example does not match rule '
                              r'"call-us"')
+            # Every listed directory must exist; a later one may be empty.
+            empty = os.path.join(t, "empty")
+            os.mkdir(empty)
+            rc, out, err = run("check", "--rules", SHIPPED, "--rules", empty)
+            self.assertEqual((rc, err), (0, ""))
             rc, _, err = run("check", "--rules", SHIPPED, "--rules", os.path.join(t, "nope"))
             self.assertEqual(rc, 1)
             self.assertIn("nope: cannot open rules directory: No such file or directory", err)
