@@ -92,11 +92,13 @@ void ruleset_free(struct ruleset *rs);
 
 /*
  * Parses and compiles one rule file held in buf; errors go to d with the file
- * name. Call for each file in order, then ruleset_finish().
+ * name, warnings to rs->warnings. Call for each file in order, then
+ * ruleset_finish(): a section naming the kind and id of a rule from an
+ * earlier call overrides that rule key by key.
  */
 void ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t len,
     struct diag *d);
-/* Cross-file checks (duplicate ids) and the example / counter lines. */
+/* The example / counter lines, run on each rule as overridden, and the no-example warnings. */
 void ruleset_finish(struct ruleset *rs, struct diag *d);
 
 /*
