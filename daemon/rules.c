@@ -35,8 +35,6 @@ struct parse_state {
 	unsigned replaced; /* bits of override_keys this override section has replaced */
 };
 
-static void sort_diag(struct diag *d, size_t first);
-
 static const char *kind_names[RULE_KINDS] = {"deflection", "resolution", "escalation"};
 static const char *severity_names[] = {"info", "low", "medium", "high", "critical"};
 
@@ -933,150 +931,6 @@ index_literals(struct ruleset *rs)
 	}
 }
 
-/* Levenshtein distance of a and b, capped at 3 (enough to call it a typo or not). */
-static int
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	int row[33];
-
-	if (la > 32 || lb > 32)
-		return 3;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		int diag = row[0];
-
-		row[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			int up = row[j], best = diag + (tolower((unsigned char)a[i - 1]) !=
-			    tolower((unsigned char)b[j - 1]));
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb] < 3 ? row[lb] : 3;
-}
-
-/* The name in names closest to v when it looks like a typo of it, else NULL. */
-static const char *
-closest_name(const char *v, const char *const *names, size_t n)
-{
-	const char *best = NULL;
-	int bd = 3;
-
-	for (size_t i = 0; i < n; i++) {
-		int dist = edit_distance(v, names[i]);
-
-		if (dist < bd) {
-			bd = dist;
-			best = names[i];
-		}
-	}
-	return best;
-}
-
-/* Is s (case-insensitively) one of names? */
-static int
-name_in(const char *s, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(s, names[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * Is s a well-formed language tag as posts carry them (BCP 47 in short: a
- * primary subtag of 2-3 letters, then subtags of 1-8 letters or digits, each
- * after a '-')?
- */
-static int
-lang_tag_ok(const char *s)
-{
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
-
-	if (n < 2 || n > 3)
-		return 0;
-	for (s += n; *s != '\0'; s += n) {
-		if (*s++ != '-')
-			return 0;
-		n = 0;
-		while (isalnum((unsigned char)s[n]))
-			n++;
-		if (n < 1 || n > 8)
-			return 0;
-	}
-	return 1;
-}
-
-/* Checks one scope value (item at col of a brand, platform or lang line). */
-static void
-check_scope_item(const struct rule_origin *o, const char *v, int col, char *const *brands,
-    size_t nbrands, struct diag *warn)
-{
-	static const char *const platforms[] = {"twitter", "mastodon", "bluesky"};
-	const char *near;
-
-	if (strcmp(o->key, "platform") == 0 && !name_in(v, platforms, 3)) {
-		near = strcasecmp(v, "x") == 0 ? "twitter" : closest_name(v, platforms, 3);
-		diag_add(warn, o->file, o->line, col,
-		    "warning: platform \"%s\" is no platform deflectd knows (twitter, mastodon, "
-		    "bluesky), so this rule never fires%s%s%s", v, near ? "; did you mean \"" : "",
-		    near ? near : "", near ? "\"?" : "");
-	} else if (strcmp(o->key, "brand") == 0 && nbrands > 0 &&
-	    !name_in(v, (const char *const *)brands, nbrands)) {
-		near = closest_name(v, (const char *const *)brands, nbrands);
-		diag_add(warn, o->file, o->line, col,
-		    "warning: brand \"%s\" is not a [brand] of the config, so this rule never "
-		    "fires%s%s%s", v, near ? "; did you mean \"" : "", near ? near : "",
-		    near ? "\"?" : "");
-	} else if (strcmp(o->key, "lang") == 0 && !lang_tag_ok(v)) {
-		diag_add(warn, o->file, o->line, col,
-		    "warning: lang \"%s\" is not a language tag such as \"de\" or \"pt-BR\" "
-		    "(subtags are joined with '-'), so it matches no post", v);
-	}
-}
-
-void
-ruleset_check_scope(const struct ruleset *rs, char *const *brands, size_t nbrands,
-    struct diag *warn)
-{
-	for (size_t i = 0; i < rs->n; i++) {
-		const struct rule *r = &rs->rules[i];
-
-		for (size_t k = 0; k < r->norigins; k++) {
-			const struct rule_origin *o = &r->origins[k];
-			const char *p = o->value;
-
-			if (strcmp(o->key, "brand") != 0 && strcmp(o->key, "platform") != 0 &&
-			    strcmp(o->key, "lang") != 0)
-				continue;
-			/* Items as ini_split_list cuts them, each with its own column. */
-			for (;;) {
-				size_t len = strcspn(p, ","), skip = strspn(p, " \t");
-				char *item = xstrndup(p + skip, len > skip ? len - skip : 0);
-				size_t il = strlen(item);
-
-				while (il > 0 && (item[il - 1] == ' ' || item[il - 1] == '\t'))
-					item[--il] = '\0';
-				check_scope_item(o, item, o->col + (int)(p + skip - o->value), brands,
-				    nbrands, warn);
-				free(item);
-				if (p[len] == '\0')
-					break;
-				p += len + 1;
-			}
-		}
-	}
-	sort_diag(warn, 0);
-}
-
 /* Warns about a rule without an example: nothing then shows that it can fire. */
 static void
 warn_no_example(struct ruleset *rs, const struct rule *r)
@@ -1128,75 +982,6 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	if (rs->pf != NULL)
 		prefilter_compile(rs->pf);
 	index_literals(rs);
-}
-
-/* A diagnostic's place, for sorting: "file:line:col: ..." (line, col 0 when absent). */
-struct diag_place {
-	const char *msg;
-	size_t filelen;
-	long line, col;
-	size_t index;
-};
-
-/* Finds where the file name ends and reads the line and column after it. */
-static void
-place_of(struct diag_place *p)
-{
-	const char *s = p->msg;
-
-	p->filelen = strlen(s);
-	p->line = p->col = 0;
-	for (const char *c = strchr(s, ':'); c != NULL; c = strchr(c + 1, ':')) {
-		char *e;
-		long line = strtol(c + 1, &e, 10);
-
-		if (e != c + 1 && *e == ':') {
-			p->filelen = (size_t)(c - s);
-			p->line = line;
-			p->col = strtol(e + 1, &e, 10);
-			return;
-		}
-	}
-}
-
-/* qsort comparator: by file, line, column, then as reported. */
-static int
-cmp_place(const void *a, const void *b)
-{
-	const struct diag_place *x = a, *y = b;
-	size_t n = x->filelen < y->filelen ? x->filelen : y->filelen;
-	int c = strncmp(x->msg, y->msg, n);
-
-	if (c != 0)
-		return c;
-	if (x->filelen != y->filelen)
-		return x->filelen < y->filelen ? -1 : 1;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	if (x->col != y->col)
-		return x->col < y->col ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Sorts the diagnostics from first on by place, so an operator reads a file top down. */
-static void
-sort_diag(struct diag *d, size_t first)
-{
-	size_t n = d->n - first;
-	struct diag_place *p;
-
-	if (n < 2)
-		return;
-	p = xcalloc(n, sizeof *p);
-	for (size_t i = 0; i < n; i++) {
-		p[i].msg = d->msgs[first + i];
-		p[i].index = i;
-		place_of(&p[i]);
-	}
-	qsort(p, n, sizeof *p, cmp_place);
-	for (size_t i = 0; i < n; i++)
-		d->msgs[first + i] = (char *)p[i].msg;
-	free(p);
 }
 
 /* qsort comparator for file names. */
@@ -1303,11 +1088,11 @@ ruleset_load_dirs(const char *dirs, struct diag *d, struct diag *warn)
 	ini_strv_free(names, nnames);
 	ini_strv_free(dirv, ndirs);
 	ruleset_finish(rs, d);
-	sort_diag(d, nerr);
+	diag_sort(d, nerr);
 	if (warn != NULL) {
 		for (size_t i = 0; i < rs->warnings.n; i++)
 			diag_add(warn, NULL, 0, 0, "%s", rs->warnings.msgs[i]);
-		sort_diag(warn, nwarn);
+		diag_sort(warn, nwarn);
 	}
 	if (d->n != nerr) {
 		ruleset_free(rs);
