@@ -84,9 +84,12 @@ cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp
 	struct diag warn = DIAG_INIT;
 	int rc = cmd_load_warn(config_path, rules_dir, cfgp, rsp, &warn, daemon);
 
-	/* The daemon logs them at every (re)load; commands leave them to check. */
-	if (daemon)
-		log_diag(&warn);
+	/*
+	 * The daemon logs them at every (re)load; commands leave them to check.
+	 * Not at error priority: the rules loaded and run.
+	 */
+	for (size_t i = 0; daemon && i < warn.n; i++)
+		log_notice("%s", warn.msgs[i]);
 	diag_free(&warn);
 	return rc;
 }
