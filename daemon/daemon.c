@@ -560,7 +560,7 @@ daemon_main(int argc, char **argv)
 	struct deflectd d;
 	struct pipeline_config pc;
 	const char *rules_dir = NULL;
-	char err[1024];
+	char rules_buf[CMD_RULES_MAX] = "", err[1024];
 	int ch, verbose = 0;
 
 	memset(&d, 0, sizeof d);
@@ -568,7 +568,11 @@ daemon_main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': d.config_path = optarg; break;
-		case 'r': rules_dir = optarg; break;
+		case 'r':
+			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+				return 2;
+			rules_dir = rules_buf;
+			break;
 		case 'v': verbose = 1; break;
 		case 'h': daemon_usage(stdout); return 0;
 		default: daemon_usage(stderr); return 2;

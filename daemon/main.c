@@ -20,7 +20,7 @@ usage(FILE *f)
 	    "usage: deflectd [-v] [-c FILE] [--rules DIR]   run the daemon in the foreground\n"
 	    "       deflectd COMMAND [OPTIONS]\n"
 	    "\n"
-	    "  check      [-c FILE] [--rules DIR]\n"
+	    "  check      [-c FILE] [--rules DIR]... [--strict]\n"
 	    "             validate the config and every rule (examples included)\n"
 	    "  replay     [-c FILE] [--rules DIR] [--window D] [--lateness D] [--sort]\n"
 	    "             [--brands LIST] [--drain] [--max-line BYTES]\n"
@@ -30,7 +30,7 @@ usage(FILE *f)
 	    "             [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
 	    "             rule hits, samples, and scores against labels\n"
 	    "  explain    [-c FILE] [--rules DIR] [--by brand|customer] [--brand NAME]\n"
-	    "             [--platform NAME] [--lang TAG] TEXT\n"
+	    "             [--platform NAME] [--lang TAG] [--why-not] TEXT\n"
 	    "             which rules match a text, and where\n"
 	    "  alerts     [-c FILE] list [--state S] | requeue --dead|ID... | enable-webhook NAME\n"
 	    "             alert deliveries and dead letters\n"
@@ -83,6 +83,20 @@ cmd_open_state(const char *config_path, const char *rules_dir, struct config **c
 }
 
 int
+cmd_rules_arg(char *dirs, size_t size, const char *dir)
+{
+	size_t n = strlen(dirs);
+
+	if (n + 1 + strlen(dir) + 1 > size) {
+		fprintf(stderr, "deflectd: --rules: the directories add up to more than %zu "
+		    "bytes\n", size - 1);
+		return -1;
+	}
+	snprintf(dirs + n, size - n, "%s%s", n > 0 ? "," : "", dir);
+	return 0;
+}
+
+int
 cmd_load(const char *config_path, const char *rules_dir, struct config **cfgp,
     struct ruleset **rsp)
 {
@@ -92,6 +106,23 @@ cmd_load(const char *config_path, const char *rules_dir, struct config **cfgp,
 int
 cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp,
     struct ruleset **rsp, int daemon)
+{
+	struct diag warn = DIAG_INIT;
+	int rc = cmd_load_warn(config_path, rules_dir, cfgp, rsp, &warn, daemon);
+
+	/*
+	 * The daemon logs them at every (re)load; commands leave them to check.
+	 * Not at error priority: the rules loaded and run.
+	 */
+	for (size_t i = 0; daemon && i < warn.n; i++)
+		log_notice("%s", warn.msgs[i]);
+	diag_free(&warn);
+	return rc;
+}
+
+int
+cmd_load_warn(const char *config_path, const char *rules_dir, struct config **cfgp,
+    struct ruleset **rsp, struct diag *warn, int daemon)
 {
 	struct diag d = DIAG_INIT;
 	struct config *cfg;
@@ -103,7 +134,9 @@ cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp
 		config_path = CONFIG_DEFAULT_PATH;
 	cfg = config_path ? config_load(config_path, &d) : config_default();
 	if (cfg != NULL && rsp != NULL)
-		rs = ruleset_load_dir(rules_dir ? rules_dir : cfg->rules_dir, &d);
+		rs = ruleset_load_dirs(rules_dir ? rules_dir : cfg->rules_dir, &d, warn);
+	if (rs != NULL)
+		ruleset_check_scope(rs, cfg->brands, cfg->nbrands, warn);
 	if (d.n > 0) {
 		if (daemon)
 			log_diag(&d);

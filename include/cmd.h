@@ -22,6 +22,15 @@ int cmd_labels(int argc, char **argv);
  */
 int cmd_load(const char *config_path, const char *rules_dir, struct config **cfg,
     struct ruleset **rs);
+/* cmd_load that hands the rule warnings (and scope checks against the config) to warn. */
+int cmd_load_warn(const char *config_path, const char *rules_dir, struct config **cfg,
+    struct ruleset **rs, struct diag *warn, int daemon);
+/*
+ * Adds a --rules argument to dirs, the comma-separated list of rule
+ * directories read in order (size bytes, starting ""). -1 when it is full.
+ */
+#define CMD_RULES_MAX 8192
+int cmd_rules_arg(char *dirs, size_t size, const char *dir);
 /* cmd_load for the daemon: errors are logged with journald priorities. */
 int cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfg,
     struct ruleset **rs, int daemon);
