@@ -5,6 +5,7 @@
  * to the very next alert without a reload or a restart.
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +151,11 @@ cmd_silence(int argc, char **argv)
 		fputs(silence_usage, stderr);
 		return 2;
 	}
-	if (author == NULL)
-		author = getenv("USER") ? getenv("USER") : getlogin();
+	if (author == NULL && (author = getenv("USER")) == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+
+		author = pw ? pw->pw_name : NULL;
+	}
 	if (cmd_load(config_path, NULL, &cfg, NULL) != 0)
 		return 1;
 	if ((st = store_open(cfg->state_dir, err, sizeof err)) == NULL) {

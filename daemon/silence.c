@@ -239,12 +239,12 @@ silence_create(struct store *st, json_t *req, int64_t now, int *status, char *er
 		snprintf(err, errlen, "ends_at or duration: required (a silence must end)");
 		return NULL;
 	}
-	if (ends <= starts) {
-		snprintf(err, errlen, "ends_at is not after starts_at");
-		return NULL;
-	}
 	if (ends <= now) {
 		snprintf(err, errlen, "ends_at is in the past: the silence would never apply");
+		return NULL;
+	}
+	if (ends <= starts) {
+		snprintf(err, errlen, "ends_at is not after starts_at");
 		return NULL;
 	}
 	RAND_bytes(rnd, sizeof rnd);
