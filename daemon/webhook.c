@@ -531,8 +531,8 @@ scan(struct webhooks *ws)
 		struct due_ctx c = {ws, h, 0};
 		int room = h->cfg->concurrency - h->inflight;
 
-		if (h->cfg->grouping)
-			seal_due(ws, h, now);
+		/* Even when grouping is off now: a reload must not strand an open digest. */
+		seal_due(ws, h, now);
 		if (h->disabled || room <= 0)
 			continue;
 		store_deliveries_due(ws->store, h->cfg->name, now, room + h->inflight, start_one, &c);

@@ -189,6 +189,30 @@ class Flood(unittest.TestCase):
         finally:
             d.stop()
 
+    def test_bad_flood_settings_are_config_errors(self):
+        d = Daemon(self.t.name, extra=(
+            "max_alert_age = soon\n"
+            f"[webhook ops]\nurl = {self.rx.url}\ngroup_by = brand, colour\n"
+            "group_wait = -1s\nrate_limit = 30 per minute\n"
+            f"[webhook two]\nurl = {self.rx.url}\nrate_limit = 0/1m\n"))
+        p = subprocess.run([DEFLECTD, "check", "-c", d.conf], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        for line, msg in ((8, "max_alert_age must be a duration"),
+                          (11, '[webhook ops]: group_by "colour" is not one of brand, type, '
+                               'platform, rule'),
+                          (12, "[webhook ops]: group_wait must be a duration"),
+                          (13, '[webhook ops]: rate_limit "30 per minute" is not COUNT/DURATION'),
+                          (16, '[webhook two]: rate_limit "0/1m" is not COUNT/DURATION')):
+            self.assertIn(f"{d.conf}:{line}:", p.stderr)
+            self.assertIn(msg, p.stderr)
+        with open(d.conf, "w") as f:
+            f.write(f"[daemon]\nstate_dir = state\nrules_dir = rules\nmax_alert_age = 0s\n"
+                    f"[webhook ops]\nurl = {self.rx.url}\ngroup_wait = 0s\nrate_limit = 30/1m\n")
+        p = subprocess.run([DEFLECTD, "check", "-c", d.conf], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_alert_text_per_type(self):
         d = Daemon(self.t.name, window="2s", extra=(
             "alert_detected = yes\n"
