@@ -115,6 +115,12 @@ class Silences(unittest.TestCase):
         code, body = self.d.get("/metrics")
         self.assertIn('deflectd_alerts_held_total{reason="silenced"} 3', body)
         self.assertIn('deflectd_silences{state="active"} 4', body)
+        with open(self.d.conf) as f, open(self.d.conf + ".status", "w") as g:
+            g.write(f.read().replace("127.0.0.1:0", f"127.0.0.1:{self.d.port}"))
+        p = subprocess.run([DEFLECTD, "status", "-c", self.d.conf + ".status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn("alerts not sent: 3 silenced, 0 too old, 0 deliveries grouped into "
+                      "digests; 4 silences active\n", p.stdout, p.stderr)
         code, body = self.d.get("/v1/alerts?state=silenced")
         self.assertEqual(code, 200)
         alerts = json.loads(body)["alerts"]
