@@ -8,6 +8,7 @@ import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 import unittest
@@ -188,6 +189,41 @@ class Flood(unittest.TestCase):
             code, body = d.get("/metrics")
             m = re.search(r'deflectd_webhook_rate_limited_total\{webhook="ops"\} (\d+)', body)
             self.assertGreater(int(m.group(1)), 0)
+        finally:
+            d.stop()
+
+    def test_rate_limit_holds_across_a_reload(self):
+        d = Daemon(self.t.name, window="1s", extra=(
+            f"[webhook ops]\nurl = {self.rx.url}\nrate_limit = 1/5s\n"))
+        d.start()
+        try:
+            d.push(deflection(1))
+            self.rx.wait(1)
+            d.signal(signal.SIGHUP)
+            d.wait_log(r"reloaded: \d+ rules")
+            d.push(deflection(2))
+            reqs = self.rx.wait(2, timeout=20)
+            self.assertGreaterEqual(reqs[1]["at"] - reqs[0]["at"], 4.4)
+        finally:
+            d.stop()
+
+    def test_an_open_digest_survives_a_restart(self):
+        d = Daemon(self.t.name, window="1s", extra=(
+            f"[webhook ops]\nurl = {self.rx.url}\ngroup_by = brand\ngroup_wait = 4s\n"))
+        d.start()
+        try:
+            at = iso()
+            d.push([p for n in range(1, 4) for p in deflection(n, at=at)])
+            d.wait_db("SELECT count(*) FROM deliveries WHERE state = 'grouped'", [(3,)])
+            d.stop()
+            self.assertEqual(self.rx.requests, [])
+            d.start()
+            reqs = self.rx.wait(1, timeout=20)
+            time.sleep(1)
+            self.assertEqual(len(self.rx.requests), 1)
+            doc = json.loads(reqs[0]["body"])
+            self.assertEqual((doc["type"], doc["count"]), ("deflection.digest", 3))
+            d.wait_db("SELECT state FROM deliveries WHERE alert_id LIKE 'dgst_%'", [("delivered",)])
         finally:
             d.stop()
 
