@@ -80,22 +80,23 @@ put(struct buf *b, const char *s, int mrkdwn)
 	}
 }
 
-/* Appends at most max bytes of s, cut on a UTF-8 character boundary, with an ellipsis. */
+/*
+ * Appends s (escaped for mrkdwn when asked) up to max bytes of output, cut
+ * before a UTF-8 character and marked with an ellipsis, so escaping cannot
+ * push a Slack text past its limit.
+ */
 static void
 put_capped(struct buf *b, const char *s, size_t max, int mrkdwn)
 {
-	size_t n = s ? strlen(s) : 0;
+	size_t start = b->len;
 
-	if (n <= max) {
-		put(b, s, mrkdwn);
-		return;
+	for (; s && *s; s++) {
+		if (b->len - start >= max && ((unsigned char)*s & 0xc0) != 0x80) {
+			buf_adds(b, "...");
+			return;
+		}
+		put(b, (char[2]){*s, '\0'}, mrkdwn);
 	}
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	char *cut = xstrndup(s, max);
-	put(b, cut, mrkdwn);
-	buf_adds(b, "...");
-	free(cut);
 }
 
 /*
@@ -110,15 +111,15 @@ summarize(struct buf *b, json_t *doc, int mrkdwn)
 	json_t *post = json_object_get(doc, "post");
 	const char *type = get(doc, "type");
 
-	put(b, get(cs, "brand"), mrkdwn);
+	put_capped(b, get(cs, "brand"), 100, mrkdwn);
 	buf_adds(b, " sent ");
-	put(b, get(cs, "customer"), mrkdwn);
+	put_capped(b, get(cs, "customer"), 100, mrkdwn);
 	buf_adds(b, " to a private channel on ");
-	put(b, get(cs, "platform"), mrkdwn);
+	put_capped(b, get(cs, "platform"), 100, mrkdwn);
 	buf_adds(b, " at ");
 	buf_adds(b, get(cs, "deflected_at"));
 	buf_adds(b, " (rule ");
-	put(b, get(dp, "rule"), mrkdwn);
+	put_capped(b, get(dp, "rule"), 100, mrkdwn);
 	buf_adds(b, ")");
 	if (strcmp(type, "deflection.unresolved") == 0) {
 		buf_adds(b, " and there was no public resolution by ");
@@ -264,7 +265,8 @@ quote(struct buf *b, const char *text)
 static void
 slack_link(struct buf *b, const char *url, const char *label)
 {
-	if (*url == '\0')
+	/* A cut URL would lead elsewhere: an overlong one (the post's, so anyone's) is left out. */
+	if (*url == '\0' || strlen(url) > 1000)
 		return;
 	buf_adds(b, "\n<");
 	for (; *url; url++) {
@@ -298,14 +300,16 @@ slack_digest(json_t *doc)
 {
 	json_t *alerts = json_object_get(doc, "alerts"), *a, *blocks = json_array(), *body;
 	struct buf head = BUF_INIT, list = BUF_INIT;
-	size_t i, n = json_array_size(alerts), shown = n < 5 ? n : 5;
+	size_t i, n = json_array_size(alerts), shown = 0;
 
 	buf_adds(&head, "Digest: ");
-	put(&head, get(doc, "summary"), 1);
+	put_capped(&head, get(doc, "summary"), 500, 1);
 	json_array_append_new(blocks, section(head.s));
 	json_array_foreach(alerts, i, a) {
-		if (i >= shown)
+		/* The first five, or fewer when they would not fit Slack's 3000 bytes. */
+		if (i >= 5 || list.len > 2000)
 			break;
+		shown++;
 		buf_printf(&list, "%s• *%s*: ", i ? "\n" : "", title(get(a, "type")));
 		struct buf one = BUF_INIT;
 		summarize(&one, a, 1);
@@ -348,11 +352,11 @@ alert_slack(const char *docstr)
 	buf_printf(&head, "%s: ", title(type));
 	summarize(&head, doc, 1);
 	buf_adds(&detail, "*Deflection* by ");
-	put(&detail, get(json_object_get(doc, "case"), "brand"), 1);
+	put_capped(&detail, get(json_object_get(doc, "case"), "brand"), 100, 1);
 	buf_adds(&detail, " (rule *");
-	put(&detail, get(dp, "rule"), 1);
+	put_capped(&detail, get(dp, "rule"), 100, 1);
 	buf_adds(&detail, "*, matched \"");
-	put(&detail, get(dp, "match"), 1);
+	put_capped(&detail, get(dp, "match"), 200, 1);
 	buf_adds(&detail, "\"):\n");
 	quote(&detail, get(dp, "text"));
 	slack_link(&detail, get(dp, "url"), "View the deflecting post");
@@ -364,7 +368,7 @@ alert_slack(const char *docstr)
 		    "*Resolution*");
 		if (*get(post, "author")) {
 			buf_adds(&words, " (");
-			put(&words, get(post, "author"), 1);
+			put_capped(&words, get(post, "author"), 100, 1);
 			buf_adds(&words, ")");
 		}
 		buf_adds(&words, ":\n");

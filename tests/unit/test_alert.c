@@ -195,6 +195,36 @@ test_digest(void **state)
 	json_decref(doc);
 }
 
+/* Posts are anyone's: escaping and long fields never take a Slack text past 3000 bytes. */
+static void
+test_hostile_text_stays_within_slack_limits(void **state)
+{
+	char *text = malloc(20001), *s;
+	json_t *alerts = json_array(), *doc, *body;
+
+	(void)state;
+	memset(text, '&', 20000);
+	text[20000] = '\0';
+	for (int i = 0; i < 7; i++)
+		json_array_append_new(alerts, doc_for(FINDING_ESCALATION, "deflection.escalated", "1851",
+		    text, T0 + 600));
+	body = slack_of(json_array_get(alerts, 0));
+	assert_quotes_ok(body);
+	json_decref(body);
+	s = alert_digest("dgst_0123456789abcdef01234567", "ops", "{\"brand\":\"acme\"}", T0,
+	    alerts);
+	doc = json_loads(s, 0, NULL);
+	body = slack_of(doc);
+	assert_quotes_ok(body);
+	char *all = json_dumps(json_object_get(body, "blocks"), 0);
+	assert_non_null(strstr(all, "more in this digest")); /* fewer than 7 fit */
+	free(all);
+	json_decref(body);
+	json_decref(doc);
+	free(s);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -202,6 +232,7 @@ main(void)
 	    cmocka_unit_test(test_summaries_per_type),
 	    cmocka_unit_test(test_slack_per_type),
 	    cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_hostile_text_stays_within_slack_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
