@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -25,8 +26,11 @@
 #include "reader.h"
 #include "buf.h"
 #include "verdict.h"
+#include "silence.h"
 #include "xmalloc.h"
 
+/* A silence request larger than this is refused (413). */
+#define SILENCE_MAX_BODY (64 * 1024)
 /* A push body larger than this is refused whole (413). */
 #define PUSH_MAX_BODY (64 * 1024 * 1024)
 /* A verdict body larger than this is refused (413). */
@@ -233,15 +237,22 @@ on_readyz(struct evhttp_request *req, void *arg)
 		reply_text(req, 503, "Service Unavailable", "text/plain", "starting\n");
 }
 
+/* Delivery states: sent or trying, or kept back and why. */
+static const char *alert_states[] = {"pending", "delivered", "dead", "silenced", "too_old",
+    "grouped", NULL};
+
 /* Is state one a listing knows? A typo should not look like an empty list. */
 static int
 known_state(const char *path, const char *state)
 {
 	if (state == NULL)
 		return 1;
-	if (strcmp(path, "/v1/alerts") == 0)
-		return strcmp(state, "pending") == 0 || strcmp(state, "delivered") == 0 ||
-		    strcmp(state, "dead") == 0;
+	if (strcmp(path, "/v1/alerts") == 0) {
+		for (size_t i = 0; alert_states[i]; i++)
+			if (strcmp(state, alert_states[i]) == 0)
+				return 1;
+		return 0;
+	}
 	for (int s = CASE_DEFLECTED; s <= CASE_CLOSED; s++)
 		if (strcmp(state, case_state_name((enum case_state)s)) == 0)
 			return 1;
@@ -262,7 +273,7 @@ on_listing(struct evhttp_request *req, void *arg)
 	brand = query_param(req, "brand");
 	if (!known_state(path, state)) {
 		reply_error(req, 400, "Bad Request", strcmp(path, "/v1/alerts") == 0 ?
-		    "state must be pending, delivered or dead" :
+		    "state must be pending, delivered, dead, silenced, too_old or grouped" :
 		    "state must be deflected, resolved, unresolved, resolved_late or closed");
 		free(state);
 		free(brand);
@@ -280,17 +291,10 @@ on_listing(struct evhttp_request *req, void *arg)
 	free(brand);
 }
 
-/*
- * Guards a state-changing endpoint as POST /v1/posts is guarded: POST only,
- * 403 while no token is set, 401 without the right one.
- */
+/* Guards a state-changing endpoint: a token must be set and sent, as for push. */
 static int
 write_allowed(struct admin *a, struct evhttp_request *req)
 {
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		reply_error(req, 405, "Method Not Allowed", "use POST");
-		return 0;
-	}
 	if (a->token == NULL) {
 		reply_error(req, 403, "Forbidden", "changes are disabled: set admin_token_file");
 		return 0;
@@ -334,6 +338,10 @@ on_verdict(struct admin *a, struct evhttp_request *req, const char *id)
 	char err[512];
 	int rc;
 
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		reply_error(req, 405, "Method Not Allowed", "use POST");
+		return;
+	}
 	if (!write_allowed(a, req))
 		return;
 	if (len > VERDICT_MAX_BODY) {
@@ -416,7 +424,91 @@ on_case_page(struct admin *a, struct evhttp_request *req, const char *id)
 	json_decref(c);
 }
 
-/* GET /: the scorecard page; /v1/cases/{id} and /cases/{id}; anything else is not found. */
+/* The reason phrase of the statuses the silence endpoints answer with. */
+static const char *
+status_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	default: return "Internal Server Error";
+	}
+}
+
+/* GET /v1/silences?state=, POST /v1/silences (a new silence). */
+static void
+on_silences(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	int64_t now = (int64_t)time(NULL);
+
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t len = evbuffer_get_length(in);
+		json_error_t je;
+		json_t *body, *s;
+		char err[512];
+		int status;
+
+		if (!write_allowed(a, req))
+			return;
+		if (len > SILENCE_MAX_BODY) {
+			reply_error(req, 413, status_reason(413), "a silence is at most 64 KiB");
+			return;
+		}
+		body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &je);
+		if (body == NULL) {
+			snprintf(err, sizeof err, "not JSON: %s at offset %d", je.text, je.position);
+			reply_error(req, 400, status_reason(400), err);
+			return;
+		}
+		s = silence_create(a->d->store, body, now, &status, err, sizeof err);
+		json_decref(body);
+		if (s == NULL) {
+			reply_error(req, status, status_reason(status), err);
+			return;
+		}
+		log_info("silence %s added by %s", json_string_value(json_object_get(s, "id")),
+		    json_string_value(json_object_get(s, "author")));
+		reply_json(req, 201, status_reason(201), s);
+		return;
+	}
+	if (!read_allowed(a, req))
+		return;
+	char *state = query_param(req, "state");
+	if (!silence_state_known(state))
+		reply_error(req, 400, status_reason(400), "state must be active, pending or expired");
+	else
+		reply_json(req, 200, "OK", silence_list(a->d->store, now, state));
+	free(state);
+}
+
+/* DELETE /v1/silences/ID: ends a silence now. */
+static void
+on_silence_item(struct admin *a, struct evhttp_request *req, const char *id)
+{
+	char err[256];
+	int status;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_DELETE) {
+		reply_error(req, 405, "Method Not Allowed", "use DELETE to expire a silence");
+		return;
+	}
+	if (!write_allowed(a, req))
+		return;
+	if (silence_expire(a->d->store, id, (int64_t)time(NULL), &status, err, sizeof err) != 0) {
+		reply_error(req, status, status_reason(status), err);
+		return;
+	}
+	log_info("silence %s expired", id);
+	reply_json(req, 200, "OK", json_pack("{s:s, s:s}", "id", id, "state", "expired"));
+}
+
+/* GET /: the scorecard page; /v1/cases/{id}, /cases/{id} and /v1/silences/ID; anything else is not found. */
 static void
 on_root(struct evhttp_request *req, void *arg)
 {
@@ -430,6 +522,10 @@ on_root(struct evhttp_request *req, void *arg)
 	}
 	if (path != NULL && strncmp(path, "/cases/", 7) == 0 && strchr(path + 7, '/') == NULL) {
 		on_case_page(a, req, path + 7);
+		return;
+	}
+	if (path != NULL && strncmp(path, "/v1/silences/", 13) == 0 && path[13] != '\0') {
+		on_silence_item(a, req, path + 13);
 		return;
 	}
 	if (path == NULL || strcmp(path, "/") != 0) {
@@ -547,7 +643,8 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 	a->loopback = is_loopback(host);
 	a->http = evhttp_new(d->base);
 	evhttp_set_max_body_size(a->http, PUSH_MAX_BODY);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_DELETE);
 	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
 	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
 	evhttp_set_cb(a->http, "/readyz", on_readyz, a);
@@ -556,6 +653,7 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 	evhttp_set_cb(a->http, "/v1/cases", on_listing, a);
 	evhttp_set_cb(a->http, "/v1/alerts", on_listing, a);
 	evhttp_set_cb(a->http, "/v1/brands", on_listing, a);
+	evhttp_set_cb(a->http, "/v1/silences", on_silences, a);
 	if ((bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) == NULL) {
 		snprintf(err, errlen, "admin_listen %s: cannot bind: %s", d->cfg->admin_listen,
 		    strerror(errno));

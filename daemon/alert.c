@@ -55,12 +55,102 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* A string member of an object, or "". */
+static const char *
+get(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "";
+}
+
+/* Slack mrkdwn needs &, < and > escaped; plain text takes s as it is. */
+static void
+put(struct buf *b, const char *s, int mrkdwn)
+{
+	for (; s && *s; s++) {
+		if (mrkdwn && *s == '&')
+			buf_adds(b, "&amp;");
+		else if (mrkdwn && *s == '<')
+			buf_adds(b, "&lt;");
+		else if (mrkdwn && *s == '>')
+			buf_adds(b, "&gt;");
+		else
+			buf_addc(b, *s);
+	}
+}
+
+/*
+ * Appends s (escaped for mrkdwn when asked) up to max bytes of output, cut
+ * before a UTF-8 character and marked with an ellipsis, so escaping cannot
+ * push a Slack text past its limit.
+ */
+static void
+put_capped(struct buf *b, const char *s, size_t max, int mrkdwn)
+{
+	size_t start = b->len;
+
+	for (; s && *s; s++) {
+		if (b->len - start >= max && ((unsigned char)*s & 0xc0) != 0x80) {
+			buf_adds(b, "...");
+			return;
+		}
+		put(b, (char[2]){*s, '\0'}, mrkdwn);
+	}
+}
+
+/*
+ * The one-line summary of an alert document, per type: what happened, to
+ * whom, and the time that matters for it. Only an unresolved alert speaks
+ * of a deadline that passed; an escalation quotes the customer.
+ */
+static void
+summarize(struct buf *b, json_t *doc, int mrkdwn)
+{
+	json_t *cs = json_object_get(doc, "case"), *dp = json_object_get(doc, "deflection");
+	json_t *post = json_object_get(doc, "post");
+	const char *type = get(doc, "type");
+
+	put_capped(b, get(cs, "brand"), 100, mrkdwn);
+	buf_adds(b, " sent ");
+	put_capped(b, get(cs, "customer"), 100, mrkdwn);
+	buf_adds(b, " to a private channel on ");
+	put_capped(b, get(cs, "platform"), 100, mrkdwn);
+	buf_adds(b, " at ");
+	buf_adds(b, get(cs, "deflected_at"));
+	buf_adds(b, " (rule ");
+	put_capped(b, get(dp, "rule"), 100, mrkdwn);
+	buf_adds(b, ")");
+	if (strcmp(type, "deflection.unresolved") == 0) {
+		buf_adds(b, " and there was no public resolution by ");
+		buf_adds(b, get(cs, "deadline"));
+	} else if (strcmp(type, "deflection.escalated") == 0) {
+		buf_adds(b, "; at ");
+		buf_adds(b, post ? get(post, "at") : get(doc, "at"));
+		buf_adds(b, " they escalated in public");
+		if (post != NULL && *get(post, "text")) {
+			buf_adds(b, ": \"");
+			put_capped(b, get(post, "text"), 280, mrkdwn);
+			buf_adds(b, "\"");
+		}
+	} else if (strcmp(type, "deflection.resolved_late") == 0) {
+		buf_adds(b, "; it was resolved in public at ");
+		buf_adds(b, *get(cs, "resolved_at") ? get(cs, "resolved_at") : get(doc, "at"));
+		buf_adds(b, ", after the deadline ");
+		buf_adds(b, get(cs, "deadline"));
+	} else {
+		buf_adds(b, "; a public resolution is due by ");
+		buf_adds(b, get(cs, "deadline"));
+	}
+}
+
 char *
 alert_document(const struct alert_input *in)
 {
 	const struct finding *f = in->f;
 	const struct tcase *c = f->c;
 	json_t *doc = json_object(), *cs = json_object(), *dp = json_object(), *tags = json_array();
+	struct buf sum = BUF_INIT;
 	char *s;
 
 	json_object_set_new(doc, "version", json_integer(1));
@@ -100,87 +190,199 @@ alert_document(const struct alert_input *in)
 	}
 	json_object_set_new(dp, "tags", tags);
 	json_object_set_new(doc, "deflection", dp);
+	/* The post behind the alert: the customer's words for an escalation. */
+	if (in->post_text != NULL && f->post_id != NULL && c->post_id != NULL &&
+	    strcmp(f->post_id, c->post_id) != 0)
+		json_object_set_new(doc, "post", json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}",
+		    "post_id", f->post_id, "kind", finding_type_name(f->type), "at", jtime(f->at),
+		    "author", jstr(in->post_author), "text", jstr(in->post_text), "url",
+		    jstr(in->post_url)));
+	else
+		json_object_set_new(doc, "post", json_null());
 	json_object_set_new(doc, "evidence", in->evidence ? in->evidence : json_array());
+	summarize(&sum, doc, 0);
+	json_object_set_new(doc, "summary", json_string(sum.s ? sum.s : ""));
+	buf_free(&sum);
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	return s;
 }
 
-/* Slack mrkdwn needs &, < and > escaped. */
-static void
-slack_escape(struct buf *b, const char *s)
+char *
+alert_digest(const char *id, const char *webhook, const char *group, int64_t created_at,
+    json_t *alerts)
 {
-	for (; s && *s; s++) {
-		if (*s == '&')
-			buf_adds(b, "&amp;");
-		else if (*s == '<')
-			buf_adds(b, "&lt;");
-		else if (*s == '>')
-			buf_adds(b, "&gt;");
-		else
-			buf_addc(b, *s);
-	}
+	json_t *g = json_loads(group, 0, NULL), *doc;
+	struct buf sum = BUF_INIT;
+	const char *k;
+	json_t *v;
+	char *s;
+
+	buf_printf(&sum, "%zu alert%s", json_array_size(alerts),
+	    json_array_size(alerts) == 1 ? "" : "s");
+	json_object_foreach(g, k, v)
+		buf_printf(&sum, ", %s %s", k, json_is_string(v) ? json_string_value(v) : "(none)");
+	doc = json_pack("{s:i, s:s, s:s, s:o, s:s, s:o, s:I, s:s, s:o}", "version", 1, "id", id,
+	    "type", "deflection.digest", "created_at", jtime(created_at), "webhook", webhook,
+	    "group", g ? g : json_object(), "count", (json_int_t)json_array_size(alerts),
+	    "summary", sum.s, "alerts", alerts);
+	s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	buf_free(&sum);
+	return s;
 }
 
-/* A string member of an object, or "". */
+/* A title for an alert type. */
 static const char *
-get(json_t *o, const char *k)
+title(const char *type)
 {
-	const char *v = json_string_value(json_object_get(o, k));
+	if (strcmp(type, "deflection.unresolved") == 0)
+		return "Unresolved deflection";
+	if (strcmp(type, "deflection.escalated") == 0)
+		return "Customer escalated after a deflection";
+	if (strcmp(type, "deflection.resolved_late") == 0)
+		return "Deflection resolved late";
+	return "Deflection detected";
+}
 
-	return v ? v : "";
+/* A block quote of text: '>' starts each of its lines, as Slack wants. */
+static void
+quote(struct buf *b, const char *text)
+{
+	struct buf q = BUF_INIT;
+
+	put_capped(&q, text, 1200, 1);
+	buf_addc(b, '>');
+	for (size_t i = 0; q.s && i < q.len; i++) {
+		buf_addc(b, q.s[i]);
+		if (q.s[i] == '\n')
+			buf_addc(b, '>');
+	}
+	buf_free(&q);
+}
+
+/* A link to url labelled label, on a line of its own; nothing without a url. */
+static void
+slack_link(struct buf *b, const char *url, const char *label)
+{
+	/* A cut URL would lead elsewhere: an overlong one (the post's, so anyone's) is left out. */
+	if (*url == '\0' || strlen(url) > 1000)
+		return;
+	buf_adds(b, "\n<");
+	for (; *url; url++) {
+		if (*url == '|')
+			buf_adds(b, "%7C");
+		else
+			put(b, (char[2]){*url, '\0'}, 1);
+	}
+	buf_printf(b, "|%s>", label);
+}
+
+/* A section block of mrkdwn text. */
+static json_t *
+section(const char *text)
+{
+	return json_pack("{s:s, s:{s:s, s:s}}", "type", "section", "text", "type", "mrkdwn", "text",
+	    text);
+}
+
+/* A context block of one mrkdwn text. */
+static json_t *
+context(const char *text)
+{
+	return json_pack("{s:s, s:[{s:s, s:s}]}", "type", "context", "elements", "type", "mrkdwn",
+	    "text", text);
+}
+
+/* The Slack body of a digest: a count, then the first few alerts. */
+static json_t *
+slack_digest(json_t *doc)
+{
+	json_t *alerts = json_object_get(doc, "alerts"), *a, *blocks = json_array(), *body;
+	struct buf head = BUF_INIT, list = BUF_INIT;
+	size_t i, n = json_array_size(alerts), shown = 0;
+
+	buf_adds(&head, "Digest: ");
+	put_capped(&head, get(doc, "summary"), 500, 1);
+	json_array_append_new(blocks, section(head.s));
+	json_array_foreach(alerts, i, a) {
+		/* The first five, or fewer when they would not fit Slack's 3000 bytes. */
+		if (i >= 5 || list.len > 2000)
+			break;
+		shown++;
+		buf_printf(&list, "%s• *%s*: ", i ? "\n" : "", title(get(a, "type")));
+		struct buf one = BUF_INIT;
+		summarize(&one, a, 1);
+		buf_adds(&list, one.s ? one.s : "");
+		buf_free(&one);
+		slack_link(&list, get(json_object_get(a, "deflection"), "url"), "View the post");
+	}
+	if (n > shown)
+		buf_printf(&list, "\n...and %zu more in this digest", n - shown);
+	if (list.s != NULL)
+		json_array_append_new(blocks, section(list.s));
+	json_array_append_new(blocks, context(get(doc, "id")));
+	body = json_pack("{s:s, s:o}", "text", head.s, "blocks", blocks);
+	buf_free(&head);
+	buf_free(&list);
+	return body;
 }
 
 char *
 alert_slack(const char *docstr)
 {
-	json_t *doc = json_loads(docstr, 0, NULL), *body;
-	json_t *cs, *dp;
-	struct buf head = BUF_INIT, detail = BUF_INIT;
-	const char *type, *url;
+	json_t *doc = json_loads(docstr, 0, NULL), *body, *blocks, *dp, *post;
+	struct buf head = BUF_INIT, detail = BUF_INIT, words = BUF_INIT;
+	const char *type;
 	char *s;
 
 	if (doc == NULL)
 		return NULL;
-	cs = json_object_get(doc, "case");
-	dp = json_object_get(doc, "deflection");
 	type = get(doc, "type");
-	url = get(dp, "url");
-	buf_adds(&head, json_is_true(json_object_get(doc, "test")) ? "[TEST] " : "");
-	if (strcmp(type, "deflection.unresolved") == 0)
-		buf_adds(&head, "Unresolved deflection: ");
-	else if (strcmp(type, "deflection.escalated") == 0)
-		buf_adds(&head, "Customer escalated after a deflection: ");
-	else if (strcmp(type, "deflection.resolved_late") == 0)
-		buf_adds(&head, "Deflection resolved late: ");
-	else
-		buf_adds(&head, "Deflection: ");
-	slack_escape(&head, get(cs, "brand"));
-	buf_adds(&head, " sent ");
-	slack_escape(&head, get(cs, "customer"));
-	buf_adds(&head, " to a private channel on ");
-	slack_escape(&head, get(cs, "platform"));
-	buf_adds(&head, " and there was no public resolution by ");
-	buf_adds(&head, get(cs, "deadline"));
-	buf_adds(&detail, "*");
-	slack_escape(&detail, get(dp, "rule"));
-	buf_adds(&detail, "*: >");
-	slack_escape(&detail, get(dp, "text"));
-	if (*url) {
-		buf_adds(&detail, "\n<");
-		buf_adds(&detail, url);
-		buf_adds(&detail, "|View the post>");
+	if (strcmp(type, "deflection.digest") == 0) {
+		body = slack_digest(doc);
+		s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+		json_decref(body);
+		json_decref(doc);
+		return s;
 	}
-	body = json_pack("{s:s, s:[{s:s, s:{s:s, s:s}}, {s:s, s:{s:s, s:s}}, {s:s, s:[{s:s, s:s}]}]}",
-	    "text", head.s,
-	    "blocks",
-	    "type", "section", "text", "type", "mrkdwn", "text", head.s,
-	    "type", "section", "text", "type", "mrkdwn", "text", detail.s,
-	    "type", "context", "elements", "type", "mrkdwn", "text", get(doc, "id"));
+	dp = json_object_get(doc, "deflection");
+	post = json_object_get(doc, "post");
+	buf_adds(&head, json_is_true(json_object_get(doc, "test")) ? "[TEST] " : "");
+	buf_printf(&head, "%s: ", title(type));
+	summarize(&head, doc, 1);
+	buf_adds(&detail, "*Deflection* by ");
+	put_capped(&detail, get(json_object_get(doc, "case"), "brand"), 100, 1);
+	buf_adds(&detail, " (rule *");
+	put_capped(&detail, get(dp, "rule"), 100, 1);
+	buf_adds(&detail, "*, matched \"");
+	put_capped(&detail, get(dp, "match"), 200, 1);
+	buf_adds(&detail, "\"):\n");
+	quote(&detail, get(dp, "text"));
+	slack_link(&detail, get(dp, "url"), "View the deflecting post");
+	blocks = json_array();
+	json_array_append_new(blocks, section(head.s));
+	json_array_append_new(blocks, section(detail.s));
+	if (json_is_object(post)) {
+		buf_adds(&words, strcmp(type, "deflection.escalated") == 0 ? "*The customer wrote*" :
+		    "*Resolution*");
+		if (*get(post, "author")) {
+			buf_adds(&words, " (");
+			put_capped(&words, get(post, "author"), 100, 1);
+			buf_adds(&words, ")");
+		}
+		buf_adds(&words, ":\n");
+		quote(&words, get(post, "text"));
+		slack_link(&words, get(post, "url"), "View the post");
+		json_array_append_new(blocks, section(words.s));
+	}
+	json_array_append_new(blocks, context(get(doc, "id")));
+	body = json_pack("{s:s, s:o}", "text", head.s, "blocks", blocks);
 	s = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	json_decref(doc);
 	buf_free(&head);
 	buf_free(&detail);
+	buf_free(&words);
 	return s;
 }

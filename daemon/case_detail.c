@@ -124,21 +124,40 @@ evidence_row(void *arg, int n, const char *const *v)
 static void
 alert_row(void *arg, int n, const char *const *v)
 {
-	if (n >= 3)
-		json_array_append_new(arg, json_pack("{s:s?, s:s?, s:o, s:[]}", "id", v[0], "type",
-		    v[1], "created_at", jtime(v[2]), "deliveries"));
+	if (n >= 5)
+		json_array_append_new(arg, json_pack("{s:s?, s:s?, s:o, s:s?, s:s?, s:[]}", "id",
+		    v[0], "type", v[1], "created_at", jtime(v[2]), "held", v[3], "silence_id", v[4],
+		    "deliveries"));
 }
 
 /* store_rows callback: one delivery of an alert. */
 static void
 delivery_row(void *arg, int n, const char *const *v)
 {
-	if (n < 6)
+	if (n < 8)
 		return;
-	/* A delivery a silence held back will say so here, with the silence's id. */
-	json_array_append_new(arg, json_pack("{s:s?, s:s?, s:o, s:o, s:s?, s:o}", "webhook",
-	    v[0], "state", v[1], "attempts", jint(v[2]), "last_status", jint(v[3]), "last_error",
-	    v[4], "updated_at", jtime(v[5])));
+	/* reason says why a delivery was held back (silenced, too old, grouped). */
+	json_array_append_new(arg, json_pack("{s:s?, s:s?, s:o, s:o, s:s?, s:o, s:s?, s:s?}",
+	    "webhook", v[0], "state", v[1], "attempts", jint(v[2]), "last_status", jint(v[3]),
+	    "last_error", v[4], "updated_at", jtime(v[5]), "reason", v[6], "digest_id", v[7]));
+}
+
+/* store_rows callback: a silence that held back one of the case's alerts, once. */
+static void
+silence_row(void *arg, int n, const char *const *v)
+{
+	json_t *e;
+	size_t i;
+
+	if (n < 7 || v[0] == NULL)
+		return;
+	json_array_foreach(arg, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "id")), v[0]) == 0)
+			return;
+	json_array_append_new(arg, json_pack("{s:s, s:o?, s:o, s:o, s:s?, s:s?, s:o}", "id",
+	    v[0], "matchers", v[1] ? json_loads(v[1], 0, NULL) : json_null(), "starts_at",
+	    jtime(v[2]), "ends_at", jtime(v[3]), "comment", v[4], "author", v[5], "expired_at",
+	    jtime(v[6])));
 }
 
 /* store_rows callback: the operator's verdict. */
@@ -195,7 +214,8 @@ case_detail(struct store *st, const char *id, int *missing)
 	    " AND p.kind = e.kind WHERE c.rowid = CAST(?1 AS INTEGER) ORDER BY e.at, e.post_id",
 	    id, NULL, evidence_row, json_object_get(c, "timeline"));
 	alerts = json_array();
-	failed |= store_rows(st, "SELECT o.id, o.type, o.created_at FROM cases c JOIN outbox o"
+	failed |= store_rows(st, "SELECT o.id, o.type, o.created_at, o.held, o.silence_id"
+	    " FROM cases c JOIN outbox o"
 	    " ON json_extract(o.body, '$.case.platform') = c.platform"
 	    " AND json_extract(o.body, '$.case.conversation_id') = c.conversation_id"
 	    " AND json_extract(o.body, '$.case.customer') = c.customer"
@@ -204,12 +224,19 @@ case_detail(struct store *st, const char *id, int *missing)
 	    alert_row, alerts);
 	json_array_foreach(alerts, i, a)
 		failed |= store_rows(st, "SELECT webhook, state, attempts, last_status, last_error,"
-		    " updated_at FROM deliveries WHERE alert_id = ?1 ORDER BY webhook",
+		    " updated_at, reason, digest_id FROM deliveries WHERE alert_id = ?1"
+		    " ORDER BY webhook",
 		    json_string_value(json_object_get(a, "id")), NULL, delivery_row,
 		    json_object_get(a, "deliveries"));
 	json_object_set_new(c, "alerts", alerts);
-	/* Silences that held back this case's alerts (filled once silences exist). */
+	/* The silences that held back this case's alerts. */
 	json_object_set_new(c, "silences", json_array());
+	json_array_foreach(alerts, i, a)
+		if (json_string_value(json_object_get(a, "silence_id")) != NULL)
+			failed |= store_rows(st, "SELECT id, matchers, starts_at, ends_at, comment,"
+			    " author, expired_at FROM silences WHERE id = ?1",
+			    json_string_value(json_object_get(a, "silence_id")), NULL, silence_row,
+			    json_object_get(c, "silences"));
 	json_object_set_new(c, "operator_verdict", json_null());
 	failed |= store_rows(st, "SELECT v.verdict, v.note, v.author, v.at, v.state_before,"
 	    " v.label FROM cases c JOIN case_verdicts v ON (v.platform, v.conversation_id,"

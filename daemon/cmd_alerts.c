@@ -19,7 +19,8 @@
 #include "xmalloc.h"
 
 static const char alerts_usage[] =
-    "usage: deflectd alerts [-c FILE] list [--state pending|delivered|dead]\n"
+    "usage: deflectd alerts [-c FILE] list [--state pending|delivered|dead|silenced|too_old|\n"
+    "                                            grouped|unrouted]\n"
     "       deflectd alerts [-c FILE] requeue --dead | ID...\n"
     "       deflectd alerts [-c FILE] enable-webhook NAME\n";
 
@@ -64,21 +65,41 @@ cmd_alerts(int argc, char **argv)
 		return 2;
 	}
 	const char *sub = argv[optind++];
-	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
-	    strcmp(state, "dead") != 0) {
-		fprintf(stderr, "deflectd alerts: no state \"%s\" (pending, delivered or dead)\n",
-		    state);
+	static const char *states[] = {"pending", "delivered", "dead", "silenced", "too_old",
+	    "grouped", "unrouted", NULL};
+	int known = state == NULL;
+	for (size_t i = 0; !known && states[i]; i++)
+		known = strcmp(state, states[i]) == 0;
+	if (!known) {
+		fprintf(stderr, "deflectd alerts: no state \"%s\" (pending, delivered, dead, "
+		    "silenced, too_old, grouped or unrouted)\n", state);
 		return 2;
 	}
 	if ((st = cmd_open_state(config_path, NULL, &cfg, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
-		printf("alert\ttype\twebhook\tstate\tattempts\tlast_status\tlast_error\tcreated\n");
+		/*
+		 * Every alert, sent or not: a delivery per webhook, with why it was not
+		 * sent (a silence, too old, the digest it went in and that digest's
+		 * state); an alert no webhook takes shows once with webhook "-".
+		 */
+		printf("alert\ttype\twebhook\tstate\tattempts\tlast_status\tlast_error\tcreated"
+		    "\treason\n");
 		rc = store_rows(st,
 		    "SELECT d.alert_id, o.type, d.webhook, d.state, d.attempts, d.last_status,"
-		    " d.last_error, datetime(o.created_at, 'unixepoch') FROM deliveries d"
-		    " JOIN outbox o ON o.id = d.alert_id WHERE ?1 IS NULL OR d.state = ?1"
-		    " ORDER BY o.created_at, d.alert_id", state, NULL, print_row, NULL);
+		    " d.last_error, datetime(o.created_at, 'unixepoch') AS created,"
+		    " CASE WHEN d.digest_id IS NOT NULL THEN d.reason || ' (' || coalesce(g.state,"
+		    " 'waiting') || ')' ELSE d.reason END FROM deliveries d"
+		    " JOIN outbox o ON o.id = d.alert_id"
+		    " LEFT JOIN deliveries g ON g.alert_id = d.digest_id AND g.webhook = d.webhook"
+		    " WHERE ?1 IS NULL OR d.state = ?1"
+		    " UNION ALL SELECT id, type, '-', st, 0, NULL, NULL, created, why FROM"
+		    " (SELECT o.id, o.type, CASE WHEN o.silence_id IS NOT NULL THEN 'silenced'"
+		    " WHEN o.held IS NOT NULL THEN 'too_old' ELSE 'unrouted' END AS st,"
+		    " datetime(o.created_at, 'unixepoch') AS created,"
+		    " coalesce(o.held, 'no webhook''s filters take it') AS why FROM outbox o"
+		    " WHERE NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.alert_id = o.id))"
+		    " WHERE ?1 IS NULL OR st = ?1 ORDER BY created, 1", state, NULL, print_row, NULL);
 	} else if (strcmp(sub, "requeue") == 0 && (dead || optind < argc)) {
 		char *q;
 		int n = 0;
@@ -88,8 +109,8 @@ cmd_alerts(int argc, char **argv)
 			    " next_at = 0, requeued_at = unixepoch() WHERE state = 'dead'");
 		}
 		for (; optind < argc && n >= 0; optind++) {
-			/* Ids are ours (dfl_ + hex); anything else matches nothing. */
-			if (strspn(argv[optind], "dfl_0123456789abcdef") != strlen(argv[optind])) {
+			/* Ids are ours (dfl_ or dgst_ + hex); anything else matches nothing. */
+			if (strspn(argv[optind], "dfgslt_0123456789abcdef") != strlen(argv[optind])) {
 				fprintf(stderr, "deflectd alerts: not an alert id: %s\n", argv[optind]);
 				rc = 1;
 				continue;

@@ -135,6 +135,12 @@ cmd_status(int argc, char **argv)
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"pending\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"delivered\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"dead\""));
+		printf("alerts not sent: %.0f silenced, %.0f too old, %.0f deliveries grouped into "
+		    "digests; %.0f silences active\n",
+		    metric(metrics, "deflectd_alerts_held_total{reason=\"silenced\"}"),
+		    metric(metrics, "deflectd_alerts_held_total{reason=\"too_old\"}"),
+		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"grouped\""),
+		    metric(metrics, "deflectd_silences{state=\"active\"}"));
 		/* Network sources: up or not, and how they have fared. */
 		const char *tag = "deflectd_source_connected{source=\"";
 		for (const char *p = strstr(metrics, tag); p; p = strstr(p + 1, tag)) {

@@ -34,7 +34,8 @@ struct cparse {
 
 /* Keys a [webhook] section may hold, space-separated. */
 static const char *webhook_keys = "url secret_file secret format types brands tags "
-    "min_severity timeout max_age concurrency retry_base retry_max";
+    "min_severity timeout max_age concurrency retry_base retry_max group_by group_wait "
+    "group_interval rate_limit";
 
 /* The keys each type of source reads, space-separated; any other is a mistake. */
 static const struct {
@@ -85,6 +86,7 @@ config_default(void)
 	c->window = 72 * 3600;
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
+	c->max_alert_age = 86400;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
 }
@@ -267,6 +269,8 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		duration_key(p, it, &c->lateness, 1);
 	} else if (strcmp(k, "retention") == 0) {
 		duration_key(p, it, &c->retention, 0);
+	} else if (strcmp(k, "max_alert_age") == 0) {
+		duration_key(p, it, &c->max_alert_age, 1);
 	} else if (strcmp(k, "admin_listen") == 0) {
 		free(c->admin_listen);
 		c->admin_listen = xstrdup(it->value);
@@ -436,6 +440,8 @@ parse_webhook(struct cparse *p, const struct config_section *sec, struct webhook
 	w->concurrency = 4;
 	w->retry_base = 5;
 	w->retry_max = 3600;
+	w->group_wait = 30;
+	w->group_interval = 300;
 	for (size_t i = 0; i < sec->nkv; i++) {
 		const char *k = sec->kv[i].key, *v = sec->kv[i].value;
 		int line = sec->kv[i].line;
@@ -499,6 +505,38 @@ parse_webhook(struct cparse *p, const struct config_section *sec, struct webhook
 				    "64", sec->name);
 			else
 				w->concurrency = (int)c;
+		} else if (strcmp(k, "group_by") == 0) {
+			size_t first = w->ngroup_by;
+
+			w->grouping = 1;
+			if (ini_split_list(v, &w->group_by, &w->ngroup_by) != 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: empty item in group_by",
+				    sec->name);
+			for (size_t j = first; j < w->ngroup_by; j++)
+				if (!in_words("brand type platform rule", w->group_by[j]))
+					diag_add(p->d, p->file, line, 1, "[webhook %s]: group_by \"%s\" is not "
+					    "one of brand, type, platform, rule", sec->name, w->group_by[j]);
+		} else if (strcmp(k, "group_wait") == 0 || strcmp(k, "group_interval") == 0) {
+			int64_t d = parse_duration(v);
+
+			w->grouping = 1;
+			if (d < 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: %s must be a duration such "
+				    "as 0s, 30s or 5m", sec->name, k);
+			else
+				*(k[6] == 'w' ? &w->group_wait : &w->group_interval) = d;
+		} else if (strcmp(k, "rate_limit") == 0) {
+			char *e;
+			long n = strtol(v, &e, 10);
+			int64_t per = *e == '/' ? parse_duration(e + 1) : -1;
+
+			if (e == v || n < 1 || n > 1000000 || per <= 0)
+				diag_add(p->d, p->file, line, 1, "[webhook %s]: rate_limit \"%s\" is not "
+				    "COUNT/DURATION such as 30/1m", sec->name, v);
+			else {
+				w->rate_count = (int)n;
+				w->rate_period = per;
+			}
 		} else if (strcmp(k, "timeout") == 0) {
 			dur = &w->timeout;
 		} else if (strcmp(k, "max_age") == 0) {
@@ -533,6 +571,7 @@ hooks_free(struct webhook_config *h, size_t n)
 		ini_strv_free(h[i].types, h[i].ntypes);
 		ini_strv_free(h[i].brands, h[i].nbrands);
 		ini_strv_free(h[i].tags, h[i].ntags);
+		ini_strv_free(h[i].group_by, h[i].ngroup_by);
 	}
 	free(h);
 }

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "silence.h"
 #include "source_bluesky.h"
 #include "source_file.h"
 #include "source_mastodon.h"
@@ -45,6 +46,49 @@ add_evidence(void *arg, const struct store_evidence *e)
 	    e->url));
 }
 
+/*
+ * Why an alert is kept from every webhook, or NULL to send it: a silence
+ * covering it (its id in *silence), or a finding older than max_alert_age
+ * (a backfill, a catch-up after an outage). Fills reason for alerts list.
+ */
+static const char *
+held_why(struct deflectd *d, const struct event *ev, const struct rule *rule, int64_t now,
+    char **silence, char *reason, size_t reasonlen)
+{
+	const struct finding *f = ev->f;
+	struct silence_target t;
+
+	memset(&t, 0, sizeof t);
+	t.brand = f->c->brand;
+	t.customer = f->c->customer;
+	t.conversation = f->c->conversation_id;
+	t.platform = f->c->platform;
+	t.rules[0] = f->c->rule;
+	t.rules[1] = f->rule;
+	if (rule != NULL) {
+		t.tags[0] = rule->tags;
+		t.ntags[0] = rule->ntags;
+	}
+	if (ev->rule != NULL) {
+		t.tags[1] = ev->rule->tags;
+		t.ntags[1] = ev->rule->ntags;
+	}
+	if ((*silence = silence_find(d->store, now, &t)) != NULL) {
+		snprintf(reason, reasonlen, "silenced by %s", *silence);
+		return "silenced";
+	}
+	if (d->cfg->max_alert_age > 0 && now - f->at > d->cfg->max_alert_age) {
+		char at[32];
+
+		rfc3339_format(f->at, at, sizeof at);
+		snprintf(reason, reasonlen, "too old: %s %s was more than max_alert_age (%llds) "
+		    "before it was found", f->type == FINDING_UNRESOLVED ? "its deadline" : "its post",
+		    at, (long long)d->cfg->max_alert_age);
+		return "too_old";
+	}
+	return NULL;
+}
+
 /* Writes the alert a finding raises to the outbox and queues its deliveries. */
 static void
 raise_alert(struct deflectd *d, const struct event *ev, const char *type)
@@ -52,7 +96,8 @@ raise_alert(struct deflectd *d, const struct event *ev, const char *type)
 	const struct finding *f = ev->f;
 	const struct rule *rule = ruleset_find(d->rs, f->c->rule);
 	struct alert_input in;
-	char id[64], *text = NULL, *url = NULL, *match = NULL, *doc;
+	struct webhook_alert wa;
+	char id[64], *text = NULL, *url = NULL, *match = NULL, *doc, *silence = NULL, reason[256];
 	int64_t now = (int64_t)time(NULL);
 
 	alert_id(f, id, sizeof id);
@@ -67,18 +112,37 @@ raise_alert(struct deflectd *d, const struct event *ev, const char *type)
 	in.url = url;
 	in.match = match;
 	in.evidence = json_array();
+	if (ev->post != NULL) {
+		in.post_author = ev->post->author;
+		in.post_text = ev->text;
+		in.post_url = ev->post->url;
+	}
 	store_evidence_each(d->store, f->c, add_evidence, in.evidence);
 	doc = alert_document(&in);
+	memset(&wa, 0, sizeof wa);
+	wa.id = id;
+	wa.type = type;
+	wa.brand = f->c->brand;
+	wa.platform = f->c->platform;
+	wa.rule = f->c->rule;
+	wa.tags = rule ? rule->tags : NULL;
+	wa.ntags = rule ? rule->ntags : 0;
+	wa.severity = rule ? (int)rule->severity : SEV_MEDIUM;
+	wa.held = held_why(d, ev, rule, now, &silence, reason, sizeof reason);
+	wa.reason = wa.held ? reason : NULL;
 	if (doc == NULL || store_outbox_add(d->store, id, type, now, doc) != 0 ||
-	    webhooks_queue(d->hooks, id, type, f->c->brand, rule ? rule->tags : NULL,
-		rule ? rule->ntags : 0, rule ? (int)rule->severity : SEV_MEDIUM, now) != 0)
+	    (wa.held != NULL && store_outbox_hold(d->store, id, reason, silence) != 0) ||
+	    webhooks_queue(d->hooks, &wa, now) != 0)
 		log_warnx("alert %s (%s) not queued", id, type);
+	else if (wa.held != NULL)
+		log_info("alert %s (%s) not sent: %s", id, type, reason);
 	else
 		webhooks_kick(d->hooks);
 	free(doc);
 	free(text);
 	free(url);
 	free(match);
+	free(silence);
 }
 
 /*
@@ -445,6 +509,7 @@ reload(struct deflectd *d)
 		return;
 	}
 	/* Deliveries in flight are abandoned; they stay pending and go out again. */
+	webhooks_inherit(hooks, d->hooks);
 	webhooks_free(d->hooks);
 	d->hooks = hooks;
 	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 ||

@@ -34,6 +34,9 @@ usage(FILE *f)
 	    "             which rules match a text, and where\n"
 	    "  alerts     [-c FILE] list [--state S] | requeue --dead|ID... | enable-webhook NAME\n"
 	    "             alert deliveries and dead letters\n"
+	    "  silence    [-c FILE] add [--start T] [--end T | --duration D] --comment TEXT\n"
+	    "             [--author NAME] FIELD=VALUE... | list [--state S] [--json] | expire ID...\n"
+	    "             keep alerts matching brand, rule, tag, customer, conversation, platform\n"
 	    "  send-test-alert [-c FILE] [WEBHOOK]\n"
 	    "             send a marked test alert and report the outcome\n"
 	    "  status     [-c FILE]\n"
@@ -166,6 +169,7 @@ main(int argc, char **argv)
 	    {"explain", cmd_explain},
 	    {"alerts", cmd_alerts},
 	    {"send-test-alert", cmd_send_test_alert},
+	    {"silence", cmd_silence},
 	    {"status", cmd_status},
 	    {"case", cmd_case},
 	    {"labels", cmd_labels},

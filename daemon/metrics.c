@@ -125,6 +125,18 @@ metrics_render(struct deflectd *d, struct buf *out)
 	head(out, "deflectd_alert_deliveries", "gauge", "Alert deliveries, by type and state.");
 	store_rows(d->store, "SELECT o.type, d.state, count(*) FROM deliveries d JOIN outbox o ON"
 	    " o.id = d.alert_id GROUP BY o.type, d.state ORDER BY 1, 2", NULL, NULL, alert_row, out);
+	head(out, "deflectd_alerts_held_total", "counter",
+	    "Alerts recorded but sent to no webhook, by reason.");
+	struct labelled held = {out, "deflectd_alerts_held_total", "reason"};
+	store_rows(d->store, "SELECT 'silenced', count(*) FROM outbox WHERE silence_id IS NOT NULL"
+	    " UNION ALL SELECT 'too_old', count(*) FROM outbox WHERE held IS NOT NULL AND"
+	    " silence_id IS NULL", NULL, NULL, labelled_row, &held);
+	head(out, "deflectd_silences", "gauge", "Silences in the state database, by state.");
+	struct labelled sil = {out, "deflectd_silences", "state"};
+	store_rows(d->store, "SELECT 'active', count(*) FROM silences WHERE starts_at <= unixepoch()"
+	    " AND ends_at > unixepoch() UNION ALL SELECT 'pending', count(*) FROM silences"
+	    " WHERE starts_at > unixepoch() UNION ALL SELECT 'expired', count(*) FROM silences"
+	    " WHERE ends_at <= unixepoch()", NULL, NULL, labelled_row, &sil);
 	head(out, "deflectd_reloads_total", "counter", "SIGHUP reloads, by result.");
 	buf_printf(out, "deflectd_reloads_total{result=\"success\"} %llu\n"
 	    "deflectd_reloads_total{result=\"failure\"} %llu\n", (unsigned long long)d->reloads,
@@ -175,11 +187,11 @@ metrics_cases(struct deflectd *d, const char *state, const char *brand)
 static void
 alert_item(void *arg, int n, const char *const *v)
 {
-	if (n >= 7)
-		json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s?}", "id",
-		    v[0], "type", v[1], "webhook", v[2], "state", v[3], "attempts",
+	if (n >= 10)
+		json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:s?,"
+		    " s:s?, s:s?}", "id", v[0], "type", v[1], "webhook", v[2], "state", v[3], "attempts",
 		    (json_int_t)strtoll(v[4] ? v[4] : "0", NULL, 10), "last_error", v[5],
-		    "created_at", v[6]));
+		    "created_at", v[6], "reason", v[7], "silence_id", v[8], "digest_id", v[9]));
 }
 
 char *
@@ -189,8 +201,11 @@ metrics_alerts(struct deflectd *d, const char *state)
 	char *s;
 
 	store_rows(d->store, "SELECT d.alert_id, o.type, d.webhook, d.state, d.attempts,"
-	    " d.last_error, strftime('%Y-%m-%dT%H:%M:%SZ', o.created_at, 'unixepoch')"
+	    " d.last_error, strftime('%Y-%m-%dT%H:%M:%SZ', o.created_at, 'unixepoch'),"
+	    " CASE WHEN d.digest_id IS NOT NULL THEN d.reason || ' (' || coalesce(g.state,"
+	    " 'waiting') || ')' ELSE d.reason END, o.silence_id, d.digest_id"
 	    " FROM deliveries d JOIN outbox o ON o.id = d.alert_id"
+	    " LEFT JOIN deliveries g ON g.alert_id = d.digest_id AND g.webhook = d.webhook"
 	    " WHERE ?1 IS NULL OR d.state = ?1 ORDER BY o.created_at DESC LIMIT 1000", state, NULL,
 	    alert_item, arr);
 	doc = json_pack("{s:o}", "alerts", arr);

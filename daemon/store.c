@@ -16,8 +16,12 @@
 
 /* "dfld": marks the file as deflectd's, so a foreign database is refused. */
 #define STORE_APP_ID 0x64666c64
-/* 2: deliveries.requeued_at, so a requeued alert gets a whole max_age again. */
-#define STORE_VERSION 2
+/*
+ * 2: deliveries.requeued_at, so a requeued alert gets a whole max_age again.
+ * 3: outbox.held and outbox.silence_id (an alert kept from every webhook),
+ * deliveries.reason and deliveries.digest_id (why a delivery was not sent).
+ */
+#define STORE_VERSION 3
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS posts ("
@@ -42,7 +46,7 @@ static const char schema[] =
     "  alert_id TEXT NOT NULL, webhook TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
     "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,"
     "  last_status INTEGER, last_error TEXT, updated_at INTEGER, requeued_at INTEGER,"
-    "  PRIMARY KEY (alert_id, webhook));"
+    "  reason TEXT, digest_id TEXT, PRIMARY KEY (alert_id, webhook));"
     "CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (webhook, next_at)"
     "  WHERE state = 'pending';"
     "CREATE TABLE IF NOT EXISTS brand_replies ("
@@ -53,7 +57,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    "  body TEXT NOT NULL);"
+    "  body TEXT NOT NULL, held TEXT, silence_id TEXT);"
     /* Operator verdicts (verdict.c); seq orders them for the daemon to apply. */
     "CREATE TABLE IF NOT EXISTS case_verdicts ("
     "  seq INTEGER PRIMARY KEY, platform TEXT NOT NULL, conversation_id TEXT NOT NULL,"
@@ -65,7 +69,20 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS case_posts ("
     "  platform TEXT NOT NULL, post_id TEXT NOT NULL, kind TEXT NOT NULL, author TEXT,"
     "  role TEXT, span_start INTEGER, span_end INTEGER,"
-    "  PRIMARY KEY (platform, post_id, kind)) WITHOUT ROWID;";
+    "  PRIMARY KEY (platform, post_id, kind)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS silences ("
+    "  id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL,"
+    "  ends_at INTEGER NOT NULL, comment TEXT NOT NULL, author TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, expired_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS silences_ends ON silences (ends_at);"
+    "CREATE TABLE IF NOT EXISTS digests ("
+    "  id TEXT PRIMARY KEY, webhook TEXT NOT NULL, group_key TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, send_at INTEGER NOT NULL, sealed_at INTEGER,"
+    "  count INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS digests_open ON digests (webhook, group_key)"
+    "  WHERE sealed_at IS NULL;"
+    "CREATE INDEX IF NOT EXISTS deliveries_digest ON deliveries (digest_id)"
+    "  WHERE digest_id IS NOT NULL;";
 
 enum stmt {
 	S_POST_ADD, S_POST_DONE, S_POSTS_PENDING, S_POSTS_PRUNE,
@@ -73,7 +90,10 @@ enum stmt {
 	S_POS_GET, S_POS_SET, S_OUTBOX_ADD, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_CASE_TEXT, S_CASE_TEXT_GET, S_EVIDENCE_ADD, S_EVIDENCE_GET,
 	S_DELIVERY_ADD, S_DELIVERIES_DUE, S_DELIVERY_SET, S_WEBHOOK_DISABLE, S_WEBHOOK_DISABLED,
-	S_BRAND_REPLY, S_COUNT
+	S_BRAND_REPLY, S_OUTBOX_HOLD, S_DELIVERY_HELD,
+	S_SILENCE_ADD, S_SILENCES_ACTIVE, S_SILENCE_EXPIRE, S_SILENCE_ENDS, S_SILENCES_ALL,
+	S_DIGEST_OPEN, S_DIGEST_LAST, S_DIGEST_ADD, S_DIGEST_COUNT, S_DIGESTS_DUE,
+	S_DIGEST_MEMBERS, S_DIGEST_SEAL, S_COUNT
 };
 
 static const char *sql[S_COUNT] = {
@@ -119,6 +139,29 @@ static const char *sql[S_COUNT] = {
     "SELECT reason FROM webhook_state WHERE name = ? AND disabled_at IS NOT NULL",
     "INSERT INTO brand_replies (brand, replies) VALUES (?1, 1)"
     " ON CONFLICT (brand) DO UPDATE SET replies = replies + 1",
+    "UPDATE outbox SET held = ?2, silence_id = ?3 WHERE id = ?1",
+    "INSERT OR IGNORE INTO deliveries (alert_id, webhook, state, next_at, updated_at, reason,"
+    " digest_id) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+    "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, author, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "SELECT id, matchers FROM silences WHERE starts_at <= ?1 AND ends_at > ?1"
+    " ORDER BY created_at, id",
+    "UPDATE silences SET ends_at = ?2, starts_at = min(starts_at, ?2), expired_at = ?2"
+    " WHERE id = ?1 AND ends_at > ?2",
+    "SELECT ends_at FROM silences WHERE id = ?1",
+    "SELECT id, matchers, starts_at, ends_at, comment, author, created_at, expired_at"
+    " FROM silences ORDER BY created_at, id",
+    "SELECT id FROM digests WHERE webhook = ?1 AND group_key = ?2 AND sealed_at IS NULL"
+    " AND count < ?3 ORDER BY created_at LIMIT 1",
+    "SELECT max(coalesce(sealed_at, send_at)) FROM digests WHERE webhook = ?1"
+    " AND group_key = ?2",
+    "INSERT INTO digests (id, webhook, group_key, created_at, send_at) VALUES (?, ?, ?, ?, ?)",
+    "UPDATE digests SET count = count + 1 WHERE id = ?1",
+    "SELECT id, group_key FROM digests WHERE webhook = ?1 AND sealed_at IS NULL"
+    " AND send_at <= ?2 ORDER BY send_at, id LIMIT ?3",
+    "SELECT o.body FROM deliveries d JOIN outbox o ON o.id = d.alert_id"
+    " WHERE d.webhook = ?1 AND d.digest_id = ?2 ORDER BY o.created_at, o.id",
+    "UPDATE digests SET sealed_at = ?2 WHERE id = ?1",
 };
 
 struct store {
@@ -202,6 +245,17 @@ check_file(struct store *st, char *err, size_t errlen)
 	 */
 	if (ver == 1 && sqlite3_exec(db, "BEGIN IMMEDIATE; ALTER TABLE deliveries ADD COLUMN "
 	    "requeued_at INTEGER; PRAGMA user_version = 2; COMMIT;", NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		snprintf(err, errlen, "%s: upgrading the schema: %s", st->path,
+		    msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	if ((ver == 1 || ver == 2) && sqlite3_exec(db, "BEGIN IMMEDIATE;"
+	    " ALTER TABLE outbox ADD COLUMN held TEXT; ALTER TABLE outbox ADD COLUMN silence_id TEXT;"
+	    " ALTER TABLE deliveries ADD COLUMN reason TEXT;"
+	    " ALTER TABLE deliveries ADD COLUMN digest_id TEXT;"
+	    " PRAGMA user_version = 3; COMMIT;", NULL, NULL, &msg) != SQLITE_OK) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		snprintf(err, errlen, "%s: upgrading the schema: %s", st->path,
 		    msg ? msg : sqlite3_errmsg(db));
@@ -701,4 +755,196 @@ store_brand_reply(struct store *st, const char *brand)
 {
 	bind_text(st->st[S_BRAND_REPLY], 1, brand);
 	return run(st, S_BRAND_REPLY);
+}
+
+int
+store_outbox_hold(struct store *st, const char *id, const char *held, const char *silence_id)
+{
+	sqlite3_stmt *s = st->st[S_OUTBOX_HOLD];
+
+	bind_text(s, 1, id);
+	bind_text(s, 2, held);
+	bind_text(s, 3, silence_id);
+	return run(st, S_OUTBOX_HOLD);
+}
+
+int
+store_delivery_held(struct store *st, const char *alert_id, const char *webhook,
+    const char *state, const char *reason, const char *digest_id, int64_t now)
+{
+	sqlite3_stmt *s = st->st[S_DELIVERY_HELD];
+
+	bind_text(s, 1, alert_id);
+	bind_text(s, 2, webhook);
+	bind_text(s, 3, state);
+	sqlite3_bind_int64(s, 4, now);
+	bind_text(s, 5, reason);
+	bind_text(s, 6, digest_id);
+	return run(st, S_DELIVERY_HELD);
+}
+
+int
+store_silence_add(struct store *st, const struct store_silence *sl)
+{
+	sqlite3_stmt *s = st->st[S_SILENCE_ADD];
+
+	bind_text(s, 1, sl->id);
+	bind_text(s, 2, sl->matchers);
+	sqlite3_bind_int64(s, 3, sl->starts_at);
+	sqlite3_bind_int64(s, 4, sl->ends_at);
+	bind_text(s, 5, sl->comment);
+	bind_text(s, 6, sl->author);
+	sqlite3_bind_int64(s, 7, sl->created_at);
+	return run(st, S_SILENCE_ADD);
+}
+
+int
+store_silences_active(struct store *st, int64_t now,
+    int (*fn)(void *arg, const char *id, const char *matchers), void *arg)
+{
+	sqlite3_stmt *s = st->st[S_SILENCES_ACTIVE];
+	int rc, stop = 0;
+
+	sqlite3_bind_int64(s, 1, now);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn(arg, (const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return stop || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_silence_expire(struct store *st, const char *id, int64_t now)
+{
+	sqlite3_stmt *s = st->st[S_SILENCE_ENDS];
+	int rc;
+
+	bind_text(st->st[S_SILENCE_EXPIRE], 1, id);
+	sqlite3_bind_int64(st->st[S_SILENCE_EXPIRE], 2, now);
+	if (run(st, S_SILENCE_EXPIRE) != 0)
+		return -1;
+	if (sqlite3_changes(st->db) > 0)
+		return 1;
+	bind_text(s, 1, id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -2 : -1;
+}
+
+int
+store_silences_each(struct store *st, void (*fn)(void *arg, const struct store_silence *sl),
+    void *arg)
+{
+	sqlite3_stmt *s = st->st[S_SILENCES_ALL];
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_silence sl = {
+		    (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		    sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3),
+		    (const char *)sqlite3_column_text(s, 4), (const char *)sqlite3_column_text(s, 5),
+		    sqlite3_column_int64(s, 6), sqlite3_column_int64(s, 7)};
+
+		fn(arg, &sl);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+char *
+store_digest_open(struct store *st, const char *webhook, const char *key, int max)
+{
+	sqlite3_stmt *s = st->st[S_DIGEST_OPEN];
+	char *id = NULL;
+
+	bind_text(s, 1, webhook);
+	bind_text(s, 2, key);
+	sqlite3_bind_int(s, 3, max);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = col_dup(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return id;
+}
+
+int64_t
+store_digest_last(struct store *st, const char *webhook, const char *key)
+{
+	sqlite3_stmt *s = st->st[S_DIGEST_LAST];
+	int64_t v = 0;
+
+	bind_text(s, 1, webhook);
+	bind_text(s, 2, key);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return v;
+}
+
+int
+store_digest_add(struct store *st, const char *id, const char *webhook, const char *key,
+    int64_t now, int64_t send_at)
+{
+	sqlite3_stmt *s = st->st[S_DIGEST_ADD];
+
+	bind_text(s, 1, id);
+	bind_text(s, 2, webhook);
+	bind_text(s, 3, key);
+	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_int64(s, 5, send_at);
+	return run(st, S_DIGEST_ADD);
+}
+
+int
+store_digest_count(struct store *st, const char *id)
+{
+	bind_text(st->st[S_DIGEST_COUNT], 1, id);
+	return run(st, S_DIGEST_COUNT);
+}
+
+int
+store_digests_due(struct store *st, const char *webhook, int64_t now, int limit,
+    void (*fn)(void *arg, const char *id, const char *key), void *arg)
+{
+	sqlite3_stmt *s = st->st[S_DIGESTS_DUE];
+	int rc;
+
+	bind_text(s, 1, webhook);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_digest_members(struct store *st, const char *webhook, const char *id,
+    void (*fn)(void *arg, const char *body), void *arg)
+{
+	sqlite3_stmt *s = st->st[S_DIGEST_MEMBERS];
+	int rc;
+
+	bind_text(s, 1, webhook);
+	bind_text(s, 2, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_digest_seal(struct store *st, const char *id, int64_t now)
+{
+	bind_text(st->st[S_DIGEST_SEAL], 1, id);
+	sqlite3_bind_int64(st->st[S_DIGEST_SEAL], 2, now);
+	return run(st, S_DIGEST_SEAL);
 }

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "alert.h"
 #include "buf.h"
@@ -27,6 +28,10 @@
 #define RESPONSE_MAX 4096
 /* A Retry-After longer than this is taken as this. */
 #define RETRY_AFTER_MAX 86400
+/* Alerts one digest carries at most; more open another digest of the group. */
+#define DIGEST_MAX 1000
+/* Digests sealed per webhook per scan. */
+#define SEAL_BATCH 16
 
 /* Request duration buckets for /metrics, in seconds. */
 static const double lat_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -43,6 +48,10 @@ struct hook {
 	size_t nkeys;
 	int inflight;
 	int disabled;
+	/* rate_limit: start times (monotonic ms) of the last rate_count requests, a ring. */
+	int64_t *sent;
+	int sent_next;
+	uint64_t limited; /* scans that found requests due but the limit reached */
 };
 
 struct delivery {
@@ -368,9 +377,45 @@ flying(const struct webhooks *ws, const struct hook *h, const char *id)
 	return 0;
 }
 
+/* Monotonic milliseconds, for the rate limit. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * May h start a request now? With rate_limit N/P, only when its Nth latest
+ * request started at least P ago: never more than N in any window of P.
+ */
+static int
+rate_ok(const struct hook *h)
+{
+	int64_t oldest;
+
+	if (h->cfg->rate_count == 0)
+		return 1;
+	oldest = h->sent[h->sent_next];
+	return oldest == 0 || mono_ms() - oldest >= h->cfg->rate_period * 1000;
+}
+
+/* Notes a request start against the rate limit. */
+static void
+rate_take(struct hook *h)
+{
+	if (h->cfg->rate_count == 0)
+		return;
+	h->sent[h->sent_next] = mono_ms();
+	h->sent_next = (h->sent_next + 1) % h->cfg->rate_count;
+}
+
 struct due_ctx {
 	struct webhooks *ws;
 	struct hook *h;
+	int limited; /* a due delivery waited for the rate limit */
 };
 
 /* store_deliveries_due callback: starts one delivery. */
@@ -382,6 +427,11 @@ start_one(void *arg, const char *alert_id, const char *doc, int attempts, int64_
 
 	if (c->h->inflight >= c->h->cfg->concurrency || flying(c->ws, c->h, alert_id))
 		return;
+	if (!rate_ok(c->h)) {
+		c->limited = 1;
+		return;
+	}
+	rate_take(c->h);
 	dl = xcalloc(1, sizeof *dl);
 	dl->h = c->h;
 	dl->alert_id = xstrdup(alert_id);
@@ -399,7 +449,78 @@ start_one(void *arg, const char *alert_id, const char *doc, int attempts, int64_
 	c->ws->flying[c->ws->nflying++] = dl;
 }
 
-/* Starts what is due, within each hook's concurrency. */
+struct seal_ctx {
+	char *ids[SEAL_BATCH], *keys[SEAL_BATCH];
+	size_t n;
+};
+
+/* store_digests_due callback: remembers a digest to seal. */
+static void
+collect_digest(void *arg, const char *id, const char *key)
+{
+	struct seal_ctx *c = arg;
+
+	if (c->n < SEAL_BATCH) {
+		c->ids[c->n] = xstrdup(id);
+		c->keys[c->n++] = xstrdup(key);
+	}
+}
+
+/* store_digest_members callback: one alert document into the digest. */
+static void
+add_member(void *arg, const char *body)
+{
+	json_t *doc = json_loads(body, 0, NULL);
+
+	if (doc != NULL)
+		json_array_append_new(arg, doc);
+}
+
+/*
+ * Seals h's digests whose time has come: the digest document (its alerts as
+ * they were raised) goes to the outbox and one pending delivery, in one
+ * transaction, and from then on it is delivered like any alert.
+ */
+static void
+seal_due(struct webhooks *ws, struct hook *h, int64_t now)
+{
+	struct seal_ctx c;
+	int failed = 0;
+
+	memset(&c, 0, sizeof c);
+	if (store_digests_due(ws->store, h->cfg->name, now, SEAL_BATCH, collect_digest, &c) != 0 ||
+	    c.n == 0 || store_begin(ws->store) != 0)
+		goto out;
+	for (size_t i = 0; i < c.n && !failed; i++) {
+		json_t *members = json_array();
+		char *doc = NULL;
+
+		failed = store_digest_members(ws->store, h->cfg->name, c.ids[i], add_member,
+		    members) != 0;
+		if (!failed)
+			doc = alert_digest(c.ids[i], h->cfg->name, c.keys[i], now, members);
+		else
+			json_decref(members);
+		failed = failed || doc == NULL ||
+		    store_outbox_add(ws->store, c.ids[i], "deflection.digest", now, doc) != 0 ||
+		    store_delivery_add(ws->store, c.ids[i], h->cfg->name, now) != 0 ||
+		    store_digest_seal(ws->store, c.ids[i], now) != 0;
+		free(doc);
+	}
+	if (failed || store_commit(ws->store) != 0)
+		store_rollback(ws->store);
+	else
+		for (size_t i = 0; i < c.n; i++)
+			log_info("webhook %s: digest %s of %s sealed for delivery", h->cfg->name,
+			    c.ids[i], c.keys[i]);
+out:
+	for (size_t i = 0; i < c.n; i++) {
+		free(c.ids[i]);
+		free(c.keys[i]);
+	}
+}
+
+/* Seals due digests, then starts what is due, within each hook's concurrency and rate. */
 static void
 scan(struct webhooks *ws)
 {
@@ -407,12 +528,15 @@ scan(struct webhooks *ws)
 
 	for (size_t i = 0; i < ws->n; i++) {
 		struct hook *h = &ws->hooks[i];
-		struct due_ctx c = {ws, h};
+		struct due_ctx c = {ws, h, 0};
 		int room = h->cfg->concurrency - h->inflight;
 
+		/* Even when grouping is off now: a reload must not strand an open digest. */
+		seal_due(ws, h, now);
 		if (h->disabled || room <= 0)
 			continue;
 		store_deliveries_due(ws->store, h->cfg->name, now, room + h->inflight, start_one, &c);
+		h->limited += (uint64_t)c.limited;
 	}
 }
 
@@ -440,6 +564,8 @@ webhooks_new(struct event_base *base, struct store *st, const struct config *cfg
 
 		h->ws = ws;
 		h->cfg = &cfg->hooks[i];
+		if (h->cfg->rate_count > 0)
+			h->sent = xcalloc((size_t)h->cfg->rate_count, sizeof *h->sent);
 		if (load_keys(h, cfg, err, errlen) != 0) {
 			webhooks_free(ws);
 			return NULL;
@@ -489,8 +615,10 @@ webhooks_free(struct webhooks *ws)
 	curlev_free(ws->cv);
 	if (ws->timer)
 		event_free(ws->timer);
-	for (size_t i = 0; i < ws->n; i++)
+	for (size_t i = 0; i < ws->n; i++) {
 		OPENSSL_cleanse(ws->hooks[i].keys, sizeof ws->hooks[i].keys);
+		free(ws->hooks[i].sent);
+	}
 	free(ws->hooks);
 	free(ws);
 }
@@ -507,23 +635,103 @@ passes(char *const *list, size_t n, const char *value)
 	return 0;
 }
 
+/* The group an alert falls in on h: a JSON object of its group_by fields. */
+static char *
+group_key(const struct hook *h, const struct webhook_alert *a)
+{
+	json_t *g = json_object();
+	char *s;
+
+	for (size_t i = 0; i < h->cfg->ngroup_by; i++) {
+		const char *f = h->cfg->group_by[i];
+		const char *v = strcmp(f, "brand") == 0 ? a->brand : strcmp(f, "type") == 0 ? a->type :
+		    strcmp(f, "platform") == 0 ? a->platform : a->rule;
+
+		json_object_set_new(g, f, v ? json_string(v) : json_null());
+	}
+	s = json_dumps(g, JSON_COMPACT);
+	json_decref(g);
+	return s;
+}
+
+/*
+ * Puts an alert into the open digest of its group on h, opening one when
+ * there is none: its first digest goes out group_wait from now, a later one
+ * no sooner than group_interval after the group's last.
+ */
+static int
+group_alert(struct webhooks *ws, struct hook *h, const struct webhook_alert *a, int64_t now)
+{
+	char *key = group_key(h, a), *id = store_digest_open(ws->store, h->cfg->name, key,
+	    DIGEST_MAX), *reason;
+	int rc = 0;
+
+	if (id == NULL) {
+		unsigned char rnd[12];
+		int64_t last = store_digest_last(ws->store, h->cfg->name, key);
+		int64_t send_at = now + h->cfg->group_wait;
+
+		if (last > 0 && last + h->cfg->group_interval > send_at)
+			send_at = last + h->cfg->group_interval;
+		RAND_bytes(rnd, sizeof rnd);
+		id = xmalloc(32);
+		snprintf(id, 32, "dgst_");
+		for (size_t i = 0; i < sizeof rnd; i++)
+			snprintf(id + 5 + 2 * i, 32 - 5 - 2 * i, "%02x", rnd[i]);
+		rc = store_digest_add(ws->store, id, h->cfg->name, key, now, send_at);
+	}
+	reason = xasprintf("grouped into digest %s", id);
+	if (rc == 0)
+		rc = store_delivery_held(ws->store, a->id, h->cfg->name, "grouped", reason, id, now);
+	if (rc == 0)
+		rc = store_digest_count(ws->store, id);
+	free(reason);
+	free(key);
+	free(id);
+	return rc;
+}
+
 int
-webhooks_queue(struct webhooks *ws, const char *alert_id, const char *type, const char *brand,
-    char *const *tags, size_t ntags, int severity, int64_t now)
+webhooks_queue(struct webhooks *ws, const struct webhook_alert *a, int64_t now)
 {
 	for (size_t i = 0; i < ws->n; i++) {
-		const struct webhook_config *wc = ws->hooks[i].cfg;
-		int tagged = wc->ntags == 0;
+		struct hook *h = &ws->hooks[i];
+		const struct webhook_config *wc = h->cfg;
+		int tagged = wc->ntags == 0, rc;
 
-		for (size_t t = 0; !tagged && t < ntags; t++)
-			tagged = passes(wc->tags, wc->ntags, tags[t]);
-		if (!passes(wc->types, wc->ntypes, type) || !passes(wc->brands, wc->nbrands, brand) ||
-		    !tagged || severity < wc->min_severity)
+		for (size_t t = 0; !tagged && t < a->ntags; t++)
+			tagged = passes(wc->tags, wc->ntags, a->tags[t]);
+		if (!passes(wc->types, wc->ntypes, a->type) || !passes(wc->brands, wc->nbrands, a->brand) ||
+		    !tagged || a->severity < wc->min_severity)
 			continue;
-		if (store_delivery_add(ws->store, alert_id, wc->name, now) != 0)
+		if (a->held != NULL)
+			rc = store_delivery_held(ws->store, a->id, wc->name, a->held, a->reason, NULL, now);
+		else if (wc->grouping)
+			rc = group_alert(ws, h, a, now);
+		else
+			rc = store_delivery_add(ws->store, a->id, wc->name, now);
+		if (rc != 0)
 			return -1;
 	}
 	return 0;
+}
+
+void
+webhooks_inherit(struct webhooks *ws, const struct webhooks *old)
+{
+	for (size_t i = 0; old != NULL && i < ws->n; i++) {
+		struct hook *h = &ws->hooks[i];
+
+		for (size_t j = 0; j < old->n; j++) {
+			const struct hook *o = &old->hooks[j];
+
+			if (strcmp(h->cfg->name, o->cfg->name) == 0 &&
+			    h->cfg->rate_count == o->cfg->rate_count && h->sent != NULL) {
+				memcpy(h->sent, o->sent, (size_t)h->cfg->rate_count * sizeof *h->sent);
+				h->sent_next = o->sent_next;
+			}
+		}
+	}
 }
 
 void
@@ -541,6 +749,11 @@ webhooks_metrics(struct webhooks *ws, struct buf *out)
 		    n, (unsigned long long)h->delivered, n, (unsigned long long)h->failed, n,
 		    (unsigned long long)h->gone);
 	}
+	buf_adds(out, "# HELP deflectd_webhook_rate_limited_total Looks for due deliveries (one a "
+		      "second) that found rate_limit reached.\n# TYPE deflectd_webhook_rate_limited_total counter\n");
+	for (size_t i = 0; i < ws->n; i++)
+		buf_printf(out, "deflectd_webhook_rate_limited_total{webhook=\"%s\"} %llu\n",
+		    ws->hooks[i].cfg->name, (unsigned long long)ws->hooks[i].limited);
 	buf_adds(out, "# HELP deflectd_webhook_disabled Whether a webhook is disabled after 410 Gone.\n"
 		      "# TYPE deflectd_webhook_disabled gauge\n");
 	for (size_t i = 0; i < ws->n; i++)

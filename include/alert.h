@@ -31,11 +31,25 @@ struct alert_input {
 	const char *match;
 	json_t *evidence; /* array of evidence objects; stolen */
 	int test;         /* send-test-alert */
+	/* The post that raised it (an escalation, a late resolution); NULL: the deflection. */
+	const char *post_author;
+	const char *post_text; /* normalized */
+	const char *post_url;
 };
 
 /* Builds the document; the caller frees the string. */
 char *alert_document(const struct alert_input *in);
-/* A Slack incoming-webhook body for a document; NULL if doc is not one. */
+/*
+ * A Slack incoming-webhook body for an alert or digest document; NULL if
+ * doc is not one.
+ */
 char *alert_slack(const char *doc);
+/*
+ * A digest document: the alerts (array of alert documents; stolen) one
+ * webhook's group gathered, sent and signed as one message. group is the
+ * group's JSON object. The caller frees the string.
+ */
+char *alert_digest(const char *id, const char *webhook, const char *group, int64_t created_at,
+    json_t *alerts);
 
 #endif

@@ -45,6 +45,13 @@ struct webhook_config {
 	int concurrency;               /* requests in flight at once */
 	int64_t retry_base;            /* first retry delay, seconds; doubles each time */
 	int64_t retry_max;             /* longest retry delay, seconds */
+	/* Flood control: digests per group, and a cap on requests per period. */
+	char **group_by; size_t ngroup_by; /* brand, type, platform, rule */
+	int grouping;                  /* any of group_by, group_wait, group_interval set */
+	int64_t group_wait;            /* a new group's first digest waits this long */
+	int64_t group_interval;        /* least time between two digests of a group */
+	int rate_count;                /* at most this many requests per rate_period; 0 = no cap */
+	int64_t rate_period;
 };
 
 struct config {
@@ -59,6 +66,7 @@ struct config {
 	char *admin_token_file;
 	int admin_listen_line, admin_token_file_line; /* where they were set, or 0 */
 	int alert_detected; /* also alert deflection.detected for every new case */
+	int64_t max_alert_age; /* an alert older than this when raised is kept, not sent; 0 = off */
 
 	char **brands; /* names of the [brand] sections */
 	size_t nbrands;

@@ -111,4 +111,52 @@ int store_exec(struct store *st, const char *sql);
 int store_outbox_add(struct store *st, const char *id, const char *type, int64_t at,
     const char *body);
 
+/*
+ * Flood control and silences (schema 3). An alert kept from every webhook
+ * (silenced, too old) says so in the outbox; a delivery not sent says why.
+ */
+int store_outbox_hold(struct store *st, const char *id, const char *held,
+    const char *silence_id);
+/* A delivery that is not sent as it is: state silenced, too_old or grouped. */
+int store_delivery_held(struct store *st, const char *alert_id, const char *webhook,
+    const char *state, const char *reason, const char *digest_id, int64_t now);
+
+/* A silence as stored; matchers is a JSON object of field to value. */
+struct store_silence {
+	const char *id;
+	const char *matchers;
+	int64_t starts_at, ends_at;
+	const char *comment;
+	const char *author;
+	int64_t created_at;
+	int64_t expired_at; /* 0 unless expired by hand */
+};
+
+int store_silence_add(struct store *st, const struct store_silence *sl);
+/* Calls fn for each silence active at now until fn returns nonzero. */
+int store_silences_active(struct store *st, int64_t now,
+    int (*fn)(void *arg, const char *id, const char *matchers), void *arg);
+/* Ends a silence now: 1 done, 0 already ended, -2 no such silence, -1 error. */
+int store_silence_expire(struct store *st, const char *id, int64_t now);
+/* Calls fn for every silence, oldest first. */
+int store_silences_each(struct store *st, void (*fn)(void *arg, const struct store_silence *sl),
+    void *arg);
+
+/* The digest of webhook and group key still taking alerts (fewer than max); NULL if none. */
+char *store_digest_open(struct store *st, const char *webhook, const char *key, int max);
+/* When the group's latest digest went (or goes) out; 0 when never. */
+int64_t store_digest_last(struct store *st, const char *webhook, const char *key);
+int store_digest_add(struct store *st, const char *id, const char *webhook, const char *key,
+    int64_t now, int64_t send_at);
+/* One more alert in a digest. */
+int store_digest_count(struct store *st, const char *id);
+/* Calls fn for up to limit unsealed digests of webhook due by now. */
+int store_digests_due(struct store *st, const char *webhook, int64_t now, int limit,
+    void (*fn)(void *arg, const char *id, const char *key), void *arg);
+/* Calls fn with each alert document of a digest, oldest first. */
+int store_digest_members(struct store *st, const char *webhook, const char *id,
+    void (*fn)(void *arg, const char *body), void *arg);
+/* Closes a digest: it takes no more alerts. */
+int store_digest_seal(struct store *st, const char *id, int64_t now);
+
 #endif

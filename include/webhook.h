@@ -26,12 +26,24 @@ int webhooks_check(const struct config *cfg, struct diag *d);
 /* Stops delivery; requests in flight are abandoned (they stay pending). */
 void webhooks_free(struct webhooks *ws);
 
+/* What routing an alert needs: its id, the fields filters and groups look at. */
+struct webhook_alert {
+	const char *id, *type, *brand, *platform, *rule;
+	char *const *tags;
+	size_t ntags;
+	int severity;
+	const char *held;   /* NULL to send; else the state it is kept in: silenced, too_old */
+	const char *reason; /* why it is held, shown in alerts list and the API */
+};
+
 /*
- * Queues alert_id for every webhook whose filters pass, inside the caller's
- * transaction.
+ * Queues an alert for every webhook whose filters pass, inside the caller's
+ * transaction: pending, held (a row saying why it is not sent), or grouped
+ * into the open digest of its group on a webhook with group_by.
  */
-int webhooks_queue(struct webhooks *ws, const char *alert_id, const char *type,
-    const char *brand, char *const *tags, size_t ntags, int severity, int64_t now);
+int webhooks_queue(struct webhooks *ws, const struct webhook_alert *a, int64_t now);
+/* Carries each webhook's recent request times over a reload, so rate_limit holds. */
+void webhooks_inherit(struct webhooks *ws, const struct webhooks *old);
 /* Appends the webhook metrics in the Prometheus text format. */
 void webhooks_metrics(struct webhooks *ws, struct buf *out);
 /* Looks for due deliveries now rather than at the next tick. */

@@ -321,23 +321,35 @@ class BadStartup(unittest.TestCase):
             self.assertIn("admin_listen 0.0.0.0:0 is not loopback: admin_token_file is required",
                           err)
 
-    def test_schema_1_database_is_upgraded(self):
-        with tmpdir() as t:
-            d = Daemon(t).start()
-            d.stop()
-            db = os.path.join(d.state, "deflectd.db")
-            con = sqlite3.connect(db)
-            con.executescript("ALTER TABLE deliveries DROP COLUMN requeued_at;"
-                              "PRAGMA user_version = 1;")
-            con.close()
-            d.start()
-            d.stop()
-            con = sqlite3.connect(db)
-            cols = [r[1] for r in con.execute("PRAGMA table_info(deliveries)")]
-            ver = con.execute("PRAGMA user_version").fetchone()[0]
-            con.close()
-            self.assertIn("requeued_at", cols)
-            self.assertEqual(ver, 2)
+    def test_schema_1_and_2_databases_are_upgraded(self):
+        # What schema 3 added (held alerts, silences, digests) is taken away, and for
+        # schema 1 what 2 added too; the daemon adds it back and says it is 3.
+        v3 = ("DROP INDEX deliveries_digest; ALTER TABLE deliveries DROP COLUMN reason;"
+              "ALTER TABLE deliveries DROP COLUMN digest_id; ALTER TABLE outbox DROP COLUMN held;"
+              "ALTER TABLE outbox DROP COLUMN silence_id; DROP TABLE silences; DROP TABLE digests;")
+        for ver, drop in ((1, v3 + "ALTER TABLE deliveries DROP COLUMN requeued_at;"), (2, v3)):
+            with tmpdir() as t:
+                d = Daemon(t).start()
+                d.stop()
+                db = os.path.join(d.state, "deflectd.db")
+                con = sqlite3.connect(db)
+                con.executescript(drop + f"PRAGMA user_version = {ver};")
+                con.close()
+                d.start()
+                d.stop()
+                con = sqlite3.connect(db)
+                cols = [r[1] for r in con.execute("PRAGMA table_info(deliveries)")]
+                ocols = [r[1] for r in con.execute("PRAGMA table_info(outbox)")]
+                tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master")]
+                got = con.execute("PRAGMA user_version").fetchone()[0]
+                con.close()
+                for c in ("requeued_at", "reason", "digest_id"):
+                    self.assertIn(c, cols, ver)
+                self.assertIn("held", ocols)
+                self.assertIn("silence_id", ocols)
+                self.assertIn("silences", tables)
+                self.assertIn("digests", tables)
+                self.assertEqual(got, 3)
 
     def test_foreign_and_damaged_databases_are_refused(self):
         with tmpdir() as t:
