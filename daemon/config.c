@@ -82,11 +82,24 @@ config_default(void)
 
 	c->state_dir = xstrdup("/var/lib/deflectd");
 	c->rules_dir = xstrdup("/etc/deflectd/rules.d");
+	c->shipped_rules_dir = xstrdup(DEFLECTD_SHIPPED_RULES_DIR);
+	c->log_level = 6; /* info */
 	c->window = 72 * 3600;
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
+}
+
+int
+config_log_level(const char *name)
+{
+	static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i + 3; /* journald's numbers: error is 3 */
+	return -1;
 }
 
 /* Makes a path from the config relative to the config file's directory. */
@@ -238,6 +251,16 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 	} else if (strcmp(k, "rules_dir") == 0) {
 		free(c->rules_dir);
 		c->rules_dir = resolve(p, it->value);
+	} else if (strcmp(k, "shipped_rules_dir") == 0) {
+		free(c->shipped_rules_dir);
+		c->shipped_rules_dir = it->value[0] ? resolve(p, it->value) : xstrdup("");
+		c->shipped_rules_dir_set = 1;
+	} else if (strcmp(k, "log_level") == 0) {
+		if ((c->log_level = config_log_level(it->value)) < 0) {
+			diag_add(p->d, p->file, it->line, it->value_col,
+			    "log_level must be error, warning, notice, info or debug");
+			c->log_level = 6;
+		}
 	} else if (strcmp(k, "window") == 0) {
 		duration_key(p, it, &c->window, 0);
 	} else if (strcmp(k, "lateness") == 0) {
@@ -712,6 +735,7 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->state_dir);
 	free(c->rules_dir);
+	free(c->shipped_rules_dir);
 	free(c->rules_dir_override);
 	free(c->admin_listen);
 	free(c->admin_token_file);

@@ -28,6 +28,7 @@
 #include "source_file.h"
 #include "source_mastodon.h"
 #include "source_x.h"
+#include "version.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -191,7 +192,7 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 		if (rc == -2)
 			failed = 1;
 		else if (rc == -1)
-			log_info("source %s: %s: %s", src->name, what, err);
+			log_warning("source %s: %s: %s", src->name, what, err);
 		p += n + 1;
 	}
 	if (!failed && posname != NULL && store_position_set(d->store, posname, posvalue) != 0)
@@ -392,6 +393,8 @@ reload(struct deflectd *d)
 	d->cfg = cfg;
 	live_pipeline_config(d, &pc);
 	pipeline_reconfigure(d->pl, &pc);
+	if (d->log_level_override == 0)
+		log_set_level(cfg->log_level);
 	d->reloads++;
 	log_info("reloaded: %zu rules", rs->n);
 	notify_send("READY=1");
@@ -475,7 +478,9 @@ ensure_dir(const char *dir)
 static void
 daemon_usage(FILE *f)
 {
-	fprintf(f, "usage: deflectd [-v] [-c FILE] [--rules DIR]\n"
+	fprintf(f, "usage: deflectd [-v] [--log-level error|warning|notice|info|debug] [-c FILE]\n"
+		   "                [--rules DIR]\n"
+		   "       deflectd -V | --version\n"
 		   "       deflectd COMMAND ... (see deflectd --help)\n");
 }
 
@@ -486,7 +491,9 @@ daemon_main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"rules", required_argument, NULL, 'r'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
@@ -498,11 +505,19 @@ daemon_main(int argc, char **argv)
 
 	memset(&d, 0, sizeof d);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': d.config_path = optarg; break;
 		case 'r': rules_dir = optarg; break;
 		case 'v': verbose = 1; break;
+		case 'l':
+			if ((d.log_level_override = config_log_level(optarg)) < 0) {
+				fprintf(stderr, "deflectd: --log-level must be error, warning, notice,"
+				    " info or debug\n");
+				return 2;
+			}
+			break;
+		case 'V': version_print(stdout); return 0;
 		case 'h': daemon_usage(stdout); return 0;
 		default: daemon_usage(stderr); return 2;
 		}
@@ -512,10 +527,17 @@ daemon_main(int argc, char **argv)
 		return 2;
 	}
 	log_init(verbose);
+	/* --log-level, then -v, then the config's log_level (which a reload may change). */
+	if (d.log_level_override == 0 && verbose)
+		d.log_level_override = LOG_LEVEL_DEBUG;
+	if (d.log_level_override != 0)
+		log_set_level(d.log_level_override);
 	if (d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (cmd_load_as(d.config_path, rules_dir, &d.cfg, &d.rs, 1) != 0)
 		fatalx("configuration has errors; not starting");
+	if (d.log_level_override == 0)
+		log_set_level(d.cfg->log_level);
 	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
 	if (ensure_dir(d.cfg->state_dir) != 0)
 		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));

@@ -10,14 +10,17 @@
 #include "cmd.h"
 #include "daemon.h"
 #include "log.h"
+#include "version.h"
 #include "xmalloc.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd [-v] [-c FILE] [--rules DIR]   run the daemon in the foreground\n"
-	    "       deflectd COMMAND [OPTIONS]\n"
+	    "usage: deflectd [-v] [--log-level LEVEL] [-c FILE] [--rules DIR]\n"
+	    "                  run the daemon in the foreground\n"
+	    "       deflectd -V | --version\n"
+	    "       deflectd COMMAND [OPTIONS]   (deflectd COMMAND --help for each)\n"
 	    "\n"
 	    "  check      [-c FILE] [--rules DIR]\n"
 	    "             validate the config and every rule (examples included)\n"
@@ -76,8 +79,22 @@ cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp
 	if (config_path == NULL && rules_dir == NULL && stat(CONFIG_DEFAULT_PATH, &st) == 0)
 		config_path = CONFIG_DEFAULT_PATH;
 	cfg = config_path ? config_load(config_path, &d) : config_default();
-	if (cfg != NULL && rsp != NULL)
-		rs = ruleset_load_dir(rules_dir ? rules_dir : cfg->rules_dir, &d);
+	if (cfg != NULL && rsp != NULL) {
+		const char *dirs[2];
+		size_t n = 0;
+
+		/*
+		 * --rules names the one directory to read. Otherwise the shipped rules
+		 * come first and the operator's after them, so the operator's win; a
+		 * default shipped directory that is not installed is no error.
+		 */
+		if (rules_dir == NULL && cfg->shipped_rules_dir != NULL &&
+		    cfg->shipped_rules_dir[0] != '\0' &&
+		    (cfg->shipped_rules_dir_set || stat(cfg->shipped_rules_dir, &st) == 0))
+			dirs[n++] = cfg->shipped_rules_dir;
+		dirs[n++] = rules_dir ? rules_dir : cfg->rules_dir;
+		rs = ruleset_load_dirs(dirs, n, &d);
+	}
 	if (d.n > 0) {
 		if (daemon)
 			log_diag(&d);
@@ -114,6 +131,10 @@ main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 			usage(stdout);
+			return 0;
+		}
+		if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
+			version_print(stdout);
 			return 0;
 		}
 		return daemon_main(argc, argv);

@@ -792,19 +792,18 @@ read_file(const char *path, size_t *len, struct diag *d)
 	return b.s;
 }
 
-struct ruleset *
-ruleset_load_dir(const char *dir, struct diag *d)
+/* Adds the "*.rules" files of dir, in lexical order, to rs; returns how many there were. */
+static size_t
+add_dir(struct ruleset *rs, const char *dir, struct diag *d)
 {
-	struct ruleset *rs = ruleset_new();
-	size_t nerr = d->n, nnames = 0;
+	size_t nnames = 0;
 	char **names = NULL;
 	struct dirent *de;
 	DIR *dp;
 
 	if ((dp = opendir(dir)) == NULL) {
 		diag_add(d, dir, 0, 0, "cannot open rules directory: %s", strerror(errno));
-		ruleset_free(rs);
-		return NULL;
+		return 0;
 	}
 	while ((de = readdir(dp)) != NULL) {
 		size_t l = strlen(de->d_name);
@@ -815,8 +814,6 @@ ruleset_load_dir(const char *dir, struct diag *d)
 	closedir(dp);
 	if (nnames > 0)
 		qsort(names, nnames, sizeof *names, cmp_names);
-	if (nnames == 0)
-		diag_add(d, dir, 0, 0, "no *.rules files in the rules directory");
 	for (size_t i = 0; i < nnames; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
 		size_t len;
@@ -828,6 +825,19 @@ ruleset_load_dir(const char *dir, struct diag *d)
 		free(path);
 	}
 	ini_strv_free(names, nnames);
+	return nnames;
+}
+
+struct ruleset *
+ruleset_load_dirs(const char *const *dirs, size_t ndirs, struct diag *d)
+{
+	struct ruleset *rs = ruleset_new();
+	size_t nerr = d->n, nfiles = 0;
+
+	for (size_t i = 0; i < ndirs; i++)
+		nfiles += add_dir(rs, dirs[i], d);
+	if (nfiles == 0 && d->n == nerr && ndirs > 0)
+		diag_add(d, dirs[ndirs - 1], 0, 0, "no *.rules files in the rules directory");
 	ruleset_finish(rs, d);
 	sort_diag(d, nerr);
 	if (d->n != nerr) {
@@ -835,4 +845,10 @@ ruleset_load_dir(const char *dir, struct diag *d)
 		return NULL;
 	}
 	return rs;
+}
+
+struct ruleset *
+ruleset_load_dir(const char *dir, struct diag *d)
+{
+	return ruleset_load_dirs(&dir, 1, d);
 }

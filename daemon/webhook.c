@@ -342,7 +342,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 			    "deflectd alerts requeue %s", wc->name, dl->alert_id, attempts, error,
 			    dl->alert_id);
 		} else {
-			log_warnx("webhook %s: alert %s attempt %d failed (%s); retry in %llds",
+			log_warning("webhook %s: alert %s attempt %d failed (%s); retry in %llds",
 			    wc->name, dl->alert_id, attempts, error, (long long)(next - now));
 		}
 	}

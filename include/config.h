@@ -12,6 +12,10 @@
 #include "pipeline.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/deflectd/deflectd.conf"
+/* Where the package's rules are installed (CMake passes the data directory). */
+#ifndef DEFLECTD_SHIPPED_RULES_DIR
+#define DEFLECTD_SHIPPED_RULES_DIR "/usr/share/deflectd/rules"
+#endif
 
 /* A key of a [source] or [webhook] section, kept for the module that reads it. */
 struct config_kv {
@@ -51,6 +55,10 @@ struct config {
 	char *path; /* NULL when built from defaults */
 	char *state_dir;
 	char *rules_dir;
+	/* Rules the package ships, read before rules_dir; NULL or "" for none. */
+	char *shipped_rules_dir;
+	int shipped_rules_dir_set; /* named in the file: a missing directory is an error */
+	int log_level;             /* LOG_LEVEL_* (log.h) */
 	char *rules_dir_override; /* --rules on the daemon's command line, kept across reloads */
 	int64_t window;
 	int64_t lateness;
@@ -80,6 +88,8 @@ const char *config_value(const struct config_section *sec, const char *key);
 const char *config_value_at(const struct config_section *sec, const char *key, int *line);
 
 struct config *config_default(void);
+/* A log level's name ("error" ... "debug") to its journald priority (3 ... 7); -1 if unknown. */
+int config_log_level(const char *name);
 /* Parses buf as the config file path (used for messages and relative paths). */
 struct config *config_parse(const char *path, const char *buf, size_t len, struct diag *d);
 /* Reads and parses path; NULL with errors in d. */

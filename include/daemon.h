@@ -60,6 +60,7 @@ struct deflectd {
 	struct source_stats **sources; /* each allocated alone: sources keep pointers */
 	size_t nsources;
 	int ready; /* rules loaded, state open, sources started */
+	int log_level_override; /* --log-level or -v; 0: the config's log_level */
 };
 
 /* The counters of the input called name, made on first use. */

@@ -85,6 +85,11 @@ void ruleset_finish(struct ruleset *rs, struct diag *d);
  * here). Returns the rule set, or NULL when d holds errors.
  */
 struct ruleset *ruleset_load_dir(const char *dir, struct diag *d);
+/*
+ * The same over several directories, one after the other (the shipped rules,
+ * then the operator's); "no rules" is an error only when all are empty.
+ */
+struct ruleset *ruleset_load_dirs(const char *const *dirs, size_t ndirs, struct diag *d);
 
 /* The rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);
