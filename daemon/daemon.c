@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "source_bluesky.h"
 #include "source_file.h"
@@ -90,6 +91,7 @@ on_event(void *arg, const struct event *ev)
 	log_info("finding %s brand=%s conversation=%s customer=%s rule=%s post=%s",
 	    finding_type_name(f->type), f->c->brand, f->c->conversation_id, f->c->customer,
 	    f->rule ? f->rule : "-", f->post_id ? f->post_id : "-");
+	metrics_count_finding(d, f->c->brand, (int)f->type);
 	if (store_case_put(d->store, f->c) != 0)
 		log_warnx("case of conversation %s not stored", f->c->conversation_id);
 	if (f->type == FINDING_DEFLECTION && ev->post != NULL) {
@@ -379,18 +381,21 @@ reload(struct deflectd *d)
 		return;
 	}
 	/* Deliveries in flight are abandoned; they stay pending and go out again. */
+	webhooks_carry_metrics(hooks, d->hooks);
 	webhooks_free(d->hooks);
 	d->hooks = hooks;
 	if (strcmp(cfg->state_dir, d->cfg->state_dir) != 0 ||
 	    strcmp(cfg->admin_listen, d->cfg->admin_listen) != 0 ||
 	    cfg->nsources != d->cfg->nsources)
 		log_notice("state_dir, admin_listen and sources change on restart, not on reload");
+	metrics_carry_rules(rs, d->rs);
 	pipeline_set_rules(d->pl, rs);
 	ruleset_free(d->rs);
 	d->rs = rs;
 	/* The pipeline copies what it keeps, so the old config can go. */
 	config_free(d->cfg);
 	d->cfg = cfg;
+	metrics_brands_add(d);
 	live_pipeline_config(d, &pc);
 	pipeline_reconfigure(d->pl, &pc);
 	if (d->log_level_override == 0)
@@ -502,8 +507,11 @@ daemon_main(int argc, char **argv)
 	const char *rules_dir = NULL;
 	char err[1024];
 	int ch, verbose = 0;
+	struct timespec started;
 
 	memset(&d, 0, sizeof d);
+	clock_gettime(CLOCK_REALTIME, &started);
+	d.started_at = (double)started.tv_sec + (double)started.tv_nsec / 1e9;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -538,6 +546,7 @@ daemon_main(int argc, char **argv)
 		fatalx("configuration has errors; not starting");
 	if (d.log_level_override == 0)
 		log_set_level(d.cfg->log_level);
+	metrics_brands_add(&d);
 	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
 	if (ensure_dir(d.cfg->state_dir) != 0)
 		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));
@@ -603,6 +612,7 @@ daemon_main(int argc, char **argv)
 		free(d.sources[i]);
 	}
 	free(d.sources);
+	metrics_free(&d);
 	event_base_free(d.base);
 	log_info("stopped");
 	return 0;

@@ -570,6 +570,28 @@ webhooks_metrics(struct webhooks *ws, struct buf *out)
 }
 
 void
+webhooks_carry_metrics(struct webhooks *to, const struct webhooks *from)
+{
+	for (size_t i = 0; i < to->n; i++) {
+		struct hook *h = &to->hooks[i];
+
+		for (size_t j = 0; j < from->n; j++) {
+			const struct hook *o = &from->hooks[j];
+
+			if (strcmp(h->cfg->name, o->cfg->name) != 0)
+				continue;
+			memcpy(h->lat, o->lat, sizeof h->lat);
+			h->lat_sum = o->lat_sum;
+			h->delivered = o->delivered;
+			h->failed = o->failed;
+			h->dead = o->dead;
+			h->gone = o->gone;
+			break;
+		}
+	}
+}
+
+void
 webhooks_kick(struct webhooks *ws)
 {
 	/* Runs after the current callback, once the batch that queued them is committed. */

@@ -34,6 +34,8 @@ int webhooks_queue(struct webhooks *ws, const char *alert_id, const char *type,
     const char *brand, char *const *tags, size_t ntags, int severity, int64_t now);
 /* Appends the webhook metrics in the Prometheus text format. */
 void webhooks_metrics(struct webhooks *ws, struct buf *out);
+/* Moves the counters of each webhook kept by a reload to its new instance, so they never drop. */
+void webhooks_carry_metrics(struct webhooks *to, const struct webhooks *from);
 /* Looks for due deliveries now rather than at the next tick. */
 void webhooks_kick(struct webhooks *ws);
 
