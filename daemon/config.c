@@ -253,7 +253,9 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		c->rules_dir = resolve(p, it->value);
 	} else if (strcmp(k, "shipped_rules_dir") == 0) {
 		free(c->shipped_rules_dir);
-		c->shipped_rules_dir = it->value[0] ? resolve(p, it->value) : xstrdup("");
+		/* "none": an install without shipped rules, or a config that wants only its own. */
+		c->shipped_rules_dir = strcmp(it->value, "none") != 0 ? resolve(p, it->value) :
+		    xstrdup("");
 		c->shipped_rules_dir_set = 1;
 	} else if (strcmp(k, "log_level") == 0) {
 		if ((c->log_level = config_log_level(it->value)) < 0) {

@@ -55,7 +55,7 @@ struct config {
 	char *path; /* NULL when built from defaults */
 	char *state_dir;
 	char *rules_dir;
-	/* Rules the package ships, read before rules_dir; NULL or "" for none. */
+	/* Rules the package ships, read before rules_dir; "" for none ("none" in the file). */
 	char *shipped_rules_dir;
 	int shipped_rules_dir_set; /* named in the file: a missing directory is an error */
 	int log_level;             /* LOG_LEVEL_* (log.h) */
