@@ -7,24 +7,6 @@
 #include "daemon.h"
 #include "webhook.h"
 
-/*
- * A config that loads but cannot do anything yet: no brand, so no reply is
- * ever a brand's; or no input, so no post ever arrives. Warnings, not
- * errors: a fresh install is in this state until the operator fills it in.
- */
-static void
-warn_idle(const struct config *cfg)
-{
-	const char *file = cfg->path ? cfg->path : "(defaults)";
-
-	if (cfg->nbrands == 0)
-		fprintf(stderr, "%s: warning: no [brand] section: replies are only a brand's when "
-		    "the posts say author_is_brand\n", file);
-	if (cfg->nsources == 0 && cfg->admin_token_file == NULL)
-		fprintf(stderr, "%s: warning: no input: add a [source] section, or set "
-		    "admin_token_file to take posts by HTTP push\n", file);
-}
-
 int
 cmd_check(int argc, char **argv)
 {
@@ -73,7 +55,9 @@ cmd_check(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	warn_idle(cfg);
+	config_idle_warnings(cfg, &d);
+	cmd_print_diag(&d);
+	diag_free(&d);
 	printf("configuration OK (%zu rules%s)\n", rs->n,
 	    rs->jit ? "" : ", PCRE2 JIT unavailable: interpreting");
 	ruleset_free(rs);

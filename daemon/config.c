@@ -758,6 +758,19 @@ config_free(struct config *c)
 }
 
 void
+config_idle_warnings(const struct config *c, struct diag *d)
+{
+	const char *file = c->path ? c->path : "(defaults)";
+
+	if (c->nbrands == 0)
+		diag_add(d, file, 0, 0, "warning: no [brand] section: replies are only a brand's "
+		    "when the posts say author_is_brand");
+	if (c->nsources == 0 && c->admin_token_file == NULL)
+		diag_add(d, file, 0, 0, "warning: no input: add a [source] section, or set "
+		    "admin_token_file to take posts by HTTP push");
+}
+
+void
 config_pipeline(const struct config *c, struct pipeline_config *pc, int event_clock)
 {
 	memset(pc, 0, sizeof *pc);

@@ -587,6 +587,13 @@ daemon_main(int argc, char **argv)
 	}
 	d.ready = 1;
 	log_info("deflectd started: %zu rules, state %s", d.rs->n, store_path(d.store));
+	/* A fresh install runs idle: say why where the operator looks. */
+	struct diag idle = DIAG_INIT;
+
+	config_idle_warnings(d.cfg, &idle);
+	for (size_t i = 0; i < idle.n; i++)
+		log_warning("%s", idle.msgs[i]);
+	diag_free(&idle);
 	notify_send("READY=1");
 	event_base_dispatch(d.base);
 

@@ -97,6 +97,11 @@ struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *c);
 /* Adds brand accounts named on the command line ("a,b,c"): each its own brand. */
 void config_add_brand_list(struct config *c, const char *list);
+/*
+ * Warns about a config that loads but can do nothing yet: no brand, or no
+ * input (no [source] and no push token). Not errors: a fresh install is so.
+ */
+void config_idle_warnings(const struct config *c, struct diag *d);
 /* Fills a pipeline config from c. */
 void config_pipeline(const struct config *c, struct pipeline_config *pc, int event_clock);
 

@@ -196,6 +196,10 @@ class Logging(unittest.TestCase):
         with tmpdir() as t:
             self.start(t, "warning")
             try:
+                # The daemon says at start why a config would leave it idle.
+                self.wait(lambda: self.has(r"<4>" + re.escape(self.conf) +
+                                           r": warning: no \[brand\] section"))
+                self.assertFalse(self.has("no input"), self.lines)
                 self.assertEqual(self.push(b"not json\n"), 400)
                 with open(self.feed, "a") as f:
                     f.write("{broken\n")
