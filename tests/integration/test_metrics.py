@@ -204,6 +204,10 @@ class Metrics(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("SUCCESS", p.stdout)
+        # They fire per brand on the series deflectd exports (promtool's unit tests).
+        p = subprocess.run(["promtool", "test", "rules", "prometheus-alerts.test.yml"],
+                           capture_output=True, text=True, cwd=EXAMPLES)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         # Each alert's metrics, like the dashboard's, are ones deflectd exports.
         exported = names(self.metrics()) | {"up"}
         with open(os.path.join(EXAMPLES, "prometheus-alerts.yml")) as f:
