@@ -226,6 +226,7 @@ cmd_replay(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL, *brands = NULL;
+	char rules_buf[CMD_RULES_MAX] = "";
 	int64_t window = -1, lateness = -1;
 	int sort = 0, drain = 0, ch;
 	long max_line = READER_DEFAULT_MAX;
@@ -240,7 +241,11 @@ cmd_replay(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
-		case 'r': rules_dir = optarg; break;
+		case 'r':
+			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+				return 2;
+			rules_dir = rules_buf;
+			break;
 		case 'b': brands = optarg; break;
 		case 's': sort = 1; break;
 		case 'd': drain = 1; break;

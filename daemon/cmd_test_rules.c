@@ -497,6 +497,7 @@ cmd_test_rules(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL, *brands = NULL;
+	char rules_buf[CMD_RULES_MAX] = "";
 	char **labels = NULL, **mins = NULL;
 	size_t nlabels = 0, nmins = 0;
 	struct tr t;
@@ -509,7 +510,14 @@ cmd_test_rules(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
-		case 'r': rules_dir = optarg; break;
+		case 'r':
+			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0) {
+				free(labels);
+				free(mins);
+				return 2;
+			}
+			rules_dir = rules_buf;
+			break;
 		case 'b': brands = optarg; break;
 		case 'L':
 			labels = xreallocarray(labels, nlabels + 1, sizeof *labels);

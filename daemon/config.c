@@ -111,6 +111,29 @@ resolve(const struct cparse *p, const char *v)
 	return xasprintf("%s/%s", p->dir, v);
 }
 
+/*
+ * rules_dir: directories read in order, so the shipped rules can come first
+ * and the operator's overrides after; each resolved like a single path.
+ */
+static char *
+resolve_list(const struct cparse *p, const struct ini_item *it)
+{
+	struct buf b = BUF_INIT;
+	char **v = NULL;
+	size_t n = 0;
+
+	if (ini_split_list(it->value, &v, &n) != 0)
+		diag_add(p->d, p->file, it->line, it->value_col, "empty item in list");
+	for (size_t i = 0; i < n; i++) {
+		char *r = resolve(p, v[i]);
+
+		buf_printf(&b, "%s%s", i ? "," : "", r);
+		free(r);
+	}
+	ini_strv_free(v, n);
+	return b.s ? b.s : xstrdup("");
+}
+
 /* Parses a duration value or reports it. */
 static int
 duration_key(struct cparse *p, const struct ini_item *it, int64_t *out, int allow_zero)
@@ -250,7 +273,7 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		c->state_dir = resolve(p, it->value);
 	} else if (strcmp(k, "rules_dir") == 0) {
 		free(c->rules_dir);
-		c->rules_dir = resolve(p, it->value);
+		c->rules_dir = resolve_list(p, it);
 	} else if (strcmp(k, "shipped_rules_dir") == 0) {
 		free(c->shipped_rules_dir);
 		/* "none": an install without shipped rules, or a config that wants only its own. */
@@ -760,8 +783,11 @@ config_free(struct config *c)
 void
 config_idle_warnings(const struct config *c, struct diag *d)
 {
-	const char *file = c->path ? c->path : "(defaults)";
+	const char *file = c->path;
 
+	/* Built-in defaults (check --rules DIR alone) are a rule check, not a deployment. */
+	if (file == NULL)
+		return;
 	if (c->nbrands == 0)
 		diag_add(d, file, 0, 0, "warning: no [brand] section: replies are only a brand's "
 		    "when the posts say author_is_brand");

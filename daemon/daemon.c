@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "source_file.h"
 #include "source_mastodon.h"
 #include "source_x.h"
+#include "verdict.h"
 #include "version.h"
 #include "webhook.h"
 #include "xmalloc.h"
@@ -81,6 +83,29 @@ raise_alert(struct deflectd *d, const struct event *ev, const char *type)
 	free(match);
 }
 
+/*
+ * Keeps who wrote a post of a case and the span that matched, for the case
+ * timeline. A resolution may come from the brand or the customer; only the
+ * customer's handle tells which.
+ */
+static void
+case_post_add(struct deflectd *d, const struct event *ev)
+{
+	const struct finding *f = ev->f;
+	const char *role = f->type == FINDING_DEFLECTION ||
+	    f->type == FINDING_REPEAT_DEFLECTION ? "brand" :
+	    f->type == FINDING_ESCALATION ? "customer" :
+	    strcasecmp(ev->post->author, f->c->customer) == 0 ? "customer" : "brand";
+	char start[24], end[24];
+
+	snprintf(start, sizeof start, "%zu", f->start);
+	snprintf(end, sizeof end, "%zu", f->end);
+	const char *args[7] = {ev->post->platform, f->post_id, finding_type_name(f->type),
+	    ev->post->author, role, start, end};
+	store_write(d->store, "INSERT OR IGNORE INTO case_posts (platform, post_id, kind,"
+	    " author, role, span_start, span_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", args, 7);
+}
+
 /* Pipeline callback: every finding is logged, stored, and queued if it alerts. */
 static void
 on_event(void *arg, const struct event *ev)
@@ -99,9 +124,11 @@ on_event(void *arg, const struct event *ev)
 
 		store_case_text_set(d->store, f->c, ev->text, ev->post->url, match);
 		free(match);
+		case_post_add(d, ev);
 	} else if (f->type != FINDING_UNRESOLVED && ev->post != NULL) {
 		store_evidence_add(d->store, f->c, f->post_id, finding_type_name(f->type), f->at,
 		    f->rule, ev->text, ev->post->url);
+		case_post_add(d, ev);
 	}
 	const char *type = alert_type(f->type, d->cfg->alert_detected);
 	if (type != NULL)
@@ -120,10 +147,50 @@ on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int
 		store_brand_reply(d->store, brand);
 }
 
+/*
+ * Opens a write transaction. The tracker changes only inside one, so it
+ * first learns, under SQLite's write lock, every verdict an operator stored
+ * since the last (verdict.h): a closed case never fires.
+ */
+static int
+begin(struct deflectd *d)
+{
+	if (store_begin(d->store) != 0)
+		return -1;
+	if (verdict_sync(d->store, pipeline_tracker(d->pl), &d->verdict_seq) != 0) {
+		store_rollback(d->store);
+		return -1;
+	}
+	return 0;
+}
+
+int
+daemon_case_close(struct deflectd *d, const char *id, const char *as, const char *note,
+    const char *author, char *err, size_t errlen)
+{
+	int rc;
+
+	if (begin(d) != 0) {
+		snprintf(err, errlen, "state database unavailable");
+		return VERDICT_FAILED;
+	}
+	rc = verdict_close(d->store, d->rs, id, as, note, author, (int64_t)time(NULL), err, errlen);
+	if (rc != VERDICT_OK || store_commit(d->store) != 0) {
+		store_rollback(d->store);
+		if (rc == VERDICT_OK || rc == VERDICT_FAILED)
+			snprintf(err, errlen, "state database failed; the verdict was not kept");
+		return rc == VERDICT_OK ? VERDICT_FAILED : rc;
+	}
+	/* Committed: the tracker lets the case go now rather than at the next step. */
+	verdict_sync(d->store, pipeline_tracker(d->pl), &d->verdict_seq);
+	log_info("case %s closed as %s by %s", id, as, author);
+	return VERDICT_OK;
+}
+
 int
 daemon_ingest_begin(struct deflectd *d)
 {
-	return store_begin(d->store);
+	return begin(d);
 }
 
 struct source_stats *
@@ -315,7 +382,7 @@ advance(struct deflectd *d)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	if (store_begin(d->store) != 0)
+	if (begin(d) != 0)
 		return;
 	pipeline_advance(d->pl, now);
 	store_posts_prune(d->store, now - d->cfg->retention);
@@ -451,7 +518,7 @@ restore(struct deflectd *d)
 
 	if (store_cases_open(d->store, restore_case, d) != 0)
 		return -1;
-	if (store_begin(d->store) != 0)
+	if (begin(d) != 0)
 		return -1;
 	if (store_posts_pending(d->store, requeue_post, d) != 0) {
 		store_rollback(d->store);
@@ -505,7 +572,7 @@ daemon_main(int argc, char **argv)
 	struct deflectd d;
 	struct pipeline_config pc;
 	const char *rules_dir = NULL;
-	char err[1024];
+	char rules_buf[CMD_RULES_MAX] = "", err[1024];
 	int ch, verbose = 0;
 	struct timespec started;
 
@@ -516,7 +583,11 @@ daemon_main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': d.config_path = optarg; break;
-		case 'r': rules_dir = optarg; break;
+		case 'r':
+			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+				return 2;
+			rules_dir = rules_buf;
+			break;
 		case 'v': verbose = 1; break;
 		case 'l':
 			if ((d.log_level_override = config_log_level(optarg)) < 0) {

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "ini.h"
+#include "store.h"
 #include "daemon.h"
 #include "log.h"
 #include "version.h"
@@ -22,7 +24,7 @@ usage(FILE *f)
 	    "       deflectd -V | --version\n"
 	    "       deflectd COMMAND [OPTIONS]   (deflectd COMMAND --help for each)\n"
 	    "\n"
-	    "  check      [-c FILE] [--rules DIR]\n"
+	    "  check      [-c FILE] [--rules DIR]... [--strict]\n"
 	    "             validate the config and every rule (examples included)\n"
 	    "  replay     [-c FILE] [--rules DIR] [--window D] [--lateness D] [--sort]\n"
 	    "             [--brands LIST] [--drain] [--max-line BYTES]\n"
@@ -32,7 +34,7 @@ usage(FILE *f)
 	    "             [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
 	    "             rule hits, samples, and scores against labels\n"
 	    "  explain    [-c FILE] [--rules DIR] [--by brand|customer] [--brand NAME]\n"
-	    "             [--platform NAME] [--lang TAG] TEXT\n"
+	    "             [--platform NAME] [--lang TAG] [--why-not] TEXT\n"
 	    "             which rules match a text, and where\n"
 	    "  alerts     [-c FILE] list [--state S] | requeue --dead|ID... | enable-webhook NAME\n"
 	    "             alert deliveries and dead letters\n"
@@ -40,6 +42,13 @@ usage(FILE *f)
 	    "             send a marked test alert and report the outcome\n"
 	    "  status     [-c FILE]\n"
 	    "             a summary from the running daemon's admin API\n"
+	    "  case       [-c FILE] show [--json] ID\n"
+	    "             a case with its timeline, alerts and operator verdict\n"
+	    "  case       [-c FILE] [--rules DIR] close ID --as resolved|not-deflection|escalated\n"
+	    "             --note TEXT [--author NAME]\n"
+	    "             close a case with an operator's verdict (ends its alerts)\n"
+	    "  labels     [-c FILE] export [-o FILE]\n"
+	    "             operator verdicts as labels for test-rules --labels\n"
 	    "\n"
 	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -59,6 +68,38 @@ log_diag(const struct diag *d)
 		log_warnx("%s", d->msgs[i]);
 }
 
+struct store *
+cmd_open_state(const char *config_path, const char *rules_dir, struct config **cfg,
+    struct ruleset **rs)
+{
+	char err[1024];
+	struct store *st;
+
+	if (cmd_load(config_path, rules_dir, cfg, rs) != 0)
+		return NULL;
+	if ((st = store_open((*cfg)->state_dir, err, sizeof err)) == NULL) {
+		fprintf(stderr, "deflectd: %s\n", err);
+		if (rs != NULL)
+			ruleset_free(*rs);
+		config_free(*cfg);
+	}
+	return st;
+}
+
+int
+cmd_rules_arg(char *dirs, size_t size, const char *dir)
+{
+	size_t n = strlen(dirs);
+
+	if (n + 1 + strlen(dir) + 1 > size) {
+		fprintf(stderr, "deflectd: --rules: the directories add up to more than %zu "
+		    "bytes\n", size - 1);
+		return -1;
+	}
+	snprintf(dirs + n, size - n, "%s%s", n > 0 ? "," : "", dir);
+	return 0;
+}
+
 int
 cmd_load(const char *config_path, const char *rules_dir, struct config **cfgp,
     struct ruleset **rsp)
@@ -70,6 +111,60 @@ int
 cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp,
     struct ruleset **rsp, int daemon)
 {
+	struct diag warn = DIAG_INIT;
+	int rc = cmd_load_warn(config_path, rules_dir, cfgp, rsp, &warn, daemon);
+
+	/*
+	 * The daemon logs them at every (re)load; commands leave them to check.
+	 * Not at error priority: the rules loaded and run.
+	 */
+	for (size_t i = 0; daemon && i < warn.n; i++)
+		log_notice("%s", warn.msgs[i]);
+	diag_free(&warn);
+	return rc;
+}
+
+/* True when a and b name the same directory (both exist) or the same text. */
+static int
+same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * The rules directories to read, as ruleset_load_dirs() takes them: the
+ * shipped rules first, then rules_dir (one directory or a list), so the
+ * operator's override the shipped ones by id. The shipped directory is left
+ * out when rules_dir already lists it, when it is "none", and when it is the
+ * built-in default and not installed (a build run from its checkout).
+ */
+static char *
+config_rules_dirs(const struct config *cfg)
+{
+	const char *shipped = cfg->shipped_rules_dir;
+	char **v = NULL;
+	size_t n = 0;
+	struct stat st;
+	int listed = 0;
+
+	if (shipped == NULL || shipped[0] == '\0' ||
+	    (!cfg->shipped_rules_dir_set && stat(shipped, &st) != 0))
+		return xstrdup(cfg->rules_dir);
+	if (ini_split_list(cfg->rules_dir, &v, &n) == 0)
+		for (size_t i = 0; i < n && !listed; i++)
+			listed = same_dir(v[i], shipped);
+	ini_strv_free(v, n);
+	return listed ? xstrdup(cfg->rules_dir) : xasprintf("%s,%s", shipped, cfg->rules_dir);
+}
+
+int
+cmd_load_warn(const char *config_path, const char *rules_dir, struct config **cfgp,
+    struct ruleset **rsp, struct diag *warn, int daemon)
+{
 	struct diag d = DIAG_INIT;
 	struct config *cfg;
 	struct ruleset *rs = NULL;
@@ -80,21 +175,13 @@ cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp
 		config_path = CONFIG_DEFAULT_PATH;
 	cfg = config_path ? config_load(config_path, &d) : config_default();
 	if (cfg != NULL && rsp != NULL) {
-		const char *dirs[2];
-		size_t n = 0;
+		char *dirs = rules_dir ? xstrdup(rules_dir) : config_rules_dirs(cfg);
 
-		/*
-		 * --rules names the one directory to read. Otherwise the shipped rules
-		 * come first and the operator's after them, so the operator's win; a
-		 * default shipped directory that is not installed is no error.
-		 */
-		if (rules_dir == NULL && cfg->shipped_rules_dir != NULL &&
-		    cfg->shipped_rules_dir[0] != '\0' &&
-		    (cfg->shipped_rules_dir_set || stat(cfg->shipped_rules_dir, &st) == 0))
-			dirs[n++] = cfg->shipped_rules_dir;
-		dirs[n++] = rules_dir ? rules_dir : cfg->rules_dir;
-		rs = ruleset_load_dirs(dirs, n, &d);
+		rs = ruleset_load_dirs(dirs, &d, warn);
+		free(dirs);
 	}
+	if (rs != NULL)
+		ruleset_check_scope(rs, cfg->brands, cfg->nbrands, warn);
 	if (d.n > 0) {
 		if (daemon)
 			log_diag(&d);
@@ -125,6 +212,8 @@ main(int argc, char **argv)
 	    {"alerts", cmd_alerts},
 	    {"send-test-alert", cmd_send_test_alert},
 	    {"status", cmd_status},
+	    {"case", cmd_case},
+	    {"labels", cmd_labels},
 	};
 
 	/* No command (options only): run the daemon, systemd style. */

@@ -169,24 +169,32 @@ lang_in_scope(const struct rule *r, const char *lang)
 	return in_list(r->langs, r->nlangs, lang);
 }
 
+/* Why the rule does not apply to this author and post: MISS_* bits, 0 when it does. */
+static unsigned
+rule_scope_misses(const struct rule *r, const struct match_input *in)
+{
+	unsigned why = 0;
+
+	if (!r->enabled)
+		why |= MISS_DISABLED;
+	if ((r->by == BY_BRAND && in->role != ROLE_BRAND) ||
+	    (r->by == BY_CUSTOMER && in->role != ROLE_CUSTOMER))
+		why |= MISS_BY;
+	if (r->nbrands && (in->brand == NULL || !in_list(r->brands, r->nbrands, in->brand)))
+		why |= MISS_BRAND;
+	if (r->nplatforms &&
+	    (in->platform == NULL || !in_list(r->platforms, r->nplatforms, in->platform)))
+		why |= MISS_PLATFORM;
+	if (r->nlangs && in->lang != NULL && !lang_in_scope(r, in->lang))
+		why |= MISS_LANG;
+	return why;
+}
+
 /* Does the rule apply to this author and post at all? */
 static int
 rule_applies(const struct rule *r, const struct match_input *in)
 {
-	if (!r->enabled)
-		return 0;
-	if (r->by == BY_BRAND && in->role != ROLE_BRAND)
-		return 0;
-	if (r->by == BY_CUSTOMER && in->role != ROLE_CUSTOMER)
-		return 0;
-	if (r->nbrands && (in->brand == NULL || !in_list(r->brands, r->nbrands, in->brand)))
-		return 0;
-	if (r->nplatforms &&
-	    (in->platform == NULL || !in_list(r->platforms, r->nplatforms, in->platform)))
-		return 0;
-	if (r->nlangs && in->lang != NULL && !lang_in_scope(r, in->lang))
-		return 0;
-	return 1;
+	return rule_scope_misses(r, in) == 0;
 }
 
 size_t
@@ -249,6 +257,64 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 			out[n].start = s;
 			out[n].end = e;
 		}
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The same steps as rule_text, without the prefilter, noting each reason a
+ * rule whose "any" matcher matched is dropped. 0 when no "any" matcher matched.
+ */
+static int
+rule_text_misses(struct rule *r, struct match_scratch *ms, const char *text, size_t len,
+    struct rule_miss *m)
+{
+	size_t s, e;
+	int rc = 0;
+
+	for (size_t i = 0; i < r->nany && rc != 1; i++)
+		if ((rc = matcher_run(r->any[i], ms->md, ms->mc, text, len, &m->start, &m->end)) < 0)
+			m->why |= MISS_LIMIT;
+	if (rc != 1)
+		return 0;
+	for (size_t i = 0; i < r->nrequire; i++) {
+		rc = matcher_run(r->require[i], ms->md, ms->mc, text, len, &s, &e);
+		if (rc != 1) {
+			m->why |= rc < 0 ? MISS_LIMIT : MISS_REQUIRE;
+			m->file = r->require[i]->file;
+			m->line = r->require[i]->line;
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < r->nunless; i++) {
+		rc = matcher_run(r->unless[i], ms->md, ms->mc, text, len, &m->ustart, &m->uend);
+		if (rc != 0) {
+			m->why |= rc < 0 ? MISS_LIMIT : MISS_UNLESS;
+			m->file = r->unless[i]->file;
+			m->line = r->unless[i]->line;
+			return 1;
+		}
+	}
+	return 1;
+}
+
+size_t
+match_why_not(struct ruleset *rs, struct match_scratch *ms, const struct match_input *in,
+    struct rule_miss *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule_miss m;
+
+		memset(&m, 0, sizeof m);
+		m.rule = &rs->rules[i];
+		m.why = rule_scope_misses(m.rule, in);
+		if (!rule_text_misses(&rs->rules[i], ms, in->text, in->len, &m) || m.why == 0)
+			continue;
+		if (n < max)
+			out[n] = m;
 		n++;
 	}
 	return n;

@@ -14,6 +14,7 @@
 #include "alert.h"
 #include "daemon.h"
 #include "metrics.h"
+#include "verdict.h"
 #include "version.h"
 #include "webhook.h"
 #include "xmalloc.h"
@@ -27,9 +28,6 @@ struct brand_metrics {
 	uint64_t findings[FINDING_TYPES];
 };
 
-static const char *const case_states[] = {"deflected", "resolved", "unresolved",
-    "resolved_late"};
-#define NCASE_STATES (sizeof case_states / sizeof case_states[0])
 static const char *const delivery_states[] = {"pending", "delivered", "dead"};
 #define NDELIVERY_STATES (sizeof delivery_states / sizeof delivery_states[0])
 
@@ -213,8 +211,13 @@ metrics_render(struct deflectd *d, struct buf *out)
 {
 	struct pipeline_stats ps;
 
+	const char *case_states[CASE_CLOSED + 1], *verdicts[VERDICTS];
 	struct grid g;
 
+	for (int i = 0; i <= CASE_CLOSED; i++)
+		case_states[i] = case_state_name((enum case_state)i);
+	for (int i = 0; i < VERDICTS; i++)
+		verdicts[i] = verdict_name(i);
 	pipeline_stats(d->pl, &ps);
 	head(out, "deflectd_build_info", "gauge",
 	    "Always 1; the labels name deflectd's version and the libraries it runs with.");
@@ -284,13 +287,22 @@ metrics_render(struct deflectd *d, struct buf *out)
 			    finding_type_name((enum finding_type)t), d->bm[i].label,
 			    (unsigned long long)d->bm[i].findings[t]);
 	head(out, "deflectd_cases", "gauge", "Cases in the state database, by state and brand.");
-	grid_init(&g, d, case_states, NCASE_STATES);
+	grid_init(&g, d, case_states, CASE_CLOSED + 1);
 	store_rows(d->store, "SELECT brand, state, count(*) FROM cases GROUP BY brand, state",
 	    NULL, NULL, grid_row, &g);
 	for (size_t b = 0; b < g.nlabels; b++)
 		for (size_t k = 0; k < g.nkeys; k++)
 			buf_printf(out, "deflectd_cases{state=\"%s\",brand=\"%s\"} %llu\n", g.keys[k],
 			    g.labels[b], g.n[b * g.nkeys + k]);
+	grid_free(&g);
+	head(out, "deflectd_case_verdicts", "gauge", "Operator verdicts on cases, by verdict and brand.");
+	grid_init(&g, d, verdicts, VERDICTS);
+	store_rows(d->store, "SELECT brand, verdict, count(*) FROM case_verdicts GROUP BY 1, 2",
+	    NULL, NULL, grid_row, &g);
+	for (size_t b = 0; b < g.nlabels; b++)
+		for (size_t k = 0; k < g.nkeys; k++)
+			buf_printf(out, "deflectd_case_verdicts{verdict=\"%s\",brand=\"%s\"} %llu\n",
+			    g.keys[k], g.labels[b], g.n[b * g.nkeys + k]);
 	grid_free(&g);
 	/* One grid per alert type: the type is a third label. */
 	head(out, "deflectd_alert_deliveries", "gauge",
@@ -325,13 +337,14 @@ static void
 case_row(void *arg, int n, const char *const *v)
 {
 	static const char *keys[] = {"platform", "conversation_id", "customer", "brand", "state",
-	    "deflected_at", "deadline", "resolved_at", "repeats", "escalations", "rule", "post_id"};
+	    "deflected_at", "deadline", "resolved_at", "repeats", "escalations", "rule", "post_id",
+	    "id"};
 	json_t *o = json_object();
 
-	for (int i = 0; i < n && i < 12; i++) {
+	for (int i = 0; i < n && i < 13; i++) {
 		if (v[i] == NULL)
 			json_object_set_new(o, keys[i], json_null());
-		else if (i == 8 || i == 9)
+		else if (i == 8 || i == 9 || i == 12)
 			json_object_set_new(o, keys[i], json_integer(strtoll(v[i], NULL, 10)));
 		else
 			json_object_set_new(o, keys[i], json_string(v[i]));
@@ -349,7 +362,7 @@ metrics_cases(struct deflectd *d, const char *state, const char *brand)
 	    " strftime('%Y-%m-%dT%H:%M:%SZ', deflected_at, 'unixepoch'),"
 	    " strftime('%Y-%m-%dT%H:%M:%SZ', deadline, 'unixepoch'),"
 	    " strftime('%Y-%m-%dT%H:%M:%SZ', resolved_at, 'unixepoch'),"
-	    " repeats, escalations, rule, post_id FROM cases"
+	    " repeats, escalations, rule, post_id, rowid FROM cases"
 	    " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR brand = ?2)"
 	    " ORDER BY deflected_at DESC LIMIT 1000", state, brand, case_row, arr);
 	doc = json_pack("{s:o}", "cases", arr);
@@ -416,7 +429,7 @@ metrics_brands(struct deflectd *d)
 
 	/*
 	 * Resolved in public: resolved or resolved late. Decided: those plus the
-	 * unresolved. The median comes from the middle row of the brand's times.
+	 * unresolved (a case an operator closed while open was decided by no post). The median comes from the middle row of the brand's times.
 	 */
 	store_rows(d->store,
 	    "WITH b AS (SELECT brand FROM brand_replies UNION SELECT brand FROM cases),"
@@ -427,7 +440,8 @@ metrics_brands(struct deflectd *d)
 	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand),"
 	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand AND c.state IN ('resolved',"
 	    "  'resolved_late')),"
-	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand AND c.state != 'deflected'),"
+	    " (SELECT count(*) FROM cases c WHERE c.brand = b.brand AND c.state NOT IN ('deflected',"
+	    "  'closed')),"
 	    " (SELECT coalesce(sum(escalations), 0) FROM cases c WHERE c.brand = b.brand),"
 	    " (SELECT ttr FROM t WHERE t.brand = b.brand AND t.k = (t.n + 1) / 2)"
 	    " FROM b ORDER BY b.brand", NULL, NULL, brand_row, arr);
@@ -435,21 +449,6 @@ metrics_brands(struct deflectd *d)
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	return s;
-}
-
-/* Appends text with HTML's special characters escaped. */
-static void
-html_escape(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		default: buf_addc(b, *s);
-		}
-	}
 }
 
 /* An inline SVG bar for a rate from 0 to 1, with its percentage. */
@@ -490,7 +489,7 @@ metrics_page(struct deflectd *d)
 		json_t *m = json_object_get(b, "median_time_to_resolution");
 
 		buf_adds(&h, "<tr><td>");
-		html_escape(&h, json_string_value(json_object_get(b, "brand")));
+		buf_add_html(&h, json_string_value(json_object_get(b, "brand")));
 		buf_printf(&h, "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td>",
 		    (long long)json_integer_value(json_object_get(b, "replies")),
 		    (long long)json_integer_value(json_object_get(b, "deflections")));

@@ -30,6 +30,9 @@ struct parse_state {
 	struct diag *d;
 	struct rule *cur; /* NULL outside a rule section, or in a broken header */
 	int in_section;   /* a section header was seen, even a broken one */
+	size_t first;     /* rules before this index come from earlier files */
+	int overriding;   /* cur is an earlier file's rule this section overrides */
+	unsigned replaced; /* bits of override_keys this override section has replaced */
 };
 
 static const char *kind_names[RULE_KINDS] = {"deflection", "resolution", "escalation"};
@@ -96,6 +99,7 @@ matcher_free(struct matcher *m)
 	if (m == NULL)
 		return;
 	pcre2_code_free(m->code);
+	free(m->file);
 	for (size_t a = 0; a < m->nalts; a++) {
 		for (size_t i = 0; i < m->alts[a].n; i++)
 			free(m->alts[a].reqs[i].ids);
@@ -103,6 +107,34 @@ matcher_free(struct matcher *m)
 	}
 	free(m->alts);
 	free(m);
+}
+
+/* Frees an array of origins and the strings they own. */
+static void
+origins_free(struct rule_origin *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(o[i].key);
+		free(o[i].value);
+		free(o[i].file);
+	}
+	free(o);
+}
+
+/* Appends an origin; key and value may be NULL (an override's header). */
+static void
+origin_add(struct rule_origin **o, size_t *n, const char *key, const char *value,
+    const char *file, int line, int col)
+{
+	struct rule_origin *p;
+
+	*o = xreallocarray(*o, *n + 1, sizeof **o);
+	p = &(*o)[(*n)++];
+	p->key = key ? xstrdup(key) : NULL;
+	p->value = value ? xstrdup(value) : NULL;
+	p->file = xstrdup(file);
+	p->line = line;
+	p->col = col;
 }
 
 static void
@@ -124,9 +156,13 @@ rule_clear(struct rule *r)
 	ini_strv_free(r->brands, r->nbrands);
 	ini_strv_free(r->platforms, r->nplatforms);
 	ini_strv_free(r->langs, r->nlangs);
-	for (size_t i = 0; i < r->nexamples; i++)
+	for (size_t i = 0; i < r->nexamples; i++) {
 		free(r->examples[i].text);
+		free(r->examples[i].file);
+	}
 	free(r->examples);
+	origins_free(r->origins, r->norigins);
+	origins_free(r->overrides, r->noverrides);
 }
 
 const struct rule *
@@ -161,6 +197,7 @@ ruleset_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->n; i++)
 		rule_clear(&rs->rules[i]);
 	free(rs->rules);
+	diag_free(&rs->warnings);
 	free(rs);
 }
 
@@ -225,6 +262,7 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 		}
 	}
 	prefilter_alternatives_free(alts, m->nalts);
+	m->file = xstrdup(ps->file);
 	m->line = it->line;
 	m->col = it->value_col;
 	return m;
@@ -338,6 +376,45 @@ rule_error(struct parse_state *ps, int line, int col, const char *msg)
 		ps->cur->errors++;
 }
 
+/* The first rule loaded with this id, or NULL. */
+static struct rule *
+rule_named(struct ruleset *rs, const char *id, size_t idlen)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strncmp(rs->rules[i].id, id, idlen) == 0 && rs->rules[i].id[idlen] == '\0')
+			return &rs->rules[i];
+	return NULL;
+}
+
+/*
+ * A "[KIND ID]" header naming a rule of an earlier file: the keys of this
+ * section replace that rule's, key by key, so an operator's later file can
+ * retune a shipped rule without copying it. The kind must be the same: a
+ * section that changed it would be a different rule under a taken id.
+ */
+static void
+begin_override(struct parse_state *ps, const struct ini_item *it, int kind, struct rule *base)
+{
+	if ((int)base->kind != kind) {
+		diag_add(ps->d, ps->file, it->line, it->col,
+		    "rule \"%s\" is a %s rule (%s:%d); an override must name the same kind",
+		    base->id, kind_names[base->kind], base->file, base->line);
+		return;
+	}
+	for (size_t i = 0; i < base->noverrides; i++) {
+		if (strcmp(base->overrides[i].file, ps->file) == 0) {
+			diag_add(ps->d, ps->file, it->line, 1,
+			    "duplicate rule id \"%s\" (this file overrides it already at line %d)",
+			    base->id, base->overrides[i].line);
+			base->errors++;
+			return;
+		}
+	}
+	origin_add(&base->overrides, &base->noverrides, NULL, NULL, ps->file, it->line, it->col);
+	ps->cur = base;
+	ps->overriding = 1;
+}
+
 /* Starts a rule from a "[KIND ID]" header. */
 static void
 begin_section(struct parse_state *ps, const struct ini_item *it)
@@ -350,6 +427,8 @@ begin_section(struct parse_state *ps, const struct ini_item *it)
 
 	ps->cur = NULL;
 	ps->in_section = 1;
+	ps->overriding = 0;
+	ps->replaced = 0;
 	sp = s + strcspn(s, " \t");
 	klen = (size_t)(sp - s);
 	for (int k = 0; k < RULE_KINDS; k++)
@@ -384,9 +463,23 @@ begin_section(struct parse_state *ps, const struct ini_item *it)
 			return;
 		}
 	}
+	struct rule *prev = rule_named(rs, sp, idlen);
+	size_t previ = prev ? (size_t)(prev - rs->rules) : 0;
+
+	if (prev != NULL && previ < ps->first) {
+		begin_override(ps, it, kind, prev);
+		return;
+	}
 	rs->rules = xreallocarray(rs->rules, rs->n + 1, sizeof *rs->rules);
 	r = &rs->rules[rs->n++];
 	memset(r, 0, sizeof *r);
+	if (prev != NULL) {
+		prev = &rs->rules[previ]; /* the array may have moved */
+		diag_add(ps->d, ps->file, it->line, 1,
+		    "duplicate rule id \"%.*s\" (first defined at %s:%d); an override belongs "
+		    "in a later file", (int)idlen, sp, prev->file, prev->line);
+		r->errors++;
+	}
 	r->id = xstrndup(sp, idlen);
 	r->file = xstrdup(ps->file);
 	r->line = it->line;
@@ -510,6 +603,7 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 		r->examples = xreallocarray(r->examples, r->nexamples + 1, sizeof *r->examples);
 		e = &r->examples[r->nexamples++];
 		e->text = xstrdup(v);
+		e->file = xstrdup(ps->file);
 		e->line = it->line;
 		e->col = it->value_col;
 		e->counter = k[0] == 'c';
@@ -518,6 +612,206 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 		    r->id);
 		r->errors++;
 	}
+}
+
+/* The keys an override replaces one by one; the bit of each in parse_state.replaced. */
+static const char *override_keys[] = {"description", "by", "severity", "enabled", "window",
+    "pattern", "phrase", "link", "require", "unless", "tags", "brand", "platform", "lang",
+    "example", "counter", NULL};
+
+/* Index of key in override_keys, or -1 for a key rules do not have. */
+static int
+override_key_index(const char *key)
+{
+	for (int i = 0; override_keys[i] != NULL; i++)
+		if (strcmp(override_keys[i], key) == 0)
+			return i;
+	return -1;
+}
+
+/* Is the key one whose lines add up to a list (so "+=" can extend it)? */
+static int
+is_list_key(const char *key)
+{
+	int i = override_key_index(key);
+
+	return i >= 5; /* pattern onwards in override_keys */
+}
+
+/* Drops the matchers of one type from a matcher array. */
+static void
+drop_matchers(struct matcher **v, size_t *n, int all, enum matcher_type type)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (all || v[i]->type == type)
+			matcher_free(v[i]);
+		else
+			v[k++] = v[i];
+	}
+	*n = k;
+}
+
+/*
+ * Forgets what the rule holds for key, before an override's first line of
+ * that key sets it anew. Scalar keys are simply overwritten; only where they
+ * came from is dropped.
+ */
+static void
+override_clear(struct rule *r, const char *key)
+{
+	size_t k = 0;
+
+	if (strcmp(key, "pattern") == 0)
+		drop_matchers(r->any, &r->nany, 0, MATCHER_PATTERN);
+	else if (strcmp(key, "phrase") == 0)
+		drop_matchers(r->any, &r->nany, 0, MATCHER_PHRASE);
+	else if (strcmp(key, "link") == 0)
+		drop_matchers(r->any, &r->nany, 0, MATCHER_LINK);
+	else if (strcmp(key, "require") == 0)
+		drop_matchers(r->require, &r->nrequire, 1, MATCHER_PATTERN);
+	else if (strcmp(key, "unless") == 0)
+		drop_matchers(r->unless, &r->nunless, 1, MATCHER_PATTERN);
+	else if (strcmp(key, "tags") == 0 || strcmp(key, "brand") == 0 ||
+	    strcmp(key, "platform") == 0 || strcmp(key, "lang") == 0) {
+		char ***lv = key[0] == 't' ? &r->tags : key[0] == 'b' ? &r->brands :
+		    key[0] == 'p' ? &r->platforms : &r->langs;
+		size_t *ln = key[0] == 't' ? &r->ntags : key[0] == 'b' ? &r->nbrands :
+		    key[0] == 'p' ? &r->nplatforms : &r->nlangs;
+
+		ini_strv_free(*lv, *ln);
+		*lv = NULL;
+		*ln = 0;
+	} else if (strcmp(key, "example") == 0 || strcmp(key, "counter") == 0) {
+		int counter = key[0] == 'c';
+
+		for (size_t i = 0; i < r->nexamples; i++) {
+			if (r->examples[i].counter == counter) {
+				free(r->examples[i].text);
+				free(r->examples[i].file);
+			} else {
+				r->examples[k++] = r->examples[i];
+			}
+		}
+		r->nexamples = k;
+		k = 0;
+	}
+	for (size_t i = 0; i < r->norigins; i++) {
+		struct rule_origin *o = &r->origins[i];
+
+		if (strcmp(o->key, key) == 0) {
+			free(o->key);
+			free(o->value);
+			free(o->file);
+		} else {
+			r->origins[k++] = *o;
+		}
+	}
+	r->norigins = k;
+}
+
+/* Does the pattern start with inline options that turn on extended mode, "(?x)" or "(?ix:"? */
+static int
+extended_mode(const char *v)
+{
+	if (strncmp(v, "(?", 2) != 0)
+		return 0;
+	for (v += 2; isalpha((unsigned char)*v); v++)
+		if (*v == 'x')
+			return 1;
+	return 0;
+}
+
+/*
+ * Warns about what reads as an inline comment in a pattern: a '#' after
+ * blank space that is followed by blank space or ends the value, or comes
+ * after a run of blanks (aligned). Rule files have comment lines only, so
+ * it is part of the regex and the pattern silently stops matching. A
+ * hashtag ("use #AcmeHelp"), an escaped '#', one in a character class and
+ * patterns in extended mode, where '#' does start a comment, are left alone.
+ */
+static void
+warn_inline_comment(struct parse_state *ps, const struct ini_item *it)
+{
+	const char *v = it->value;
+	int in_class = 0;
+
+	if (extended_mode(v))
+		return;
+	for (size_t i = 0; v[i] != '\0'; i++) {
+		if (v[i] == '\\' && v[i + 1] != '\0') {
+			i++;
+		} else if (v[i] == '[') {
+			in_class = 1;
+		} else if (v[i] == ']') {
+			in_class = 0;
+		} else if (v[i] == '#' && !in_class && i > 0 && isblank((unsigned char)v[i - 1]) &&
+		    (isblank((unsigned char)v[i + 1]) || v[i + 1] == '\0' ||
+		    (i > 1 && isblank((unsigned char)v[i - 2])))) {
+			diag_add(&ps->rs->warnings, ps->file, it->line, it->value_col + (int)i,
+			    "warning: \"%s\" is part of the %s, not a comment (comments go on a "
+			    "line of their own; write \\# for a literal '#')", v + i, it->key);
+			return;
+		}
+	}
+}
+
+/*
+ * One "key = value" (or "key += value") line of a rule section. In an
+ * override, the first line of a key replaces what the earlier file set for
+ * it and further lines of that key add to it; "+=" always adds, so an
+ * operator can extend a shipped list without copying it. Every line that
+ * takes effect is kept as an origin, so check can say where a key came from.
+ */
+static void
+rule_line(struct parse_state *ps, const struct ini_item *it)
+{
+	struct rule *r = ps->cur;
+	struct ini_item item = *it;
+	char buf[64];
+	const char *key = it->key;
+	size_t klen = strlen(key);
+	int append = 0, errors = r->errors, ki;
+
+	if (klen > 0 && key[klen - 1] == '+') {
+		append = 1;
+		klen--;
+		while (klen > 0 && (key[klen - 1] == ' ' || key[klen - 1] == '\t'))
+			klen--;
+		if (klen >= sizeof buf)
+			klen = sizeof buf - 1;
+		memcpy(buf, key, klen);
+		buf[klen] = '\0';
+		item.key = key = buf;
+	}
+	ki = override_key_index(key);
+	if (append && !is_list_key(key)) {
+		diag_add(ps->d, ps->file, it->line, it->col,
+		    "\"+=\" adds to a list key (pattern, phrase, link, require, unless, tags, "
+		    "brand, platform, lang, example, counter); use \"%s =\"", key);
+		r->errors++;
+		return;
+	}
+	if (ps->overriding && ki >= 0 && !append && !(ps->replaced & (1u << ki))) {
+		override_clear(r, key);
+		ps->replaced |= 1u << ki;
+	}
+	if (ki >= 5 && ki <= 9)
+		warn_inline_comment(ps, &item);
+	rule_key(ps, &item);
+	if (r->errors == errors && ki >= 0)
+		origin_add(&r->origins, &r->norigins, key, it->value, ps->file, it->line,
+		    it->value_col);
+}
+
+const struct rule_origin *
+rule_key_origin(const struct rule *r, const char *key)
+{
+	for (size_t i = r->norigins; i-- > 0;)
+		if (strcmp(r->origins[i].key, key) == 0)
+			return &r->origins[i];
+	return NULL;
 }
 
 /* ini_parse callback: dispatches headers and keys. */
@@ -531,7 +825,7 @@ on_item(void *arg, const struct ini_item *it)
 		return;
 	}
 	if (ps->cur != NULL) {
-		rule_key(ps, it);
+		rule_line(ps, it);
 		return;
 	}
 	/* Keys under a broken header were already reported with the header. */
@@ -548,8 +842,11 @@ check_rules(struct parse_state *ps, size_t first)
 		struct rule *r = &ps->rs->rules[i];
 
 		if (r->nany == 0 && r->errors == 0) {
+			/* Likely an override whose id or file order is wrong: say so. */
 			diag_add(ps->d, r->file, r->line, 1,
-			    "rule \"%s\" has no pattern, phrase or link", r->id);
+			    "rule \"%s\" has no pattern, phrase or link%s", r->id,
+			    first > 0 ? " (and no earlier file has a rule with this id to override)" :
+			    "");
 			r->errors++;
 		}
 	}
@@ -559,8 +856,8 @@ void
 ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t len,
     struct diag *d)
 {
-	struct parse_state ps = {rs, file, d, NULL, 0};
 	size_t first = rs->n;
+	struct parse_state ps = {rs, file, d, NULL, 0, first, 0, 0};
 
 	ini_parse(buf, len, file, on_item, &ps, d);
 	check_rules(&ps, first);
@@ -634,6 +931,19 @@ index_literals(struct ruleset *rs)
 	}
 }
 
+/* Warns about a rule without an example: nothing then shows that it can fire. */
+static void
+warn_no_example(struct ruleset *rs, const struct rule *r)
+{
+	for (size_t k = 0; k < r->nexamples; k++)
+		if (!r->examples[k].counter)
+			return;
+	if (r->errors == 0)
+		diag_add(&rs->warnings, r->file, r->line, 1,
+		    "warning: rule \"%s\" has no example (add \"example = ...\" with a post it "
+		    "must match; loading checks it)", r->id);
+}
+
 void
 ruleset_finish(struct ruleset *rs, struct diag *d)
 {
@@ -643,15 +953,7 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->rules[i];
 
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(rs->rules[j].id, r->id) == 0) {
-				diag_add(d, r->file, r->line, 1,
-				    "duplicate rule id \"%s\" (first defined at %s:%d)", r->id,
-				    rs->rules[j].file, rs->rules[j].line);
-				r->errors++;
-				break;
-			}
-		}
+		warn_no_example(rs, r);
 		/* Other errors do not stop the examples: every error shows in one go. */
 		if (r->broken || r->nany == 0)
 			continue;
@@ -663,14 +965,14 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 			normalize(e->text, strlen(e->text), &norm);
 			rc = match_rule_text(r, ms, norm.s, norm.len, &s, &en);
 			if (rc < 0)
-				diag_add(d, r->file, e->line, e->col,
+				diag_add(d, e->file, e->line, e->col,
 				    "%s hits the regex match limit in rule \"%s\"",
 				    e->counter ? "counter" : "example", r->id);
 			else if (!e->counter && rc == 0)
-				diag_add(d, r->file, e->line, e->col,
+				diag_add(d, e->file, e->line, e->col,
 				    "example does not match rule \"%s\"", r->id);
 			else if (e->counter && rc == 1)
-				diag_add(d, r->file, e->line, e->col,
+				diag_add(d, e->file, e->line, e->col,
 				    "counter matches rule \"%s\" at \"%.*s\"", r->id, (int)(en - s),
 				    norm.s + s);
 		}
@@ -680,75 +982,6 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	if (rs->pf != NULL)
 		prefilter_compile(rs->pf);
 	index_literals(rs);
-}
-
-/* A diagnostic's place, for sorting: "file:line:col: ..." (line, col 0 when absent). */
-struct diag_place {
-	const char *msg;
-	size_t filelen;
-	long line, col;
-	size_t index;
-};
-
-/* Finds where the file name ends and reads the line and column after it. */
-static void
-place_of(struct diag_place *p)
-{
-	const char *s = p->msg;
-
-	p->filelen = strlen(s);
-	p->line = p->col = 0;
-	for (const char *c = strchr(s, ':'); c != NULL; c = strchr(c + 1, ':')) {
-		char *e;
-		long line = strtol(c + 1, &e, 10);
-
-		if (e != c + 1 && *e == ':') {
-			p->filelen = (size_t)(c - s);
-			p->line = line;
-			p->col = strtol(e + 1, &e, 10);
-			return;
-		}
-	}
-}
-
-/* qsort comparator: by file, line, column, then as reported. */
-static int
-cmp_place(const void *a, const void *b)
-{
-	const struct diag_place *x = a, *y = b;
-	size_t n = x->filelen < y->filelen ? x->filelen : y->filelen;
-	int c = strncmp(x->msg, y->msg, n);
-
-	if (c != 0)
-		return c;
-	if (x->filelen != y->filelen)
-		return x->filelen < y->filelen ? -1 : 1;
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	if (x->col != y->col)
-		return x->col < y->col ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Sorts the diagnostics from first on by place, so an operator reads a file top down. */
-static void
-sort_diag(struct diag *d, size_t first)
-{
-	size_t n = d->n - first;
-	struct diag_place *p;
-
-	if (n < 2)
-		return;
-	p = xcalloc(n, sizeof *p);
-	for (size_t i = 0; i < n; i++) {
-		p[i].msg = d->msgs[first + i];
-		p[i].index = i;
-		place_of(&p[i]);
-	}
-	qsort(p, n, sizeof *p, cmp_place);
-	for (size_t i = 0; i < n; i++)
-		d->msgs[first + i] = (char *)p[i].msg;
-	free(p);
 }
 
 /* qsort comparator for file names. */
@@ -792,54 +1025,75 @@ read_file(const char *path, size_t *len, struct diag *d)
 	return b.s;
 }
 
-/* Adds the "*.rules" files of dir, in lexical order, to rs; returns how many there were. */
-static size_t
-add_dir(struct ruleset *rs, const char *dir, struct diag *d)
+/*
+ * Adds the "*.rules" files of dir, sorted, to *names as "dir/file". Returns
+ * -1 with an error in d when the directory cannot be read.
+ */
+static int
+list_rule_files(const char *dir, char ***names, size_t *nnames, struct diag *d)
 {
-	size_t nnames = 0;
-	char **names = NULL;
+	size_t first = *nnames;
 	struct dirent *de;
 	DIR *dp;
 
 	if ((dp = opendir(dir)) == NULL) {
 		diag_add(d, dir, 0, 0, "cannot open rules directory: %s", strerror(errno));
-		return 0;
+		return -1;
 	}
 	while ((de = readdir(dp)) != NULL) {
 		size_t l = strlen(de->d_name);
 
 		if (de->d_name[0] != '.' && l > 6 && strcmp(de->d_name + l - 6, ".rules") == 0)
-			strv_add(&names, &nnames, de->d_name, l);
+			strv_add(names, nnames, de->d_name, l);
 	}
 	closedir(dp);
-	if (nnames > 0)
-		qsort(names, nnames, sizeof *names, cmp_names);
-	for (size_t i = 0; i < nnames; i++) {
-		char *path = xasprintf("%s/%s", dir, names[i]);
-		size_t len;
-		char *text = read_file(path, &len, d);
+	if (*nnames - first > 1)
+		qsort(*names + first, *nnames - first, sizeof **names, cmp_names);
+	for (size_t i = first; i < *nnames; i++) {
+		char *path = xasprintf("%s/%s", dir, (*names)[i]);
 
-		if (text != NULL)
-			ruleset_add_buffer(rs, path, text, len, d);
-		free(text);
-		free(path);
+		free((*names)[i]);
+		(*names)[i] = path;
 	}
-	ini_strv_free(names, nnames);
-	return nnames;
+	return 0;
 }
 
 struct ruleset *
-ruleset_load_dirs(const char *const *dirs, size_t ndirs, struct diag *d)
+ruleset_load_dirs(const char *dirs, struct diag *d, struct diag *warn)
 {
 	struct ruleset *rs = ruleset_new();
-	size_t nerr = d->n, nfiles = 0;
+	size_t nerr = d->n, nwarn = warn ? warn->n : 0, nnames = 0, ndirs = 0;
+	char **names = NULL, **dirv = NULL;
+	int failed = 0;
 
+	if (ini_split_list(dirs, &dirv, &ndirs) != 0 || ndirs == 0) {
+		diag_add(d, dirs, 0, 0, "empty item in the list of rules directories");
+		failed = 1;
+	}
+	/* Later directories override earlier ones: the operator's after the shipped. */
 	for (size_t i = 0; i < ndirs; i++)
-		nfiles += add_dir(rs, dirs[i], d);
-	if (nfiles == 0 && d->n == nerr && ndirs > 0)
-		diag_add(d, dirs[ndirs - 1], 0, 0, "no *.rules files in the rules directory");
+		if (list_rule_files(dirv[i], &names, &nnames, d) != 0)
+			failed = 1;
+	if (nnames == 0 && !failed)
+		diag_add(d, dirs, 0, 0, ndirs > 1 ? "no *.rules files in any of the rules "
+		    "directories" : "no *.rules files in the rules directory");
+	for (size_t i = 0; i < nnames; i++) {
+		size_t len;
+		char *text = read_file(names[i], &len, d);
+
+		if (text != NULL)
+			ruleset_add_buffer(rs, names[i], text, len, d);
+		free(text);
+	}
+	ini_strv_free(names, nnames);
+	ini_strv_free(dirv, ndirs);
 	ruleset_finish(rs, d);
-	sort_diag(d, nerr);
+	diag_sort(d, nerr);
+	if (warn != NULL) {
+		for (size_t i = 0; i < rs->warnings.n; i++)
+			diag_add(warn, NULL, 0, 0, "%s", rs->warnings.msgs[i]);
+		diag_sort(warn, nwarn);
+	}
 	if (d->n != nerr) {
 		ruleset_free(rs);
 		return NULL;
@@ -850,5 +1104,5 @@ ruleset_load_dirs(const char *const *dirs, size_t ndirs, struct diag *d)
 struct ruleset *
 ruleset_load_dir(const char *dir, struct diag *d)
 {
-	return ruleset_load_dirs(&dir, 1, d);
+	return ruleset_load_dirs(dir, d, NULL);
 }

@@ -10,7 +10,8 @@ enum matcher_type { MATCHER_PATTERN, MATCHER_PHRASE, MATCHER_LINK };
 struct matcher {
 	enum matcher_type type;
 	pcre2_code *code;
-	int line, col; /* where it was written */
+	char *file;    /* where it was written: an override's lines come from another file */
+	int line, col;
 	struct malt *alts; /* what a match holds: one of these branches ... */
 	size_t nalts;      /* ... (0: nothing is known, always run) */
 };

@@ -20,5 +20,10 @@ struct diag {
 void diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void diag_free(struct diag *d);
+/*
+ * Sorts the messages from first on by place (file, line, column; as added
+ * when equal), so an operator reads each file top down.
+ */
+void diag_sort(struct diag *d, size_t first);
 
 #endif

@@ -39,6 +39,35 @@ void match_scratch_free(struct match_scratch *ms);
 size_t match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input *in,
     struct match *out, size_t max);
 
+/* Why a rule whose pattern matched a post was dropped; several may hold at once. */
+enum miss_reason {
+	MISS_DISABLED = 1 << 0, /* enabled = no */
+	MISS_BY = 1 << 1,       /* written by the other side */
+	MISS_BRAND = 1 << 2,    /* brand scope */
+	MISS_PLATFORM = 1 << 3, /* platform scope */
+	MISS_LANG = 1 << 4,     /* lang scope */
+	MISS_REQUIRE = 1 << 5,  /* a require did not match */
+	MISS_UNLESS = 1 << 6,   /* an unless matched */
+	MISS_LIMIT = 1 << 7,    /* a match attempt hit the regex limits */
+};
+
+/* A rule dropped although one of its pattern, phrase or link lines matched. */
+struct rule_miss {
+	const struct rule *rule;
+	unsigned why;       /* MISS_* bits */
+	size_t start, end;  /* the span the pattern matched */
+	const char *file;   /* the require that failed or the unless that matched ... */
+	int line;           /* ... and where it was written */
+	size_t ustart, uend; /* the span the unless matched */
+};
+
+/*
+ * Fills out with up to max rules whose text would have matched but that were
+ * dropped, with every reason, in rule order; returns how many there are.
+ */
+size_t match_why_not(struct ruleset *rs, struct match_scratch *ms, const struct match_input *in,
+    struct rule_miss *out, size_t max);
+
 /* Tests one rule's text matchers alone (no role or scope): 1 match, 0 none, -1 match limit. */
 int match_rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len,
     size_t *start, size_t *end);

@@ -20,8 +20,21 @@ struct matcher; /* one compiled pattern, phrase list or link matcher */
 /* An "example" (must match) or "counter" (must not) line of a rule. */
 struct rule_example {
 	char *text;
+	char *file; /* an override may add examples from another file */
 	int line, col;
 	int counter;
+};
+
+/*
+ * Where one key line of a rule was written. An override in a later file
+ * replaces a key's lines with its own, so these say where each key of the
+ * rule in effect came from.
+ */
+struct rule_origin {
+	char *key;   /* "pattern", "enabled", ...; NULL for an override's header */
+	char *value; /* as written; NULL for an override's header */
+	char *file;
+	int line, col; /* col of the value (of the header for an override) */
 };
 
 struct rule {
@@ -50,6 +63,11 @@ struct rule {
 	struct rule_example *examples; /* checked by ruleset_finish */
 	size_t nexamples;
 
+	struct rule_origin *origins; /* every key line in effect, in the order read */
+	size_t norigins;
+	struct rule_origin *overrides; /* "[KIND ID]" sections of later files that changed it */
+	size_t noverrides;
+
 	int errors;    /* parse errors in this rule; the set is unusable when any */
 	int broken;    /* a pattern, phrase or link did not compile: examples cannot run */
 	uint64_t hits; /* counted by the matcher */
@@ -66,6 +84,7 @@ struct ruleset {
 	size_t nlits;
 	unsigned char *always; /* per rule: a matcher needs no literal, so it always runs */
 	uint64_t limit_hits; /* matches abandoned at the match limit */
+	struct diag warnings; /* "file:line:col: warning: ..." found while loading */
 };
 
 struct ruleset *ruleset_new(void);
@@ -73,23 +92,38 @@ void ruleset_free(struct ruleset *rs);
 
 /*
  * Parses and compiles one rule file held in buf; errors go to d with the file
- * name. Call for each file in order, then ruleset_finish().
+ * name, warnings to rs->warnings. Call for each file in order, then
+ * ruleset_finish(): a section naming the kind and id of a rule from an
+ * earlier call overrides that rule key by key.
  */
 void ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t len,
     struct diag *d);
-/* Cross-file checks (duplicate ids) and the example / counter lines. */
+/* The example / counter lines, run on each rule as overridden, and the no-example warnings. */
 void ruleset_finish(struct ruleset *rs, struct diag *d);
 
 /*
- * Reads every "*.rules" file of dir in lexical order (the one I/O function
- * here). Returns the rule set, or NULL when d holds errors.
+ * Reads every "*.rules" file of each directory in dirs, a comma-separated
+ * list, in lexical order within a directory and directory after directory
+ * (the one I/O function here): a section in a later file with the kind and
+ * id of an earlier rule overrides that rule key by key. Returns the rule set,
+ * or NULL when d holds errors. Warnings go to warn (dropped when NULL),
+ * whether or not the load failed.
  */
+struct ruleset *ruleset_load_dirs(const char *dirs, struct diag *d, struct diag *warn);
+/* ruleset_load_dirs without the warnings. */
 struct ruleset *ruleset_load_dir(const char *dir, struct diag *d);
+
 /*
- * The same over several directories, one after the other (the shipped rules,
- * then the operator's); "no rules" is an error only when all are empty.
+ * Adds a warning to warn for each scope value that can never match: a
+ * platform deflectd does not know, a malformed language tag and, when
+ * nbrands > 0, a brand that is not among brands (the config's). Sorts
+ * every warning in warn by place, so a file reads top down.
  */
-struct ruleset *ruleset_load_dirs(const char *const *dirs, size_t ndirs, struct diag *d);
+void ruleset_check_scope(const struct ruleset *rs, char *const *brands, size_t nbrands,
+    struct diag *warn);
+
+/* The line that set key in the rule in effect (the last one for a list), or NULL. */
+const struct rule_origin *rule_key_origin(const struct rule *r, const char *key);
 
 /* The rule with this id, or NULL. */
 const struct rule *ruleset_find(const struct ruleset *rs, const char *id);

@@ -46,9 +46,9 @@ def write_posts(dirname, posts, name="posts.ndjson"):
     return path
 
 
-def write_rules(dirname, text, name="10-test.rules"):
-    """Writes one rule file into dirname/rules; returns the rules directory."""
-    rdir = os.path.join(dirname, "rules")
+def write_rules(dirname, text, name="10-test.rules", sub="rules"):
+    """Writes one rule file into dirname/sub; returns the rules directory."""
+    rdir = os.path.join(dirname, sub)
     os.makedirs(rdir, exist_ok=True)
     with open(os.path.join(rdir, name), "w", encoding="utf-8") as f:
         f.write(text)

@@ -124,7 +124,7 @@ class Metrics(unittest.TestCase):
         self.assertEqual(brands, {"acme", "globex", "_other"})
         # Every state, 0 included, for every brand label.
         for b in brands:
-            for s in ("deflected", "resolved", "unresolved", "resolved_late"):
+            for s in ("deflected", "resolved", "unresolved", "resolved_late", "closed"):
                 self.assertIn(f'deflectd_cases{{state="{s}",brand="{b}"}}', m)
             for s in ("pending", "delivered", "dead"):
                 self.assertIn(f'deflectd_alert_deliveries{{type="deflection.unresolved",'

@@ -61,11 +61,35 @@ test_data_dirs(void **state)
 
 		if (de->d_name[0] == '.')
 			continue;
-		rs = ruleset_load_dir(de->d_name, &d);
+		struct diag warn = DIAG_INIT;
+
+		rs = ruleset_load_dirs(de->d_name, &d, &warn);
+		if (rs != NULL)
+			ruleset_check_scope(rs, NULL, 0, &warn);
 		for (size_t i = 0; i < d.n; i++) {
 			buf_adds(&got, d.msgs[i]);
 			buf_addc(&got, '\n');
 		}
+		/* A case with a "warnings" file checks them too, after the errors. */
+		path = xasprintf("%s/warnings", de->d_name);
+		if (access(path, R_OK) == 0) {
+			struct buf gotw = BUF_INIT;
+
+			for (size_t i = 0; i < warn.n; i++) {
+				buf_adds(&gotw, warn.msgs[i]);
+				buf_addc(&gotw, '\n');
+			}
+			expected = slurp(path);
+			if (strcmp(expected, gotw.s ? gotw.s : "") != 0) {
+				fprintf(stderr, "case %s:\n--- expected warnings\n%s--- got\n%s",
+				    de->d_name, expected, gotw.s ? gotw.s : "");
+				fail_msg("case %s: warnings differ", de->d_name);
+			}
+			free(expected);
+			buf_free(&gotw);
+		}
+		free(path);
+		diag_free(&warn);
 		path = xasprintf("%s/expected", de->d_name);
 		expected = slurp(path);
 		if (strcmp(expected, got.s ? got.s : "") != 0) {
@@ -87,19 +111,44 @@ test_data_dirs(void **state)
 	assert_true(cases >= 7);
 }
 
-/* Builds a rule set from text; fails the test on any error. */
+/* Builds a rule set from text ("t.rules"), or from a shipped and a local file. */
 static struct ruleset *
-load(const char *text)
+parse_files(const char *text, const char *local, struct diag *d)
 {
-	struct diag d = DIAG_INIT;
 	struct ruleset *rs = ruleset_new();
 
-	ruleset_add_buffer(rs, "t.rules", text, strlen(text), &d);
-	ruleset_finish(rs, &d);
+	ruleset_add_buffer(rs, local ? "10-shipped.rules" : "t.rules", text, strlen(text), d);
+	if (local != NULL)
+		ruleset_add_buffer(rs, "99-local.rules", local, strlen(local), d);
+	ruleset_finish(rs, d);
+	return rs;
+}
+
+/* parse_files that fails the test on any error. */
+static struct ruleset *
+load_files(const char *text, const char *local)
+{
+	struct diag d = DIAG_INIT;
+	struct ruleset *rs = parse_files(text, local, &d);
+
 	for (size_t i = 0; i < d.n; i++)
 		print_error("%s\n", d.msgs[i]);
 	assert_int_equal(d.n, 0);
 	return rs;
+}
+
+/* One file's rule set. */
+static struct ruleset *
+load(const char *text)
+{
+	return load_files(text, NULL);
+}
+
+/* A shipped and a local file's rule set. */
+static struct ruleset *
+load2(const char *shipped_text, const char *local)
+{
+	return load_files(shipped_text, local);
 }
 
 struct one {
@@ -290,6 +339,168 @@ test_durations(void **state)
 	assert_int_equal(parse_duration("99999999999999999999d"), -1);
 }
 
+
+static const char shipped[] =
+    "[deflection dm-us]\n"
+    "pattern = \\bdm\\s+us\\b\n"
+    "unless = \\bnever\\b\n"
+    "tags = dm\n"
+    "example = please dm us\n"
+    "[deflection call-us]\n"
+    "pattern = \\bcall\\s+us\\b\n"
+    "example = call us\n";
+
+static void
+test_override_key_by_key(void **state)
+{
+	struct ruleset *rs = load2(shipped,
+	    "[deflection call-us]\nenabled = no\nwindow = 12h\n"
+	    "[deflection dm-us]\nunless = \\bnever\\s+ask\\b\n"
+	    "pattern += \\bmessage\\s+us\\b\ntags += local\n");
+	const struct rule *r = ruleset_find(rs, "call-us");
+	const struct rule_origin *o;
+	struct one one;
+
+	(void)state;
+	/* Still two rules, in the shipped order. */
+	assert_int_equal(rs->n, 2);
+	assert_non_null(r);
+	assert_int_equal(r->enabled, 0);
+	assert_int_equal(r->window, 12 * 3600);
+	assert_string_equal(r->file, "10-shipped.rules");
+	assert_int_equal(r->noverrides, 1);
+	assert_string_equal(r->overrides[0].file, "99-local.rules");
+	assert_int_equal(r->overrides[0].line, 1);
+	o = rule_key_origin(r, "enabled");
+	assert_non_null(o);
+	assert_string_equal(o->file, "99-local.rules");
+	assert_int_equal(o->line, 2);
+	o = rule_key_origin(r, "pattern");
+	assert_string_equal(o->file, "10-shipped.rules");
+	assert_int_equal(o->line, 7);
+	assert_int_equal(run(rs, "call us", ROLE_BRAND, NULL, NULL, NULL, &one), 0);
+
+	/* The unless was narrowed: "never" alone no longer drops the post. */
+	r = ruleset_find(rs, "dm-us");
+	assert_int_equal(r->nunless, 1);
+	assert_int_equal(run(rs, "dm us, never mind", ROLE_BRAND, NULL, NULL, NULL, &one), 1);
+	assert_int_equal(run(rs, "we never ask: dm us", ROLE_BRAND, NULL, NULL, NULL, &one), 0);
+	/* "+=" added to the shipped pattern and tags instead of replacing them. */
+	assert_int_equal(r->nany, 2);
+	assert_int_equal(run(rs, "message us", ROLE_BRAND, NULL, NULL, NULL, &one), 1);
+	assert_int_equal(r->ntags, 2);
+	assert_string_equal(r->tags[1], "local");
+	o = rule_key_origin(r, "unless");
+	assert_string_equal(o->file, "99-local.rules");
+	ruleset_free(rs);
+}
+
+/* Loads two files and returns the errors, one line each. */
+static char *
+load2_errors(const char *shipped_text, const char *local)
+{
+	struct diag d = DIAG_INIT;
+	struct ruleset *rs = parse_files(shipped_text, local, &d);
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < d.n; i++) {
+		buf_adds(&b, d.msgs[i]);
+		buf_addc(&b, '\n');
+	}
+	diag_free(&d);
+	ruleset_free(rs);
+	buf_add(&b, "", 0);
+	return b.s;
+}
+
+static void
+test_override_errors(void **state)
+{
+	char *e;
+
+	(void)state;
+	/* The override replaced the example: the shipped one is not checked, this one is. */
+	e = load2_errors(shipped, "[deflection dm-us]\nexample = call me\n");
+	assert_string_equal(e, "99-local.rules:2:11: example does not match rule \"dm-us\"\n");
+	free(e);
+	/* A typo in the id makes a new rule without a pattern. */
+	e = load2_errors(shipped, "[deflection dm-uss]\nenabled = no\n");
+	assert_string_equal(e, "99-local.rules:1:1: rule \"dm-uss\" has no pattern, phrase or "
+	    "link (and no earlier file has a rule with this id to override)\n");
+	free(e);
+	e = load2_errors(shipped, "[escalation dm-us]\nenabled = no\n");
+	assert_string_equal(e, "99-local.rules:1:2: rule \"dm-us\" is a deflection rule "
+	    "(10-shipped.rules:1); an override must name the same kind\n");
+	free(e);
+	e = load2_errors(shipped, "[deflection dm-us]\nenabled += no\n");
+	assert_non_null(strstr(e, "99-local.rules:2:1: \"+=\" adds to a list key"));
+	free(e);
+	/* Within one file a repeated id stays an error. */
+	e = load2_errors(shipped, "[deflection x]\npattern = x\n[deflection x]\npattern = y\n");
+	assert_string_equal(e, "99-local.rules:3:1: duplicate rule id \"x\" (first defined at "
+	    "99-local.rules:1); an override belongs in a later file\n");
+	free(e);
+}
+
+static void
+test_scope_warnings_brands(void **state)
+{
+	struct ruleset *rs = load("[deflection b]\npattern = \\bdm\\b\nbrand = acme, acmee, zzz\n"
+				  "example = dm\n");
+	char *brands[] = {"acme", "other"};
+	struct diag w = DIAG_INIT;
+
+	(void)state;
+	ruleset_check_scope(rs, brands, 2, &w);
+	assert_int_equal(w.n, 2);
+	assert_string_equal(w.msgs[0], "t.rules:3:15: warning: brand \"acmee\" is not a [brand] "
+	    "of the config, so this rule never fires; did you mean \"acme\"?");
+	assert_string_equal(w.msgs[1], "t.rules:3:22: warning: brand \"zzz\" is not a [brand] "
+	    "of the config, so this rule never fires");
+	diag_free(&w);
+	/* Without configured brands, any brand name may be right. */
+	ruleset_check_scope(rs, NULL, 0, &w);
+	assert_int_equal(w.n, 0);
+	ruleset_free(rs);
+}
+
+static void
+test_why_not(void **state)
+{
+	struct ruleset *rs = load2(shipped, "[deflection call-us]\nenabled = no\n"
+	    "[deflection scoped]\npattern = \\bdm\\b\nplatform = mastodon\nby = customer\n"
+	    "require = \\bplease\\b\nexample = please dm\n");
+	struct match_scratch *ms = match_scratch_new();
+	struct buf norm = BUF_INIT;
+	struct match_input in = {0};
+	struct rule_miss m[8];
+	size_t n;
+
+	(void)state;
+	normalize("We never DM. Call us, dm us", 27, &norm);
+	in.text = norm.s;
+	in.len = norm.len;
+	in.role = ROLE_BRAND;
+	in.platform = "twitter";
+	n = match_why_not(rs, ms, &in, m, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(m[0].rule->id, "dm-us");
+	assert_int_equal(m[0].why, MISS_UNLESS);
+	assert_string_equal(m[0].file, "10-shipped.rules");
+	assert_int_equal(m[0].line, 3);
+	assert_int_equal(m[0].ustart, 3);
+	assert_int_equal(m[0].uend, 8);
+	assert_string_equal(m[1].rule->id, "call-us");
+	assert_int_equal(m[1].why, MISS_DISABLED);
+	assert_string_equal(m[2].rule->id, "scoped");
+	assert_int_equal(m[2].why, MISS_PLATFORM | MISS_BY | MISS_REQUIRE);
+	assert_string_equal(m[2].file, "99-local.rules");
+	assert_int_equal(m[2].line, 7);
+	buf_free(&norm);
+	match_scratch_free(ms);
+	ruleset_free(rs);
+}
+
 int
 main(void)
 {
@@ -302,6 +513,10 @@ main(void)
 	    cmocka_unit_test(test_scope_and_enabled),
 	    cmocka_unit_test(test_runaway_pattern_is_bounded),
 	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_override_key_by_key),
+	    cmocka_unit_test(test_override_errors),
+	    cmocka_unit_test(test_scope_warnings_brands),
+	    cmocka_unit_test(test_why_not),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
