@@ -13,7 +13,8 @@ import urllib.request
 
 from common import DEFLECTD, run, tmpdir, write_rules
 
-COMMANDS = ["check", "replay", "test-rules", "explain", "alerts", "send-test-alert", "status"]
+COMMANDS = ["check", "replay", "test-rules", "explain", "alerts", "send-test-alert", "status",
+            "case", "labels"]
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z <\d>")
 
 
@@ -68,7 +69,7 @@ class Cli(unittest.TestCase):
 class CheckWarnings(unittest.TestCase):
     def test_no_brand_no_input_warns(self):
         with tmpdir() as t:
-            rules = write_rules(t, "[deflection dm]\npattern = \\bdm\\b\n")
+            rules = write_rules(t, "[deflection dm]\npattern = \\bdm\\b\nexample = dm\n")
             conf = os.path.join(t, "c.conf")
             with open(conf, "w") as f:
                 f.write(f"[daemon]\nrules_dir = {rules}\n")
