@@ -11,7 +11,7 @@ import time
 import unittest
 import urllib.request
 
-from common import DEFLECTD, run, tmpdir, write_rules
+from common import DEFLECTD, Receiver, run, tmpdir, write_rules
 
 COMMANDS = ["check", "replay", "test-rules", "explain", "alerts", "send-test-alert", "status",
             "case", "labels"]
@@ -126,6 +126,8 @@ class ShippedRules(unittest.TestCase):
 
 
 class Logging(unittest.TestCase):
+    extra = ""
+
     def start(self, t, level, env=None, args=()):
         rules = write_rules(t, "[deflection dm]\npattern = \\bdm\\s+us\\b\nexample = DM us\n")
         with open(os.path.join(t, "token"), "w") as f:
@@ -159,7 +161,7 @@ class Logging(unittest.TestCase):
             f.write(f"[daemon]\nstate_dir = {t}/state\nrules_dir = {rules}\n"
                     f"admin_listen = 127.0.0.1:{self.port}\nadmin_token_file = token\n"
                     f"lateness = 0s\n{'log_level = ' + level if level else ''}\n"
-                    f"[source feed]\ntype = file\npath = {self.feed}\n")
+                    f"[source feed]\ntype = file\npath = {self.feed}\n{self.extra}")
 
     def get(self, path):
         try:
@@ -216,6 +218,33 @@ class Logging(unittest.TestCase):
                 self.wait(lambda: self.has(r"<6>reloaded: 1 rules"))
             finally:
                 self.stop()
+
+    def test_retried_delivery_is_a_warning_a_dead_one_an_error(self):
+        rx = Receiver()
+        rx.default = 500
+        self.extra = ("[webhook ops]\n"
+                      f"url = {rx.url}\nretry_base = 1s\nretry_max = 1s\nmax_age = 2s\n")
+        try:
+            with tmpdir() as t:
+                self.start(t, "info")
+                try:
+                    # alert_detected is off: an unresolved case needs its window to pass,
+                    # so the deflection is pushed with a window already over.
+                    old = "2026-01-01T00:00:00Z"
+                    body = ('{"id":"q","author":"cust","created_at":"%s","text":"broken",'
+                            '"conversation_id":"c"}\n{"id":"a","author":"Acme",'
+                            '"author_is_brand":true,"created_at":"%s","in_reply_to_id":"q",'
+                            '"conversation_id":"c","text":"@cust please DM us"}\n') % (old, old)
+                    self.assertEqual(self.push(body.encode()), 200)
+                    self.wait(lambda: self.has(r"<4>webhook ops: alert \S+ attempt 1 failed"),
+                              timeout=20)
+                    self.wait(lambda: self.has(r"<3>webhook ops: alert \S+ is dead after"),
+                              timeout=20)
+                    self.assertFalse(self.has(r"<3>webhook ops: alert \S+ attempt"), self.lines)
+                finally:
+                    self.stop()
+        finally:
+            rx.close()
 
     def test_journal_gets_no_time_stamps_and_command_line_wins(self):
         with tmpdir() as t:
