@@ -25,8 +25,27 @@ static void head(struct buf *out, const char *name, const char *type, const char
 
 struct brand_metrics {
 	char *label;
+	char *shown; /* label as a Prometheus label value */
 	uint64_t findings[FINDING_TYPES];
 };
+
+/* A label value escaped as the text format wants: a brand name is the operator's free text. */
+static char *
+label_escape(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_addc(&b, '\\');
+		if (*s == '\n')
+			buf_adds(&b, "\\n");
+		else
+			buf_addc(&b, *s);
+	}
+	buf_add(&b, "", 0);
+	return b.s;
+}
 
 static const char *const delivery_states[] = {"pending", "delivered", "dead"};
 #define NDELIVERY_STATES (sizeof delivery_states / sizeof delivery_states[0])
@@ -50,6 +69,7 @@ brand_metrics(struct deflectd *d, const char *label)
 	d->bm = xreallocarray(d->bm, d->nbm + 1, sizeof *d->bm);
 	memset(&d->bm[d->nbm], 0, sizeof *d->bm);
 	d->bm[d->nbm].label = xstrdup(label);
+	d->bm[d->nbm].shown = label_escape(label);
 	return &d->bm[d->nbm++];
 }
 
@@ -71,8 +91,10 @@ metrics_count_finding(struct deflectd *d, const char *brand, int t)
 void
 metrics_free(struct deflectd *d)
 {
-	for (size_t i = 0; i < d->nbm; i++)
+	for (size_t i = 0; i < d->nbm; i++) {
 		free(d->bm[i].label);
+		free(d->bm[i].shown);
+	}
 	free(d->bm);
 	d->bm = NULL;
 	d->nbm = 0;
@@ -110,6 +132,7 @@ struct grid {
 	const char *const *keys; /* the other label's values, e.g. case states */
 	size_t nkeys;
 	const char **labels;     /* brand labels: configured brands, then "_other" */
+	char **shown;            /* the same, escaped for the text format */
 	size_t nlabels;
 	unsigned long long *n;   /* nlabels x nkeys */
 	size_t off;              /* column of the first label value in a row */
@@ -127,6 +150,9 @@ grid_init(struct grid *g, struct deflectd *d, const char *const *keys, size_t nk
 	for (size_t i = 0; i < d->cfg->nbrands; i++)
 		g->labels[i] = d->cfg->brands[i];
 	g->labels[d->cfg->nbrands] = OTHER_BRAND;
+	g->shown = xcalloc(g->nlabels, sizeof *g->shown);
+	for (size_t i = 0; i < g->nlabels; i++)
+		g->shown[i] = label_escape(g->labels[i]);
 	g->n = xcalloc(g->nlabels * nkeys, sizeof *g->n);
 }
 
@@ -150,6 +176,9 @@ grid_row(void *arg, int n, const char *const *v)
 static void
 grid_free(struct grid *g)
 {
+	for (size_t i = 0; i < g->nlabels; i++)
+		free(g->shown[i]);
+	free(g->shown);
 	free(g->labels);
 	free(g->n);
 }
@@ -284,7 +313,7 @@ metrics_render(struct deflectd *d, struct buf *out)
 	for (size_t i = 0; i < d->nbm; i++)
 		for (int t = 0; t < FINDING_TYPES; t++)
 			buf_printf(out, "deflectd_findings_total{type=\"%s\",brand=\"%s\"} %llu\n",
-			    finding_type_name((enum finding_type)t), d->bm[i].label,
+			    finding_type_name((enum finding_type)t), d->bm[i].shown,
 			    (unsigned long long)d->bm[i].findings[t]);
 	head(out, "deflectd_cases", "gauge", "Cases in the state database, by state and brand.");
 	grid_init(&g, d, case_states, CASE_CLOSED + 1);
@@ -293,7 +322,7 @@ metrics_render(struct deflectd *d, struct buf *out)
 	for (size_t b = 0; b < g.nlabels; b++)
 		for (size_t k = 0; k < g.nkeys; k++)
 			buf_printf(out, "deflectd_cases{state=\"%s\",brand=\"%s\"} %llu\n", g.keys[k],
-			    g.labels[b], g.n[b * g.nkeys + k]);
+			    g.shown[b], g.n[b * g.nkeys + k]);
 	grid_free(&g);
 	head(out, "deflectd_case_verdicts", "gauge", "Operator verdicts on cases, by verdict and brand.");
 	grid_init(&g, d, verdicts, VERDICTS);
@@ -302,7 +331,7 @@ metrics_render(struct deflectd *d, struct buf *out)
 	for (size_t b = 0; b < g.nlabels; b++)
 		for (size_t k = 0; k < g.nkeys; k++)
 			buf_printf(out, "deflectd_case_verdicts{verdict=\"%s\",brand=\"%s\"} %llu\n",
-			    g.keys[k], g.labels[b], g.n[b * g.nkeys + k]);
+			    g.keys[k], g.shown[b], g.n[b * g.nkeys + k]);
 	grid_free(&g);
 	/* One grid per alert type: the type is a third label. */
 	head(out, "deflectd_alert_deliveries", "gauge",
@@ -320,7 +349,7 @@ metrics_render(struct deflectd *d, struct buf *out)
 		for (size_t b = 0; b < g.nlabels; b++)
 			for (size_t k = 0; k < g.nkeys; k++)
 				buf_printf(out, "deflectd_alert_deliveries{type=\"%s\",state=\"%s\","
-				    "brand=\"%s\"} %llu\n", type, g.keys[k], g.labels[b],
+				    "brand=\"%s\"} %llu\n", type, g.keys[k], g.shown[b],
 				    g.n[b * g.nkeys + k]);
 		grid_free(&g);
 	}
