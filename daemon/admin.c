@@ -146,7 +146,7 @@ on_posts(struct evhttp_request *req, void *arg)
 			failed = 1;
 		else {
 			rejected++;
-			log_info("push: line %zu: %s", lineno, errbuf);
+			log_warning("push: line %zu: %s", lineno, errbuf);
 			if (json_array_size(errors) < PUSH_MAX_ERRORS)
 				json_array_append_new(errors,
 				    json_pack("{s:I, s:s}", "line", (json_int_t)lineno, "error", errbuf));

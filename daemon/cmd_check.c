@@ -102,6 +102,10 @@ cmd_check(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	/* Apart from the rule warnings: they say what to add, not what is wrong (no --strict). */
+	config_idle_warnings(cfg, &d);
+	cmd_print_diag(&d);
+	diag_free(&d);
 	if (warn.n > 0)
 		printf("configuration OK (%zu rules, %zu warning%s%s)\n", rs->n, warn.n,
 		    warn.n == 1 ? "" : "s", rs->jit ? "" : ", PCRE2 JIT unavailable: interpreting");

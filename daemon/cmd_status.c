@@ -127,10 +127,10 @@ cmd_status(int argc, char **argv)
 		    metric(metrics, "deflectd_duplicate_posts_total{"),
 		    metric(metrics, "deflectd_parse_errors_total{"));
 		printf("cases: %.0f deflected, %.0f unresolved, %.0f resolved, %.0f resolved late\n",
-		    metric(metrics, "deflectd_cases{state=\"deflected\"}"),
-		    metric(metrics, "deflectd_cases{state=\"unresolved\"}"),
-		    metric(metrics, "deflectd_cases{state=\"resolved\"}"),
-		    metric(metrics, "deflectd_cases{state=\"resolved_late\"}"));
+		    metric(metrics, "deflectd_cases{state=\"deflected\","),
+		    metric(metrics, "deflectd_cases{state=\"unresolved\","),
+		    metric(metrics, "deflectd_cases{state=\"resolved\","),
+		    metric(metrics, "deflectd_cases{state=\"resolved_late\","));
 		printf("alert deliveries: %.0f pending, %.0f delivered, %.0f dead\n",
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"pending\""),
 		    metric_with(metrics, "deflectd_alert_deliveries{", "state=\"delivered\""),

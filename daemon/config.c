@@ -83,12 +83,25 @@ config_default(void)
 
 	c->state_dir = xstrdup("/var/lib/deflectd");
 	c->rules_dir = xstrdup("/etc/deflectd/rules.d");
+	c->shipped_rules_dir = xstrdup(DEFLECTD_SHIPPED_RULES_DIR);
+	c->log_level = 6; /* info */
 	c->window = 72 * 3600;
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
 	c->max_alert_age = 86400;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
+}
+
+int
+config_log_level(const char *name)
+{
+	static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
+
+	for (int i = 0; i < 5; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i + 3; /* journald's numbers: error is 3 */
+	return -1;
 }
 
 /* Makes a path from the config relative to the config file's directory. */
@@ -263,6 +276,18 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 	} else if (strcmp(k, "rules_dir") == 0) {
 		free(c->rules_dir);
 		c->rules_dir = resolve_list(p, it);
+	} else if (strcmp(k, "shipped_rules_dir") == 0) {
+		free(c->shipped_rules_dir);
+		/* "none": an install without shipped rules, or a config that wants only its own. */
+		c->shipped_rules_dir = strcmp(it->value, "none") != 0 ? resolve(p, it->value) :
+		    xstrdup("");
+		c->shipped_rules_dir_set = 1;
+	} else if (strcmp(k, "log_level") == 0) {
+		if ((c->log_level = config_log_level(it->value)) < 0) {
+			diag_add(p->d, p->file, it->line, it->value_col,
+			    "log_level must be error, warning, notice, info or debug");
+			c->log_level = 6;
+		}
 	} else if (strcmp(k, "window") == 0) {
 		duration_key(p, it, &c->window, 0);
 	} else if (strcmp(k, "lateness") == 0) {
@@ -774,6 +799,7 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->state_dir);
 	free(c->rules_dir);
+	free(c->shipped_rules_dir);
 	free(c->rules_dir_override);
 	free(c->admin_listen);
 	free(c->admin_token_file);
@@ -791,6 +817,22 @@ config_free(struct config *c)
 	hooks_free(c->hooks, c->nwebhooks);
 	sections_free(c->webhooks, c->nwebhooks);
 	free(c);
+}
+
+void
+config_idle_warnings(const struct config *c, struct diag *d)
+{
+	const char *file = c->path;
+
+	/* Built-in defaults (check --rules DIR alone) are a rule check, not a deployment. */
+	if (file == NULL)
+		return;
+	if (c->nbrands == 0)
+		diag_add(d, file, 0, 0, "warning: no [brand] section: replies are only a brand's "
+		    "when the posts say author_is_brand");
+	if (c->nsources == 0 && c->admin_token_file == NULL)
+		diag_add(d, file, 0, 0, "warning: no input: add a [source] section, or set "
+		    "admin_token_file to take posts by HTTP push");
 }
 
 void

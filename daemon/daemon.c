@@ -24,6 +24,7 @@
 #include "cmd.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "silence.h"
 #include "source_bluesky.h"
@@ -31,6 +32,7 @@
 #include "source_mastodon.h"
 #include "source_x.h"
 #include "verdict.h"
+#include "version.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -178,6 +180,7 @@ on_event(void *arg, const struct event *ev)
 	log_info("finding %s brand=%s conversation=%s customer=%s rule=%s post=%s",
 	    finding_type_name(f->type), f->c->brand, f->c->conversation_id, f->c->customer,
 	    f->rule ? f->rule : "-", f->post_id ? f->post_id : "-");
+	metrics_count_finding(d, f->c->brand, (int)f->type);
 	if (store_case_put(d->store, f->c) != 0)
 		log_warnx("case of conversation %s not stored", f->c->conversation_id);
 	if (f->type == FINDING_DEFLECTION && ev->post != NULL) {
@@ -322,7 +325,7 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 		if (rc == -2)
 			failed = 1;
 		else if (rc == -1)
-			log_info("source %s: %s: %s", src->name, what, err);
+			log_warning("source %s: %s: %s", src->name, what, err);
 		p += n + 1;
 	}
 	if (!failed && posname != NULL && store_position_set(d->store, posname, posvalue) != 0)
@@ -516,14 +519,18 @@ reload(struct deflectd *d)
 	    strcmp(cfg->admin_listen, d->cfg->admin_listen) != 0 ||
 	    cfg->nsources != d->cfg->nsources)
 		log_notice("state_dir, admin_listen and sources change on restart, not on reload");
+	metrics_carry_rules(rs, d->rs);
 	pipeline_set_rules(d->pl, rs);
 	ruleset_free(d->rs);
 	d->rs = rs;
 	/* The pipeline copies what it keeps, so the old config can go. */
 	config_free(d->cfg);
 	d->cfg = cfg;
+	metrics_brands_add(d);
 	live_pipeline_config(d, &pc);
 	pipeline_reconfigure(d->pl, &pc);
+	if (d->log_level_override == 0)
+		log_set_level(cfg->log_level);
 	d->reloads++;
 	log_info("reloaded: %zu rules", rs->n);
 	notify_send("READY=1");
@@ -607,7 +614,9 @@ ensure_dir(const char *dir)
 static void
 daemon_usage(FILE *f)
 {
-	fprintf(f, "usage: deflectd [-v] [-c FILE] [--rules DIR]\n"
+	fprintf(f, "usage: deflectd [-v] [--log-level error|warning|notice|info|debug] [-c FILE]\n"
+		   "                [--rules DIR]\n"
+		   "       deflectd -V | --version\n"
 		   "       deflectd COMMAND ... (see deflectd --help)\n");
 }
 
@@ -618,7 +627,9 @@ daemon_main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"rules", required_argument, NULL, 'r'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
@@ -627,10 +638,13 @@ daemon_main(int argc, char **argv)
 	const char *rules_dir = NULL;
 	char rules_buf[CMD_RULES_MAX] = "", err[1024];
 	int ch, verbose = 0;
+	struct timespec started;
 
 	memset(&d, 0, sizeof d);
+	clock_gettime(CLOCK_REALTIME, &started);
+	d.started_at = (double)started.tv_sec + (double)started.tv_nsec / 1e9;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': d.config_path = optarg; break;
 		case 'r':
@@ -639,6 +653,14 @@ daemon_main(int argc, char **argv)
 			rules_dir = rules_buf;
 			break;
 		case 'v': verbose = 1; break;
+		case 'l':
+			if ((d.log_level_override = config_log_level(optarg)) < 0) {
+				fprintf(stderr, "deflectd: --log-level must be error, warning, notice,"
+				    " info or debug\n");
+				return 2;
+			}
+			break;
+		case 'V': version_print(stdout); return 0;
 		case 'h': daemon_usage(stdout); return 0;
 		default: daemon_usage(stderr); return 2;
 		}
@@ -648,10 +670,18 @@ daemon_main(int argc, char **argv)
 		return 2;
 	}
 	log_init(verbose);
+	/* --log-level, then -v, then the config's log_level (which a reload may change). */
+	if (d.log_level_override == 0 && verbose)
+		d.log_level_override = LOG_LEVEL_DEBUG;
+	if (d.log_level_override != 0)
+		log_set_level(d.log_level_override);
 	if (d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
 	if (cmd_load_as(d.config_path, rules_dir, &d.cfg, &d.rs, 1) != 0)
 		fatalx("configuration has errors; not starting");
+	if (d.log_level_override == 0)
+		log_set_level(d.cfg->log_level);
+	metrics_brands_add(&d);
 	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
 	if (ensure_dir(d.cfg->state_dir) != 0)
 		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));
@@ -692,6 +722,13 @@ daemon_main(int argc, char **argv)
 	}
 	d.ready = 1;
 	log_info("deflectd started: %zu rules, state %s", d.rs->n, store_path(d.store));
+	/* A fresh install runs idle: say why where the operator looks. */
+	struct diag idle = DIAG_INIT;
+
+	config_idle_warnings(d.cfg, &idle);
+	for (size_t i = 0; i < idle.n; i++)
+		log_warning("%s", idle.msgs[i]);
+	diag_free(&idle);
 	notify_send("READY=1");
 	event_base_dispatch(d.base);
 
@@ -717,6 +754,7 @@ daemon_main(int argc, char **argv)
 		free(d.sources[i]);
 	}
 	free(d.sources);
+	metrics_free(&d);
 	event_base_free(d.base);
 	log_info("stopped");
 	return 0;

@@ -8,17 +8,21 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "ini.h"
 #include "store.h"
 #include "daemon.h"
 #include "log.h"
+#include "version.h"
 #include "xmalloc.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd [-v] [-c FILE] [--rules DIR]   run the daemon in the foreground\n"
-	    "       deflectd COMMAND [OPTIONS]\n"
+	    "usage: deflectd [-v] [--log-level LEVEL] [-c FILE] [--rules DIR]\n"
+	    "                  run the daemon in the foreground\n"
+	    "       deflectd -V | --version\n"
+	    "       deflectd COMMAND [OPTIONS]   (deflectd COMMAND --help for each)\n"
 	    "\n"
 	    "  check      [-c FILE] [--rules DIR]... [--strict]\n"
 	    "             validate the config and every rule (examples included)\n"
@@ -123,6 +127,43 @@ cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfgp
 	return rc;
 }
 
+/* True when a and b name the same directory (both exist) or the same text. */
+static int
+same_dir(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * The rules directories to read, as ruleset_load_dirs() takes them: the
+ * shipped rules first, then rules_dir (one directory or a list), so the
+ * operator's override the shipped ones by id. The shipped directory is left
+ * out when rules_dir already lists it, when it is "none", and when it is the
+ * built-in default and not installed (a build run from its checkout).
+ */
+static char *
+config_rules_dirs(const struct config *cfg)
+{
+	const char *shipped = cfg->shipped_rules_dir;
+	char **v = NULL;
+	size_t n = 0;
+	struct stat st;
+	int listed = 0;
+
+	if (shipped == NULL || shipped[0] == '\0' ||
+	    (!cfg->shipped_rules_dir_set && stat(shipped, &st) != 0))
+		return xstrdup(cfg->rules_dir);
+	if (ini_split_list(cfg->rules_dir, &v, &n) == 0)
+		for (size_t i = 0; i < n && !listed; i++)
+			listed = same_dir(v[i], shipped);
+	ini_strv_free(v, n);
+	return listed ? xstrdup(cfg->rules_dir) : xasprintf("%s,%s", shipped, cfg->rules_dir);
+}
+
 int
 cmd_load_warn(const char *config_path, const char *rules_dir, struct config **cfgp,
     struct ruleset **rsp, struct diag *warn, int daemon)
@@ -136,8 +177,12 @@ cmd_load_warn(const char *config_path, const char *rules_dir, struct config **cf
 	if (config_path == NULL && rules_dir == NULL && stat(CONFIG_DEFAULT_PATH, &st) == 0)
 		config_path = CONFIG_DEFAULT_PATH;
 	cfg = config_path ? config_load(config_path, &d) : config_default();
-	if (cfg != NULL && rsp != NULL)
-		rs = ruleset_load_dirs(rules_dir ? rules_dir : cfg->rules_dir, &d, warn);
+	if (cfg != NULL && rsp != NULL) {
+		char *dirs = rules_dir ? xstrdup(rules_dir) : config_rules_dirs(cfg);
+
+		rs = ruleset_load_dirs(dirs, &d, warn);
+		free(dirs);
+	}
 	if (rs != NULL)
 		ruleset_check_scope(rs, cfg->brands, cfg->nbrands, warn);
 	if (d.n > 0) {
@@ -179,6 +224,10 @@ main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 			usage(stdout);
+			return 0;
+		}
+		if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
+			version_print(stdout);
 			return 0;
 		}
 		return daemon_main(argc, argv);

@@ -263,7 +263,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 			log_warnx("source %s: %s: %s", b->name, r->what, err);
 		} else {
 			if (skipped > 0)
-				log_info("source %s: %s: %zu posts skipped: %s", b->name, r->what,
+				log_warning("source %s: %s: %zu posts skipped: %s", b->name, r->what,
 				    skipped, err);
 			if (r->feed != NULL)
 				feed_page(b, r->feed, &lines, cursor);

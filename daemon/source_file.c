@@ -114,7 +114,7 @@ consume(struct source_file *s)
 				if (rc == -2)
 					failed = 1;
 				else if (rc == -1)
-					log_warnx("%s:%" PRIu64 ": %s", s->path, line, err);
+					log_warning("%s:%" PRIu64 ": %s", s->path, line, err);
 			}
 		}
 		offset += (off_t)(nl - p) + 1;
@@ -145,7 +145,7 @@ consume(struct source_file *s)
 	s->pending.len = rest;
 	s->pending.s[rest] = '\0';
 	if (rest > READER_DEFAULT_MAX && !s->skipping) {
-		log_warnx("%s:%" PRIu64 ": line longer than %d bytes", s->path, s->line + 1,
+		log_warning("%s:%" PRIu64 ": line longer than %d bytes", s->path, s->line + 1,
 		    READER_DEFAULT_MAX);
 		s->skipping = 1;
 	}

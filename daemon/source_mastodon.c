@@ -229,7 +229,7 @@ on_event(void *arg, const char *event, const char *data, size_t len, const char 
 	if (map_mastodon_status(data, len, m->host, conversation_of, m, &m->lines, err,
 	    sizeof err) < 0) {
 		m->stats->bad++;
-		log_info("source %s: malformed %s event: %s", m->name, event, err);
+		log_warning("source %s: malformed %s event: %s", m->name, event, err);
 		return;
 	}
 	ingest(m, &m->lines, "status", NULL, NULL);
@@ -627,7 +627,7 @@ statuses_done(struct masto *m, struct req *r, CURLcode result, long status)
 	}
 	if (bad > 0) {
 		m->stats->bad += bad;
-		log_info("source %s: statuses of %s: %zu malformed, skipped: %s", m->name, a->name,
+		log_warning("source %s: statuses of %s: %zu malformed, skipped: %s", m->name, a->name,
 		    bad, err);
 	}
 	more = newest[0] != '\0' && (first || post_id_cmp(newest, m->cursor) > 0);

@@ -188,7 +188,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		log_warnx("source %s: stream error: %s", x->name, err);
 	} else if (rc < 0) {
 		x->stats->bad++;
-		log_info("source %s: malformed stream line: %s", x->name, err);
+		log_warning("source %s: malformed stream line: %s", x->name, err);
 	} else {
 		take_streamed(x, &lines);
 	}
@@ -235,7 +235,7 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 		if (!x->skipping) {
 			if (x->line.len + k > READER_DEFAULT_MAX) {
 				x->stats->bad++;
-				log_info("source %s: stream line over %d bytes skipped", x->name,
+				log_warning("source %s: stream line over %d bytes skipped", x->name,
 				    READER_DEFAULT_MAX);
 				x->skipping = 1;
 				buf_reset(&x->line);

@@ -12,7 +12,13 @@
 #include "verdict.h"
 #include "xmalloc.h"
 
-static const char *const verdicts[] = {"resolved", "not-deflection", "escalated"};
+static const char *const verdicts[VERDICTS] = {"resolved", "not-deflection", "escalated"};
+
+const char *
+verdict_name(int i)
+{
+	return i >= 0 && i < VERDICTS ? verdicts[i] : NULL;
+}
 
 /* The case a verdict is about, as the cases table has it. */
 struct vcase {

@@ -351,7 +351,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 			    "deflectd alerts requeue %s", wc->name, dl->alert_id, attempts, error,
 			    dl->alert_id);
 		} else {
-			log_warnx("webhook %s: alert %s attempt %d failed (%s); retry in %llds",
+			log_warning("webhook %s: alert %s attempt %d failed (%s); retry in %llds",
 			    wc->name, dl->alert_id, attempts, error, (long long)(next - now));
 		}
 	}
@@ -725,11 +725,20 @@ webhooks_inherit(struct webhooks *ws, const struct webhooks *old)
 		for (size_t j = 0; j < old->n; j++) {
 			const struct hook *o = &old->hooks[j];
 
-			if (strcmp(h->cfg->name, o->cfg->name) == 0 &&
-			    h->cfg->rate_count == o->cfg->rate_count && h->sent != NULL) {
+			if (strcmp(h->cfg->name, o->cfg->name) != 0)
+				continue;
+			memcpy(h->lat, o->lat, sizeof h->lat);
+			h->lat_sum = o->lat_sum;
+			h->delivered = o->delivered;
+			h->failed = o->failed;
+			h->dead = o->dead;
+			h->gone = o->gone;
+			h->limited = o->limited;
+			if (h->cfg->rate_count == o->cfg->rate_count && h->sent != NULL) {
 				memcpy(h->sent, o->sent, (size_t)h->cfg->rate_count * sizeof *h->sent);
 				h->sent_next = o->sent_next;
 			}
+			break;
 		}
 	}
 }

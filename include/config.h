@@ -12,6 +12,10 @@
 #include "pipeline.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/deflectd/deflectd.conf"
+/* Where the package's rules are installed (CMake passes the data directory). */
+#ifndef DEFLECTD_SHIPPED_RULES_DIR
+#define DEFLECTD_SHIPPED_RULES_DIR "/usr/share/deflectd/rules"
+#endif
 
 /* A key of a [source] or [webhook] section, kept for the module that reads it. */
 struct config_kv {
@@ -58,6 +62,10 @@ struct config {
 	char *path; /* NULL when built from defaults */
 	char *state_dir;
 	char *rules_dir;
+	/* Rules the package ships, read before rules_dir; "" for none ("none" in the file). */
+	char *shipped_rules_dir;
+	int shipped_rules_dir_set; /* named in the file: a missing directory is an error */
+	int log_level;             /* LOG_LEVEL_* (log.h) */
 	char *rules_dir_override; /* --rules on the daemon's command line, kept across reloads */
 	int64_t window;
 	int64_t lateness;
@@ -88,6 +96,8 @@ const char *config_value(const struct config_section *sec, const char *key);
 const char *config_value_at(const struct config_section *sec, const char *key, int *line);
 
 struct config *config_default(void);
+/* A log level's name ("error" ... "debug") to its journald priority (3 ... 7); -1 if unknown. */
+int config_log_level(const char *name);
 /* Parses buf as the config file path (used for messages and relative paths). */
 struct config *config_parse(const char *path, const char *buf, size_t len, struct diag *d);
 /* Reads and parses path; NULL with errors in d. */
@@ -95,6 +105,11 @@ struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *c);
 /* Adds brand accounts named on the command line ("a,b,c"): each its own brand. */
 void config_add_brand_list(struct config *c, const char *list);
+/*
+ * Warns about a config that loads but can do nothing yet: no brand, or no
+ * input (no [source] and no push token). Not errors: a fresh install is so.
+ */
+void config_idle_warnings(const struct config *c, struct diag *d);
 /* Fills a pipeline config from c. */
 void config_pipeline(const struct config *c, struct pipeline_config *pc, int event_clock);
 

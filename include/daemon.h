@@ -60,6 +60,15 @@ struct deflectd {
 	struct source_stats **sources; /* each allocated alone: sources keep pointers */
 	size_t nsources;
 	int ready; /* rules loaded, state open, sources started */
+	int log_level_override; /* --log-level or -v; 0: the config's log_level */
+	double started_at;      /* wall clock at start, for process_start_time_seconds */
+	/*
+	 * Findings per brand label for /metrics: every brand configured since
+	 * start, and "_other" for brands no [brand] section names, so the
+	 * series stay few and never go back to 0 on a reload.
+	 */
+	struct brand_metrics *bm;
+	size_t nbm;
 	int64_t verdict_seq; /* the newest operator verdict the tracker has applied */
 };
 

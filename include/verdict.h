@@ -29,6 +29,10 @@ enum verdict_rc {
 	VERDICT_BAD = -4,     /* an unknown verdict, a missing note, ... */
 };
 
+/* How many verdicts there are, and the name of each (0 <= i < VERDICTS), for /metrics. */
+#define VERDICTS 3
+const char *verdict_name(int i);
+
 /* Longest note and author name a verdict keeps. */
 #define VERDICT_NOTE_MAX 4096
 #define VERDICT_AUTHOR_MAX 200

@@ -42,7 +42,8 @@ struct webhook_alert {
  * into the open digest of its group on a webhook with group_by.
  */
 int webhooks_queue(struct webhooks *ws, const struct webhook_alert *a, int64_t now);
-/* Carries each webhook's recent request times over a reload, so rate_limit holds. */
+/* Carries what a webhook kept by a reload had (counters, histogram, recent request
+ * times for rate_limit) to its new instance, so nothing drops or resets. */
 void webhooks_inherit(struct webhooks *ws, const struct webhooks *old);
 /* Appends the webhook metrics in the Prometheus text format. */
 void webhooks_metrics(struct webhooks *ws, struct buf *out);

@@ -112,9 +112,11 @@ class Admin(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn('deflectd_posts_total{source="push"} 2\n', text)
         self.assertIn('deflectd_parse_errors_total{source="push"} 1\n', text)
-        self.assertIn('deflectd_cases{state="deflected"} 1\n', text)
+        # "Acme" has no [brand] section here, so its series carry brand="_other".
+        self.assertIn('deflectd_cases{state="deflected",brand="_other"} 1\n', text)
+        self.assertIn('deflectd_cases{state="resolved",brand="_other"} 0\n', text)
         self.assertIn('deflectd_rule_matches_total{rule="dm",kind="deflection"} 1\n', text)
-        self.assertIn('deflectd_findings_total{type="deflection"} 1\n', text)
+        self.assertIn('deflectd_findings_total{type="deflection",brand="_other"} 1\n', text)
         self.assertIn('deflectd_reloads_total{result="success"} 0\n', text)
 
     @unittest.skipUnless(shutil.which("chromium"), "chromium (Debian's package) not installed")

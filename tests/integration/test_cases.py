@@ -115,9 +115,12 @@ class Cases(unittest.TestCase):
         self.assertEqual(d.db("SELECT customer, state FROM cases ORDER BY customer"),
                          [("cust1", "closed"), ("cust2", "closed"), ("cust3", "unresolved")])
         code, metrics = d.get("/metrics")
-        self.assertIn('deflectd_case_verdicts{verdict="not-deflection"} 1\n', metrics)
-        self.assertIn('deflectd_case_verdicts{verdict="resolved"} 1\n', metrics)
-        self.assertIn('deflectd_cases{state="closed"} 2\n', metrics)
+        # "Acme" has no [brand] section here: its series carry brand="_other".
+        self.assertIn('deflectd_case_verdicts{verdict="not-deflection",brand="_other"} 1\n',
+                      metrics)
+        self.assertIn('deflectd_case_verdicts{verdict="resolved",brand="_other"} 1\n', metrics)
+        self.assertIn('deflectd_case_verdicts{verdict="escalated",brand="_other"} 0\n', metrics)
+        self.assertIn('deflectd_cases{state="closed",brand="_other"} 2\n', metrics)
         code, body = d.get("/v1/cases?state=closed")
         self.assertEqual(sorted(c["customer"] for c in json.loads(body)["cases"]),
                          ["cust1", "cust2"])

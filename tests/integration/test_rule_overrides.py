@@ -219,6 +219,9 @@ class Warnings(unittest.TestCase):
             "(subtags are joined with '-'), so it matches no post",
             f'{f}:9:1: warning: rule "whatsapp" has no example (add "example = ..." with a post '
             "it must match; loading checks it)",
+            # Not a rule warning (not counted above): the config takes no posts yet.
+            f"{self.conf}: warning: no input: add a [source] section, or set admin_token_file "
+            "to take posts by HTTP push",
         ])
 
     def test_strict_makes_them_errors(self):
