@@ -107,7 +107,8 @@ on_posts(struct evhttp_request *req, void *arg)
 	end = body + len;
 	if (daemon_ingest_begin(d) != 0) {
 		json_decref(errors);
-		reply_error(req, 503, "Service Unavailable", "state database unavailable");
+		reply_error(req, 503, "Service Unavailable",
+		    "state database writes fail; nothing from this request was kept");
 		return;
 	}
 	for (p = body; p < end && !failed;) {
@@ -222,7 +223,12 @@ on_readyz(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
 
-	if (a->d->ready)
+	if (a->d->ready && a->d->degraded) {
+		char *why = xasprintf("state database writes fail: %s\n", a->d->degraded_why);
+
+		reply_text(req, 503, "Service Unavailable", "text/plain", why);
+		free(why);
+	} else if (a->d->ready)
 		reply_text(req, 200, "OK", "text/plain", "ready\n");
 	else
 		reply_text(req, 503, "Service Unavailable", "text/plain", "starting\n");

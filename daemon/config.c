@@ -85,8 +85,29 @@ config_default(void)
 	c->window = 72 * 3600;
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
+	c->clock_skew = 3600;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
+}
+
+/* A byte count with an optional K, M or G (powers of 1024); 0 and errors are reported. */
+static int
+size_key(struct cparse *p, const struct ini_item *it, int64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(it->value, &end, 10);
+	int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+
+	if (shift != 0)
+		end++;
+	if (end == it->value || *end != '\0' || it->value[0] == '-' || v == 0 ||
+	    v > (1ULL << 40) >> shift) {
+		diag_add(p->d, p->file, it->line, it->value_col,
+		    "%s \"%s\": expected a size such as 512M or 2G", it->key, it->value);
+		return -1;
+	}
+	*out = (int64_t)(v << shift);
+	return 0;
 }
 
 /* Makes a path from the config relative to the config file's directory. */
@@ -244,6 +265,10 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		duration_key(p, it, &c->lateness, 1);
 	} else if (strcmp(k, "retention") == 0) {
 		duration_key(p, it, &c->retention, 0);
+	} else if (strcmp(k, "clock_skew") == 0) {
+		duration_key(p, it, &c->clock_skew, 0);
+	} else if (strcmp(k, "max_state_size") == 0) {
+		size_key(p, it, &c->max_state_size);
 	} else if (strcmp(k, "admin_listen") == 0) {
 		free(c->admin_listen);
 		c->admin_listen = xstrdup(it->value);

@@ -117,10 +117,56 @@ on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int
 		store_brand_reply(d->store, brand);
 }
 
+/*
+ * The invariant: the tracker's memory only ever reflects what is committed.
+ *
+ * A batch hands its posts to the pipeline inside its transaction, so the
+ * cases and alerts they cause commit together with them, and the clock's
+ * tick does the same with the deadlines it fires. When such a transaction
+ * cannot commit (disk full, I/O error, a lock held past the busy timeout),
+ * what it did in memory is thrown away at once and rebuilt from the store
+ * by the same code a restart runs (open cases, then the posts acknowledged
+ * but not yet tracked), and the daemon fails closed: input is refused (push
+ * answers 503, sources keep their positions and try again), /readyz answers
+ * 503 with the reason, and the log says so once. Each tick then tries a
+ * small write; once one commits, the tick's own transaction runs and input
+ * is taken again. So a post answered 200 is in the store and ends up as its
+ * case and alerts, and a post answered 503 leaves no trace anywhere.
+ *
+ * Rebuilding in place was chosen over exiting for the service manager: the
+ * recovery is the same tested restore path, but the admin API keeps
+ * answering (readyz says why) and a daemon run by hand recovers alone.
+ */
+static void rebuild(struct deflectd *d);
+
+/* A write under the tracker failed: rebuild memory from the store, refuse input. */
+static void
+fail_closed(struct deflectd *d)
+{
+	const char *why = store_error(d->store);
+
+	if (!d->degraded) {
+		snprintf(d->degraded_why, sizeof d->degraded_why, "%s", why ? why : "write failed");
+		log_warnx("%s: writes fail (%s): refusing input and retrying every second; "
+		    "the tracker is rebuilt from what was committed", store_path(d->store),
+		    d->degraded_why);
+		d->degraded = 1;
+	}
+	rebuild(d);
+}
+
 int
 daemon_ingest_begin(struct deflectd *d)
 {
-	return store_begin(d->store);
+	if (d->degraded)
+		return -1;
+	d->batch_src = NULL;
+	d->batch_posts = d->batch_dups = 0;
+	if (store_begin(d->store) != 0) {
+		fail_closed(d);
+		return -1;
+	}
+	return 0;
 }
 
 struct source_stats *
@@ -149,17 +195,31 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 		src->bad++;
 		return -1;
 	}
+	/* A post from the future would wait in the reorder buffer until its time. */
+	if (p.created_at > (int64_t)time(NULL) + d->cfg->clock_skew) {
+		char at[32];
+
+		rfc3339_format(p.created_at, at, sizeof at);
+		snprintf(err, errlen, "created_at %s is more than clock_skew (%llds) ahead of the "
+		    "clock", at, (long long)d->cfg->clock_skew);
+		src->bad++;
+		src->future++;
+		post_release(&p);
+		return -1;
+	}
 	rc = store_post_add(d->store, p.platform, p.id, p.created_at, line, len);
 	if (rc < 0) {
 		post_release(&p);
 		return -2;
 	}
+	/* Counted once the batch commits: metrics too show only what was kept. */
+	d->batch_src = src;
 	if (rc == 0) {
-		src->duplicates++;
+		d->batch_dups++;
 		post_release(&p);
 		return 0;
 	}
-	src->posts++;
+	d->batch_posts++;
 	log_debug("post %s/%s accepted (%s)", p.platform, p.id, p.author);
 	pipeline_post(d->pl, &p);
 	return 1;
@@ -168,9 +228,17 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 int
 daemon_ingest_end(struct deflectd *d, int ok)
 {
-	if (ok && store_commit(d->store) == 0)
+	if (ok && store_commit(d->store) == 0) {
+		if (d->batch_src != NULL) {
+			d->batch_src->posts += d->batch_posts;
+			d->batch_src->duplicates += d->batch_dups;
+		}
+		d->batch_src = NULL;
 		return 0;
+	}
 	store_rollback(d->store);
+	d->batch_src = NULL;
+	fail_closed(d);
 	return -1;
 }
 
@@ -306,18 +374,48 @@ daemon_check_sources(const struct config *cfg, struct diag *d)
 	return (int)(d->n - n);
 }
 
+/* While writes fail: does a small write, outside the tracker, commit now? */
+static int
+writable(struct deflectd *d)
+{
+	char now[32];
+
+	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+	if (store_begin(d->store) != 0)
+		return 0;
+	if (store_position_set(d->store, "deflectd:writable", now) != 0 ||
+	    store_commit(d->store) != 0) {
+		store_rollback(d->store);
+		return 0;
+	}
+	return 1;
+}
+
 /* Moves the pipeline's clock to now, firing deadlines, in one transaction. */
-static void
+static int
 advance(struct deflectd *d)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	if (store_begin(d->store) != 0)
-		return;
+	if (d->degraded && !writable(d))
+		return -1;
+	if (store_begin(d->store) != 0) {
+		fail_closed(d);
+		return -1;
+	}
 	pipeline_advance(d->pl, now);
 	store_posts_prune(d->store, now - d->cfg->retention);
-	if (store_commit(d->store) != 0)
+	if (store_commit(d->store) != 0) {
 		store_rollback(d->store);
+		fail_closed(d);
+		return -1;
+	}
+	if (d->degraded) {
+		d->degraded = 0;
+		log_notice("%s: writes succeed again: taking input", store_path(d->store));
+		webhooks_kick(d->hooks);
+	}
+	return 0;
 }
 
 static void
@@ -325,7 +423,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	advance(arg);
+	(void)advance(arg);
 }
 
 static void
@@ -384,6 +482,7 @@ reload(struct deflectd *d)
 	    strcmp(cfg->admin_listen, d->cfg->admin_listen) != 0 ||
 	    cfg->nsources != d->cfg->nsources)
 		log_notice("state_dir, admin_listen and sources change on restart, not on reload");
+	store_set_max_size(d->store, cfg->max_state_size);
 	pipeline_set_rules(d->pl, rs);
 	ruleset_free(d->rs);
 	d->rs = rs;
@@ -435,26 +534,40 @@ requeue_post(void *arg, const char *json, size_t len)
 		log_warnx("%s: a stored post no longer parses: %s", store_path(d->store), err);
 }
 
-/* Puts back what the last run left: open cases, then posts not yet tracked. */
+/* Puts back what the last run committed: open cases, then posts not yet tracked. */
+static int
+load(struct deflectd *d)
+{
+	if (store_cases_open(d->store, restore_case, d) != 0)
+		return -1;
+	/* The pipeline has no clock yet: these only wait in the reorder buffer. */
+	return store_posts_pending(d->store, requeue_post, d);
+}
+
+/* Replaces the pipeline's memory with what the store holds (fail_closed). */
+static void
+rebuild(struct deflectd *d)
+{
+	struct pipeline_config pc;
+
+	pipeline_free(d->pl);
+	live_pipeline_config(d, &pc);
+	d->pl = pipeline_new(&pc, d->rs, on_event, d);
+	if (load(d) != 0)
+		fatalx("%s: cannot read the state back; exiting for a restart",
+		    store_path(d->store));
+}
+
+/* Start: loads state, then fires, once, the deadlines that passed while down. */
 static int
 restore(struct deflectd *d)
 {
 	struct tracker_stats ts;
 
-	if (store_cases_open(d->store, restore_case, d) != 0)
+	if (load(d) != 0)
 		return -1;
-	if (store_begin(d->store) != 0)
-		return -1;
-	if (store_posts_pending(d->store, requeue_post, d) != 0) {
-		store_rollback(d->store);
-		return -1;
-	}
-	/* Deadlines that passed while the daemon was down fire now, once. */
-	pipeline_advance(d->pl, (int64_t)time(NULL));
-	if (store_commit(d->store) != 0) {
-		store_rollback(d->store);
-		return -1;
-	}
+	/* When this cannot commit, the daemon starts failed closed and keeps trying. */
+	(void)advance(d);
 	tracker_stats(pipeline_tracker(d->pl), &ts);
 	log_info("state %s: %llu open and %llu unresolved cases", store_path(d->store),
 	    (unsigned long long)ts.open, (unsigned long long)ts.unresolved);
@@ -521,6 +634,7 @@ daemon_main(int argc, char **argv)
 		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));
 	if ((d.store = store_open(d.cfg->state_dir, err, sizeof err)) == NULL)
 		fatalx("%s", err);
+	store_set_max_size(d.store, d.cfg->max_state_size);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	if (d.base == NULL)

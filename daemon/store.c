@@ -113,6 +113,10 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[S_COUNT];
+	/* Writes fail until a commit succeeds: a failure is logged once, not per post. */
+	int failing;
+	char error[256];
+	int txn_failed; /* a write of the open transaction failed: it must not commit */
 };
 
 const char *
@@ -264,10 +268,32 @@ run(struct store *st, enum stmt k)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_warnx("%s: %s: %s", st->path, sql[k], sqlite3_errmsg(st->db));
+		snprintf(st->error, sizeof st->error, "%s", sqlite3_errmsg(st->db));
+		if (!st->failing)
+			log_warnx("%s: %s: %s", st->path, sql[k], st->error);
+		st->failing = 1;
+		st->txn_failed = 1;
 		return -1;
 	}
 	return 0;
+}
+
+void
+store_set_max_size(struct store *st, int64_t bytes)
+{
+	int64_t page = pragma_int(st->db, "PRAGMA page_size");
+	char q[64];
+
+	/* SQLite's largest page count, 4294967294, is "no limit". */
+	snprintf(q, sizeof q, "PRAGMA max_page_count = %lld",
+	    bytes > 0 && page > 0 ? (long long)(bytes / page) : 4294967294LL);
+	sqlite3_exec(st->db, q, NULL, NULL, NULL);
+}
+
+const char *
+store_error(const struct store *st)
+{
+	return st->failing ? st->error : NULL;
 }
 
 static void
@@ -282,19 +308,32 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 int
 store_begin(struct store *st)
 {
+	st->txn_failed = 0;
 	return run(st, S_BEGIN);
 }
 
 int
 store_commit(struct store *st)
 {
-	return run(st, S_COMMIT);
+	/*
+	 * A failed statement is undone alone and the transaction stays open;
+	 * committing the rest would keep a batch's posts without the cases
+	 * they opened. The caller rolls back.
+	 */
+	if (st->txn_failed || run(st, S_COMMIT) != 0)
+		return -1;
+	if (st->failing)
+		log_notice("%s: writes succeed again", st->path);
+	st->failing = 0;
+	return 0;
 }
 
 void
 store_rollback(struct store *st)
 {
-	run(st, S_ROLLBACK);
+	/* SQLITE_FULL and SQLITE_IOERR may already have rolled the transaction back. */
+	if (!sqlite3_get_autocommit(st->db))
+		run(st, S_ROLLBACK);
 }
 
 int

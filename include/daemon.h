@@ -29,6 +29,7 @@ struct xsrc;
 struct source_stats {
 	char *name;
 	uint64_t posts, duplicates, bad;
+	uint64_t future; /* of bad: dated more than clock_skew ahead */
 	int network;       /* a network source: the fields below mean something */
 	int connected;     /* streaming, or the last poll answered */
 	int64_t last_byte; /* wall clock of the last byte received, 0 = never */
@@ -60,6 +61,12 @@ struct deflectd {
 	struct source_stats **sources; /* each allocated alone: sources keep pointers */
 	size_t nsources;
 	int ready; /* rules loaded, state open, sources started */
+	/* Writes to the state database fail: input is refused (see daemon.c). */
+	int degraded;
+	char degraded_why[256];
+	/* The open batch's input and counts, added to it once committed. */
+	struct source_stats *batch_src;
+	uint64_t batch_posts, batch_dups;
 };
 
 /* The counters of the input called name, made on first use. */

@@ -27,6 +27,13 @@ const char *store_path(const struct store *st);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/*
+ * Why writes fail, or NULL once a commit has succeeded since. A failure is
+ * logged when writes start failing, not again until one succeeds.
+ */
+const char *store_error(const struct store *st);
+/* Caps the database at bytes (0: no cap); writes beyond it fail as on a full disk. */
+void store_set_max_size(struct store *st, int64_t bytes);
 
 /*
  * Records a received post (its native JSON line) as pending. Returns 1 when
