@@ -263,7 +263,18 @@ static int
 run(struct store *st, enum stmt k)
 {
 	sqlite3_stmt *s = st->st[k];
-	int rc = sqlite3_step(s);
+	int rc;
+
+	/*
+	 * SQLITE_FULL and SQLITE_IOERR may roll the whole transaction back;
+	 * what followed would then commit statement by statement. After a
+	 * failure nothing runs until the caller has rolled back.
+	 */
+	if (st->txn_failed && k != S_ROLLBACK) {
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -318,10 +329,12 @@ store_commit(struct store *st)
 	/*
 	 * A failed statement is undone alone and the transaction stays open;
 	 * committing the rest would keep a batch's posts without the cases
-	 * they opened. The caller rolls back.
+	 * they opened. A failed commit is rolled back here, for every caller.
 	 */
-	if (st->txn_failed || run(st, S_COMMIT) != 0)
+	if (st->txn_failed || run(st, S_COMMIT) != 0) {
+		store_rollback(st);
 		return -1;
+	}
 	if (st->failing)
 		log_notice("%s: writes succeed again", st->path);
 	st->failing = 0;
@@ -334,6 +347,7 @@ store_rollback(struct store *st)
 	/* SQLITE_FULL and SQLITE_IOERR may already have rolled the transaction back. */
 	if (!sqlite3_get_autocommit(st->db))
 		run(st, S_ROLLBACK);
+	st->txn_failed = 0;
 }
 
 int

@@ -1,0 +1,166 @@
+"""Faults under the real daemon: the state database's disk fills while posts
+are pushed. Every post answered 200 must end up as its case and its alert;
+every post answered 503 must leave no trace (no case, no alert) until it is
+sent again."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from common import Receiver, tmpdir
+from daemon_harness import Daemon, post
+
+PAD = "x" * 1500  # posts big enough that a small disk fills in a few dozen requests
+
+
+def conversation(req, n):
+    conv = f"r{req}c{n}"
+    cust = f"cust{req}x{n}"
+    return [post(f"{conv}-q", f"my order is broken {PAD}", author=cust, conv=conv),
+            post(f"{conv}-a", f"@{cust} sorry, DM us {PAD}", author="Acme", brand=True,
+                 conv=conv, reply=f"{conv}-q")]
+
+
+def request(req):
+    """One push of 50 posts: 25 conversations, each a question and a deflection."""
+    return [p for n in range(25) for p in conversation(req, n)]
+
+
+def convs(posts):
+    return {p["conversation_id"] for p in posts}
+
+
+class SmallDisk:
+    """The state directory on a tmpfs of a few MiB when we may mount (root);
+    else the daemon's max_state_size. grow() frees the space again."""
+
+    def __init__(self, state):
+        self.state = state
+        os.makedirs(state, exist_ok=True)
+        self.mounted = False
+        if os.geteuid() == 0 and not os.environ.get("DEFLECTD_TEST_NO_TMPFS"):
+            r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state],
+                               capture_output=True)
+            self.mounted = r.returncode == 0
+
+    def extra(self):
+        return "" if self.mounted else "max_state_size = 2M\n"
+
+    def grow(self, d):
+        if self.mounted:
+            subprocess.run(["mount", "-o", "remount,size=256m", self.state], check=True)
+        else:
+            with open(d.conf) as f:
+                text = f.read()
+            with open(d.conf, "w") as f:
+                f.write(text.replace("max_state_size = 2M", "max_state_size = 1G"))
+            d.signal(signal.SIGHUP)
+            d.wait_log(r"reloaded")
+
+    def close(self):
+        if self.mounted:
+            subprocess.run(["umount", "-l", self.state], capture_output=True)
+
+
+class DiskFull(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+        self.rx = Receiver()
+        self.disk = SmallDisk(os.path.join(self.t.name, "state"))
+
+    def tearDown(self):
+        self.rx.close()
+        self.disk.close()
+        self.t.cleanup()
+
+    def test_disk_full_keeps_memory_and_store_in_step(self):
+        window = 3
+        d = Daemon(self.t.name, window=f"{window}s", extra=(
+            self.disk.extra() +
+            f"[webhook ops]\nurl = {self.rx.url}\nretry_base = 1s\nretry_max = 2s\n"
+            "timeout = 2s\ntypes = deflection.unresolved\n")).start()
+        try:
+            acked, refused = [], []
+            ready_while_failing = []
+            req = 0
+            # Push until the disk is full and a run of requests has been refused.
+            while len(refused) < 8 and req < 400:
+                posts = request(req)
+                req += 1
+                status, body = d.push(posts)
+                if status == 200:
+                    self.assertEqual(body["accepted"], 50, body)
+                    acked.append(posts)
+                else:
+                    self.assertEqual(status, 503, body)
+                    refused.append(posts)
+                    ready_while_failing.append(d.get("/readyz")[0])
+            self.assertGreaterEqual(len(refused), 8, "the disk never filled")
+            self.assertGreater(len(acked), 0)
+            # While writes fail the daemon says it is not ready (a probe may
+            # succeed between two refused requests, so not every time).
+            self.assertIn(503, ready_while_failing)
+            # Deadlines of acknowledged cases pass while writes fail: they
+            # fire once the disk has room, not lost and not twice.
+            time.sleep(window + 1)
+            status, text = d.get("/readyz")
+            self.assertEqual(status, 503, text)
+            self.assertIn("state database writes fail", text)
+            # The reason is logged once per failing spell, not once per post.
+            failures = [l for l in d.log if "writes fail" in l or "database or disk is full" in l]
+            self.assertGreater(len(failures), 0)
+            self.assertLess(len(failures), len(refused) * 50 // 10, "\n".join(failures))
+
+            # Nothing from a refused request left a case, even once its
+            # deadline has passed and the disk has room again.
+            self.disk.grow(d)
+            deadline = time.monotonic() + 30
+            while d.get("/readyz")[0] != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(d.get("/readyz"), (200, "ready\n"))
+            time.sleep(window + 2)
+            refused_convs = set().union(*(convs(p) for p in refused))
+            have = {r[0] for r in d.db("SELECT conversation_id FROM cases")}
+            self.assertEqual(have & refused_convs, set(), "a refused post left a case")
+
+            # Send what was refused again: now it is taken.
+            for posts in refused:
+                status, body = d.push(posts)
+                self.assertEqual(status, 200, body)
+                self.assertEqual(body["accepted"], 50, body)
+                acked.append(posts)
+            acked_convs = set().union(*(convs(p) for p in acked))
+
+            # Every acknowledged conversation is an unresolved case with its
+            # alert delivered, exactly one distinct alert per case.
+            want = len(acked_convs)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                got = {json.loads(r["body"])["case"]["conversation_id"]
+                       for r in self.rx.requests}
+                if len(got) >= want:
+                    break
+                time.sleep(0.2)
+            ids = {r["headers"]["webhook-id"] for r in self.rx.requests}
+            got = {json.loads(r["body"])["case"]["conversation_id"] for r in self.rx.requests}
+            self.assertEqual(got, acked_convs)
+            self.assertEqual(len(ids), want)
+            rows = d.db("SELECT conversation_id, state FROM cases")
+            self.assertEqual({c for c, _ in rows}, acked_convs)
+            self.assertEqual(len(rows), want)
+            self.assertTrue(all(s == "unresolved" for _, s in rows))
+            d.wait_db("SELECT count(*) FROM deliveries WHERE state = 'delivered'", [(want,)])
+            self.assertEqual(d.db("PRAGMA integrity_check"), [("ok",)])
+            print(f"disk full: {len(acked) - len(refused)} requests acknowledged first, "
+                  f"{len(refused)} refused then re-sent; {want} cases, {len(ids)} alerts "
+                  f"delivered ({len(self.rx.requests)} requests); "
+                  f"{'tmpfs' if self.disk.mounted else 'max_state_size'}; "
+                  f"{len(failures)} failure log lines")
+        finally:
+            d.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
