@@ -263,15 +263,18 @@ retry_after(CURL *e)
 	return t > time(NULL) ? (int64_t)(t - time(NULL)) : 0;
 }
 
-/* Exponential backoff with jitter: base * 2^(attempts-1), capped, times 0.5..1.5. */
+/*
+ * Exponential backoff with jitter: base * 2^(attempts-1) times 0.5..1.5,
+ * capped after the jitter so no delay exceeds retry_max.
+ */
 static int64_t
 backoff(const struct webhook_config *wc, int attempts)
 {
 	double d = (double)wc->retry_base * pow(2.0, attempts > 30 ? 30 : attempts - 1);
 
+	d *= 0.5 + (double)(arc4random() % 1000) / 1000.0;
 	if (d > (double)wc->retry_max)
 		d = (double)wc->retry_max;
-	d *= 0.5 + (double)(arc4random() % 1000) / 1000.0;
 	return d < 1 ? 1 : (int64_t)d;
 }
 
@@ -326,14 +329,19 @@ on_done(void *arg, CURL *e, CURLcode result)
 		h->gone++;
 		log_warnx("webhook %s: HTTP 410 Gone; delivery to it is disabled until re-enabled "
 		    "(deflectd alerts enable-webhook %s)", wc->name, wc->name);
-		store_begin(ws->store);
-		store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone");
-		store_commit(ws->store);
+		if (store_begin(ws->store) == 0 &&
+		    (store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone") != 0 ||
+			store_commit(ws->store) != 0))
+			store_rollback(ws->store);
 	} else {
 		int64_t ra = result == CURLE_OK && status == 429 ? retry_after(e) : -1;
 
-		next = now + (ra >= 0 ? (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra)
-		                      : backoff(wc, attempts));
+		int64_t wait = backoff(wc, attempts);
+
+		/* Retry-After may lengthen the backoff, never shorten it ("0" would spin). */
+		if (ra > wait)
+			wait = ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra;
+		next = now + wait;
 		h->failed++;
 		if (next - dl->created_at > wc->max_age) {
 			state = "dead";

@@ -162,5 +162,56 @@ class DiskFull(unittest.TestCase):
             d.stop()
 
 
+def deflection(n):
+    conv = f"c{n}"
+    return [post(f"{conv}-q", "my order is broken", author=f"cust{n}", conv=conv),
+            post(f"{conv}-a", f"@cust{n} sorry, DM us", author="Acme", brand=True, conv=conv,
+                 reply=f"{conv}-q")]
+
+
+class Retries(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+        self.rx = Receiver()
+
+    def tearDown(self):
+        self.rx.close()
+        self.t.cleanup()
+
+    def daemon(self, hook):
+        return Daemon(self.t.name, window="1s", extra=(
+            f"[webhook ops]\nurl = {self.rx.url}\ntimeout = 2s\n{hook}")).start()
+
+    def test_429_retry_after_0_still_backs_off(self):
+        self.rx.script = [(429, {"Retry-After": "0"})] * 4
+        d = self.daemon("retry_base = 1s\nretry_max = 2s\n")
+        try:
+            d.push(deflection(1))
+            reqs = self.rx.wait(5, timeout=30)
+            d.wait_db("SELECT state, attempts FROM deliveries", [("delivered", 5)])
+        finally:
+            d.stop()
+        gaps = [b["at"] - a["at"] for a, b in zip(reqs, reqs[1:])]
+        self.assertEqual(len(self.rx.requests), 5)
+        self.assertTrue(all(g >= 0.4 for g in gaps), gaps)
+
+    def test_jittered_delay_never_exceeds_retry_max(self):
+        # 40 alerts fail once each; every retry delay is drawn with jitter
+        # from 2 to 6 s and must then be capped at retry_max (4 s).
+        self.rx.default = 500
+        d = self.daemon("retry_base = 4s\nretry_max = 4s\nconcurrency = 64\n")
+        try:
+            d.push([p for n in range(40) for p in deflection(n)])
+            d.wait_db("SELECT count(*) FROM deliveries WHERE attempts >= 1", [(40,)],
+                      timeout=30)
+            delays = [r[0] for r in d.db("SELECT next_at - updated_at FROM deliveries "
+                                         "WHERE attempts = 1")]
+        finally:
+            d.stop()
+        self.assertGreaterEqual(len(delays), 30)
+        self.assertLessEqual(max(delays), 4, delays)
+        self.assertGreaterEqual(min(delays), 2, delays)
+
+
 if __name__ == "__main__":
     unittest.main()
