@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -575,14 +576,49 @@ restore(struct deflectd *d)
 }
 
 /* Creates the state directory when run by hand (systemd makes StateDirectory). */
-static int
+static void
 ensure_dir(const char *dir)
 {
 	struct stat sb;
 
-	if (stat(dir, &sb) == 0)
-		return S_ISDIR(sb.st_mode) ? 0 : -1;
-	return mkdir(dir, 0700);
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			fatalx("state_dir %s is not a directory (it is a %s); point state_dir at a "
+			    "directory", dir, S_ISREG(sb.st_mode) ? "file" : "special file");
+		return;
+	}
+	if (mkdir(dir, 0700) != 0)
+		fatalx("state_dir %s: cannot create it: %s", dir, strerror(errno));
+}
+
+/*
+ * Takes state_dir/deflectd.lock for the life of the process: two daemons on
+ * one database would each track half the posts. A lock file of its own,
+ * since closing any descriptor of the database would drop SQLite's locks.
+ */
+static int
+lock_state(const char *dir)
+{
+	char *path = xasprintf("%s/deflectd.lock", dir), pid[32] = "";
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		fatalx("%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK)
+			fatalx("%s: cannot lock: %s", path, strerror(errno));
+		n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fatalx("%s: another deflectd%s%s%s is running on this state directory; not "
+		    "starting", path, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+	}
+	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0)
+		log_warn("%s", path);
+	free(path);
+	return fd;
 }
 
 static void
@@ -630,8 +666,8 @@ daemon_main(int argc, char **argv)
 	if (cmd_load_as(d.config_path, rules_dir, &d.cfg, &d.rs, 1) != 0)
 		fatalx("configuration has errors; not starting");
 	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
-	if (ensure_dir(d.cfg->state_dir) != 0)
-		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));
+	ensure_dir(d.cfg->state_dir);
+	d.lock_fd = lock_state(d.cfg->state_dir);
 	if ((d.store = store_open(d.cfg->state_dir, err, sizeof err)) == NULL)
 		fatalx("%s", err);
 	store_set_max_size(d.store, d.cfg->max_state_size);
@@ -688,6 +724,7 @@ daemon_main(int argc, char **argv)
 	pipeline_free(d.pl);
 	post_parser_free(d.pp);
 	store_close(d.store);
+	close(d.lock_fd);
 	ruleset_free(d.rs);
 	config_free(d.cfg);
 	for (size_t i = 0; i < d.nsources; i++) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -217,12 +218,31 @@ check_file(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * SQLite takes a 0-byte file for a new, empty database. Unless a WAL beside
+ * it holds the data, that file was made and never written, or was truncated:
+ * say so rather than start from nothing in silence.
+ */
+static void
+warn_if_emptied(const char *path)
+{
+	struct stat sb, wal;
+	char *walpath = xasprintf("%s-wal", path);
+
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
+	    (stat(walpath, &wal) != 0 || wal.st_size == 0))
+		log_warnx("%s is empty (0 bytes): starting with empty state; if it held cases "
+		    "and alerts, stop deflectd and restore it from a backup", path);
+	free(walpath);
+}
+
 struct store *
 store_open(const char *dir, char *err, size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 
 	st->path = xasprintf("%s/deflectd.db", dir);
+	warn_if_emptied(st->path);
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", st->path,

@@ -64,6 +64,7 @@ struct deflectd {
 	/* Writes to the state database fail: input is refused (see daemon.c). */
 	int degraded;
 	char degraded_why[256];
+	int lock_fd; /* state_dir/deflectd.lock, held while running */
 	/* The open batch's input and counts, added to it once committed. */
 	struct source_stats *batch_src;
 	uint64_t batch_posts, batch_dups;

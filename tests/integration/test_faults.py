@@ -213,5 +213,55 @@ class Retries(unittest.TestCase):
         self.assertGreaterEqual(min(delays), 2, delays)
 
 
+class Startup(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def exits(self, d):
+        d.start(expect_ready=False)
+        self.assertEqual(d.proc.wait(timeout=10), 1)
+        d.log_thread.join(timeout=5)
+        return "\n".join(d.log)
+
+    def test_state_dir_that_is_a_file_is_named_as_such(self):
+        d = Daemon(self.t.name)
+        with open(d.state, "w") as f:
+            f.write("not a directory\n")
+        log = self.exits(d)
+        self.assertIn(f"state_dir {d.state} is not a directory (it is a file)", log)
+        self.assertNotIn("No such file or directory", log)
+
+    def test_empty_state_file_is_reported(self):
+        d = Daemon(self.t.name)
+        os.makedirs(d.state)
+        open(os.path.join(d.state, "deflectd.db"), "w").close()
+        d.start()
+        d.stop()
+        self.assertTrue(any("deflectd.db is empty (0 bytes): starting with empty state" in l
+                            for l in d.log), d.log)
+        # A database it made itself is not empty the next time.
+        d.start()
+        d.stop()
+        self.assertFalse(any("is empty" in l for l in d.log), d.log)
+
+    def test_second_daemon_on_the_same_state_is_refused(self):
+        first = Daemon(self.t.name).start()
+        try:
+            other = os.path.join(self.t.name, "other")
+            os.makedirs(other)
+            os.symlink(first.state, os.path.join(other, "state"))
+            second = Daemon(other)
+            log = self.exits(second)
+            self.assertIn(f"another deflectd (pid {first.proc.pid}) is running on this state "
+                          "directory; not starting", log)
+            # The first one is untouched.
+            self.assertEqual(first.get("/readyz"), (200, "ready\n"))
+        finally:
+            first.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
