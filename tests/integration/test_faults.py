@@ -10,7 +10,7 @@ import time
 import unittest
 
 from common import Receiver, tmpdir
-from daemon_harness import Daemon, post
+from daemon_harness import Daemon, iso, post
 
 PAD = "x" * 1500  # posts big enough that a small disk fills in a few dozen requests
 
@@ -261,6 +261,31 @@ class Startup(unittest.TestCase):
             self.assertEqual(first.get("/readyz"), (200, "ready\n"))
         finally:
             first.stop()
+
+
+class Input(unittest.TestCase):
+    def setUp(self):
+        self.t = tmpdir()
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def test_post_from_the_future_is_refused(self):
+        d = Daemon(self.t.name).start()  # clock_skew defaults to 1h
+        try:
+            far = post("f1", "hello", at="9999-12-31T23:59:59Z")
+            near = post("f2", "hello", at=iso(1800))
+            status, body = d.push([near, far])
+            self.assertEqual(status, 400, body)
+            self.assertEqual((body["accepted"], body["rejected"]), (1, 1), body)
+            self.assertEqual(body["errors"][0]["line"], 2)
+            self.assertIn("created_at 9999-12-31T23:59:59Z is more than clock_skew (3600s) "
+                          "ahead of the clock", body["errors"][0]["error"])
+            _, metrics = d.get("/metrics")
+            self.assertIn('deflectd_future_posts_total{source="push"} 1\n', metrics)
+            self.assertEqual(d.db("SELECT id FROM posts"), [("f2",)])
+        finally:
+            d.stop()
 
 
 if __name__ == "__main__":
