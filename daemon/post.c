@@ -8,10 +8,12 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "post.h"
 #include "post_fields.h"
 #include "xmalloc.h"
@@ -244,6 +246,55 @@ build(const struct post_value v[PK_COUNT], struct post *p, char *err, size_t err
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+	    c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+/*
+ * A copy of line with every invalid UTF-8 byte replaced by U+FFFD, as the
+ * README promises; NULL when line is valid UTF-8 already.
+ */
+static char *
+utf8_repair(const char *line, size_t len, size_t *outlen)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	struct buf b = BUF_INIT;
+	size_t i = 0, ok = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq(s + i, len - i);
+
+		if (n > 0) {
+			i += n;
+			continue;
+		}
+		buf_add(&b, line + ok, i - ok);
+		buf_add(&b, "\xef\xbf\xbd", 3);
+		ok = ++i;
+	}
+	if (b.s == NULL)
+		return NULL;
+	buf_add(&b, line + ok, len - ok);
+	*outlen = b.len;
+	return b.s;
+}
+
 /*
  * On success p->mem holds every string p points at; on failure p is zeroed
  * and nothing is held.
@@ -257,12 +308,26 @@ post_parse(struct post_parser *pp, const char *line, size_t len, struct post *p,
 	int rc;
 
 	memset(p, 0, sizeof *p);
+	char *fixed = NULL;
+	size_t fixedlen;
+
 	if (pp == NULL || !post_scan_fast(pp, line, len, v)) {
-		if ((o = scan_jansson(line, len, v, err, errlen)) == NULL)
-			return -1;
+		if ((o = scan_jansson(line, len, v, err, errlen)) == NULL) {
+			/* Invalid UTF-8 is replaced, not a reason to lose the post. */
+			char first[256];
+
+			snprintf(first, sizeof first, "%s", err);
+			if ((fixed = utf8_repair(line, len, &fixedlen)) == NULL ||
+			    (o = scan_jansson(fixed, fixedlen, v, err, errlen)) == NULL) {
+				snprintf(err, errlen, "%s", first);
+				free(fixed);
+				return -1;
+			}
+		}
 	}
 	rc = build(v, p, err, errlen);
 	json_decref(o);
+	free(fixed);
 	if (rc != 0)
 		post_release(p);
 	return rc;
