@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "post.h"
 #include "post_fields.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 static const char *const key_names[PK_COUNT] = {
@@ -246,26 +247,6 @@ build(const struct post_value v[PK_COUNT], struct post *p, char *err, size_t err
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
-	    c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	return len;
-}
-
 /*
  * A copy of line with every invalid UTF-8 byte replaced by U+FFFD, as the
  * README promises; NULL when line is valid UTF-8 already.
@@ -278,15 +259,15 @@ utf8_repair(const char *line, size_t len, size_t *outlen)
 	size_t i = 0, ok = 0;
 
 	while (i < len) {
-		size_t n = utf8_seq(s + i, len - i);
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
 
-		if (n > 0) {
-			i += n;
-			continue;
+		if (!utf8_is_valid(s + i, n, cp)) {
+			buf_add(&b, line + ok, i - ok);
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			ok = i + n;
 		}
-		buf_add(&b, line + ok, i - ok);
-		buf_add(&b, "\xef\xbf\xbd", 3);
-		ok = ++i;
+		i += n;
 	}
 	if (b.s == NULL)
 		return NULL;

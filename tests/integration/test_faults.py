@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from common import Receiver, tmpdir
+from common import DEFLECTD, Receiver, tmpdir
 from daemon_harness import Daemon, iso, post
 
 PAD = "x" * 1500  # posts big enough that a small disk fills in a few dozen requests
@@ -286,6 +286,22 @@ class Input(unittest.TestCase):
             self.assertEqual(d.db("SELECT id FROM posts"), [("f2",)])
         finally:
             d.stop()
+
+
+class RuleFiles(unittest.TestCase):
+    def test_binary_rule_file_bytes_are_escaped_in_errors(self):
+        with tmpdir() as t:
+            rules = os.path.join(t, "rules")
+            os.makedirs(rules)
+            with open(os.path.join(rules, "10-bin.rules"), "wb") as f:
+                f.write(b"\x89PNG\r\n\x1a\n\x1b[2J\xff\xfe\xc2\x85 caf\xc3\xa9 = 1\n"
+                        b"[deflection a]\npattern = x\x07\xc0y\nexample = x\n")
+            p = subprocess.run([DEFLECTD, "check", "--rules", rules], capture_output=True)
+            self.assertEqual(p.returncode, 1)
+            err = p.stderr.decode("utf-8")  # strict: raw invalid bytes would raise
+            self.assertFalse([c for c in err if ord(c) < 0x20 and c != "\n"
+                              or 0x7f <= ord(c) <= 0x9f], err)
+            self.assertIn("\\x1b[2J\\xff\\xfe\\xc2\\x85 caf\u00e9", err)
 
 
 if __name__ == "__main__":
