@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -34,6 +36,20 @@ struct admin {
 	struct evhttp *http;
 	char *token;  /* NULL: push is disabled */
 	int loopback; /* reads need no token only on a loopback address */
+	struct client **clients; /* every connection, for the request deadline */
+	size_t nclients;
+};
+
+/*
+ * One admin connection. evhttp owns the bufferevent; the extra reference
+ * taken here keeps it (and its socket) from being finalized under us, so
+ * the deadline never shuts down a descriptor reused by someone else.
+ */
+struct client {
+	struct admin *a;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct timeval started; /* first byte of the request being read; 0 = none */
 };
 
 /* Sends a JSON body with status code. */
@@ -312,6 +328,98 @@ on_healthz(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* Drops a client whose connection evhttp has freed. */
+static void
+client_free(struct client *c)
+{
+	struct admin *a = c->a;
+
+	for (size_t i = 0; i < a->nclients; i++)
+		if (a->clients[i] == c) {
+			a->clients[i] = a->clients[--a->nclients];
+			break;
+		}
+	event_free(c->timer);
+	bufferevent_decref(c->bev);
+	free(c);
+}
+
+/*
+ * The request deadline: a client gets admin_request_timeout from the first
+ * byte of a request to its last, so a slow sender (slowloris) cannot hold a
+ * connection open by trickling bytes under evhttp's idle timeout.
+ */
+static void
+on_client_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	bufferevent_event_cb eventcb = NULL;
+	struct timeval now, left = {1, 0};
+	int64_t limit = c->a->d->cfg->admin_request_timeout;
+
+	(void)fd;
+	(void)what;
+	/* evhttp clears the callbacks when it frees the connection. */
+	bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+	if (eventcb == NULL) {
+		client_free(c);
+		return;
+	}
+	gettimeofday(&now, NULL);
+	if (c->started.tv_sec != 0 && now.tv_sec - c->started.tv_sec >= limit) {
+		log_info("admin: closing a client that took more than %llds to send a request",
+		    (long long)limit);
+		c->started.tv_sec = 0;
+		shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+	} else if (c->started.tv_sec != 0) {
+		left.tv_sec = (time_t)(limit - (now.tv_sec - c->started.tv_sec));
+	}
+	evtimer_add(c->timer, &left);
+}
+
+/* Input callback: the first byte of a request starts its deadline. */
+static void
+on_client_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct client *c = arg;
+
+	(void)b;
+	if (info->n_added > 0 && c->started.tv_sec == 0)
+		gettimeofday(&c->started, NULL);
+}
+
+/* Output callback: an answer means the request was read in full. */
+static void
+on_client_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct client *c = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		c->started.tv_sec = 0;
+}
+
+/* evhttp's bufferevent factory: one per connection, watched for the deadline. */
+static struct bufferevent *
+client_new(struct event_base *base, void *arg)
+{
+	struct admin *a = arg;
+	struct client *c = xcalloc(1, sizeof *c);
+	struct timeval one = {1, 0};
+
+	c->a = a;
+	if ((c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		abort(); /* out of memory */
+	bufferevent_incref(c->bev);
+	evbuffer_add_cb(bufferevent_get_input(c->bev), on_client_input, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), on_client_output, c);
+	c->timer = evtimer_new(base, on_client_timer, c);
+	evtimer_add(c->timer, &one);
+	a->clients = xreallocarray(a->clients, a->nclients + 1, sizeof *a->clients);
+	a->clients[a->nclients++] = c;
+	return c->bev;
+}
+
 /* Splits "host:port" or "[v6]:port". */
 static int
 split_listen(const char *s, char *host, size_t hostlen, int *port)
@@ -404,6 +512,7 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 	a->loopback = is_loopback(host);
 	a->http = evhttp_new(d->base);
 	evhttp_set_max_body_size(a->http, PUSH_MAX_BODY);
+	evhttp_set_bevcb(a->http, client_new, a);
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
 	evhttp_set_cb(a->http, "/healthz", on_healthz, a);
@@ -447,6 +556,9 @@ admin_free(struct admin *a)
 		return;
 	if (a->http != NULL)
 		evhttp_free(a->http);
+	while (a->nclients > 0)
+		client_free(a->clients[a->nclients - 1]);
+	free(a->clients);
 	if (a->token != NULL)
 		OPENSSL_cleanse(a->token, strlen(a->token));
 	free(a->token);

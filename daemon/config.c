@@ -86,6 +86,7 @@ config_default(void)
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
 	c->clock_skew = 3600;
+	c->admin_request_timeout = 30;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
 }
@@ -267,6 +268,8 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		duration_key(p, it, &c->retention, 0);
 	} else if (strcmp(k, "clock_skew") == 0) {
 		duration_key(p, it, &c->clock_skew, 0);
+	} else if (strcmp(k, "admin_request_timeout") == 0) {
+		duration_key(p, it, &c->admin_request_timeout, 0);
 	} else if (strcmp(k, "max_state_size") == 0) {
 		size_key(p, it, &c->max_state_size);
 	} else if (strcmp(k, "admin_listen") == 0) {

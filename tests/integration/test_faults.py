@@ -5,6 +5,7 @@ sent again."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import unittest
@@ -284,6 +285,36 @@ class Input(unittest.TestCase):
             _, metrics = d.get("/metrics")
             self.assertIn('deflectd_future_posts_total{source="push"} 1\n', metrics)
             self.assertEqual(d.db("SELECT id FROM posts"), [("f2",)])
+        finally:
+            d.stop()
+
+    def test_slow_client_is_closed_at_the_request_deadline(self):
+        d = Daemon(self.t.name, extra="admin_request_timeout = 2s\n").start()
+        try:
+            slow = socket.create_connection(("127.0.0.1", d.port))
+            slow.settimeout(0.1)
+            slow.sendall(b"POST /v1/posts HTTP/1.1\r\nHost: x\r\n")
+            started, closed = time.monotonic(), None
+            # One header byte every 0.3 s: never idle long enough for an idle timeout.
+            while time.monotonic() - started < 8:
+                try:
+                    slow.sendall(b"X")
+                    if slow.recv(4096) == b"":
+                        closed = time.monotonic() - started
+                        break
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed = time.monotonic() - started
+                    break
+                time.sleep(0.3)
+            slow.close()
+            self.assertIsNotNone(closed, "the slow client was never closed")
+            self.assertGreaterEqual(closed, 1.5)
+            self.assertLess(closed, 5)
+            # Others are served all along, and a quick request is never cut.
+            self.assertEqual(d.get("/healthz"), (200, "ok\n"))
+            self.assertEqual(d.push([post("q1", "hello")])[0], 200)
         finally:
             d.stop()
 
