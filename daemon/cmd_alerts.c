@@ -19,18 +19,38 @@
 #include "xmalloc.h"
 
 static const char alerts_usage[] =
-    "usage: deflectd alerts [-c FILE] list [--state pending|delivered|dead]\n"
+    "usage: deflectd alerts [-c FILE] list [--state pending|delivered|dead] [--limit N]\n"
     "       deflectd alerts [-c FILE] requeue --dead | ID...\n"
     "       deflectd alerts [-c FILE] enable-webhook NAME\n";
 
-/* store_rows callback: one delivery as a tab-separated line. */
+/* store_rows callback: one delivery as a tab-separated line, counted in *arg. */
 static void
 print_row(void *arg, int n, const char *const *v)
 {
-	(void)arg;
+	++*(long *)arg;
 	for (int i = 0; i < n; i++)
 		printf("%s%s", i ? "\t" : "", v[i] ? v[i] : "-");
 	printf("\n");
+}
+
+/* The newest deliveries listed unless --limit says otherwise. */
+#define ALERTS_LIST_LIMIT 1000
+
+struct limited {
+	long limit;
+	long *rows;
+};
+
+/* store_rows callback: prints rows up to the limit, counting one more. */
+static void
+print_limited(void *arg, int n, const char *const *v)
+{
+	struct limited *l = arg;
+
+	if (*l->rows < l->limit)
+		print_row(l->rows, n, v);
+	else
+		++*l->rows;
 }
 
 /* Opens the state database named by the config. */
@@ -56,11 +76,14 @@ cmd_alerts(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"state", required_argument, NULL, 's'},
 	    {"dead", no_argument, NULL, 'd'},
+	    {"limit", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *state = NULL;
 	int ch, dead = 0, rc = 0;
+	long limit = ALERTS_LIST_LIMIT, rows = 0;
+	char *end;
 	struct config *cfg;
 	struct store *st;
 
@@ -71,6 +94,13 @@ cmd_alerts(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 's': state = optarg; break;
 		case 'd': dead = 1; break;
+		case 'l':
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || limit < 1 || limit > 100000000) {
+				fprintf(stderr, "deflectd alerts: --limit wants a number from 1 up\n");
+				return 2;
+			}
+			break;
 		case 'h': fputs(alerts_usage, stdout); return 0;
 		default: fputs(alerts_usage, stderr); return 2;
 		}
@@ -90,11 +120,19 @@ cmd_alerts(int argc, char **argv)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("alert\ttype\twebhook\tstate\tattempts\tlast_status\tlast_error\tcreated\n");
+		char lim[24];
+
+		/* One row more than asked tells whether the list was cut. */
+		snprintf(lim, sizeof lim, "%ld", limit + 1);
 		rc = store_rows(st,
 		    "SELECT d.alert_id, o.type, d.webhook, d.state, d.attempts, d.last_status,"
 		    " d.last_error, datetime(o.created_at, 'unixepoch') FROM deliveries d"
 		    " JOIN outbox o ON o.id = d.alert_id WHERE ?1 IS NULL OR d.state = ?1"
-		    " ORDER BY o.created_at, d.alert_id", state, NULL, print_row, NULL);
+		    " ORDER BY o.created_at DESC, d.alert_id DESC LIMIT ?2", state, lim, print_limited,
+		    &(struct limited){limit, &rows});
+		if (rows > limit)
+			fprintf(stderr, "deflectd alerts: the newest %ld shown; --limit N shows more\n",
+			    limit);
 	} else if (strcmp(sub, "requeue") == 0 && (dead || optind < argc)) {
 		char *q;
 		int n = 0;

@@ -51,6 +51,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS webhook_state ("
     "  name TEXT PRIMARY KEY, disabled_at INTEGER, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
+    "CREATE INDEX IF NOT EXISTS cases_brand ON cases (brand, state);"
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
@@ -95,7 +96,8 @@ static const char *sql[S_COUNT] = {
     "INSERT OR IGNORE INTO evidence (platform, conversation_id, customer, case_post_id,"
     " post_id, kind, at, rule, text, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "SELECT post_id, kind, at, rule, text, url FROM evidence WHERE platform = ?1 AND"
-    " conversation_id = ?2 AND customer = ?3 AND case_post_id = ?4 ORDER BY at, post_id",
+    " conversation_id = ?2 AND customer = ?3 AND case_post_id = ?4 ORDER BY at, post_id"
+    " LIMIT 100",
     "INSERT OR IGNORE INTO deliveries (alert_id, webhook, next_at, updated_at)"
     " VALUES (?, ?, ?, ?)",
     "SELECT d.alert_id, o.body, d.attempts, max(o.created_at, coalesce(d.requeued_at, 0))"

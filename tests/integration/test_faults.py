@@ -319,6 +319,36 @@ class Input(unittest.TestCase):
             d.stop()
 
 
+class Lists(unittest.TestCase):
+    def test_alerts_list_is_bounded(self):
+        with tmpdir() as t:
+            rx = Receiver()
+            rx.default = 500
+            d = Daemon(t, window="1s", extra=(
+                f"[webhook ops]\nurl = {rx.url}\nretry_base = 1h\nretry_max = 1h\n"))
+            try:
+                d.start()
+                d.push([p for n in range(5) for p in deflection(n)])
+                d.wait_db("SELECT count(*) FROM deliveries", [(5,)])
+            finally:
+                d.stop()
+                rx.close()
+            run = lambda *a: subprocess.run([DEFLECTD, "alerts", "-c", d.conf, "list", *a],
+                                            capture_output=True, text=True)
+            p = run("--limit", "2")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            rows = p.stdout.splitlines()[1:]
+            self.assertEqual(len(rows), 2, p.stdout)
+            newest = d.db("SELECT d.alert_id FROM deliveries d JOIN outbox o ON o.id = "
+                          "d.alert_id ORDER BY o.created_at DESC, d.alert_id DESC LIMIT 2")
+            self.assertEqual([r.split("\t")[0] for r in rows], [a for (a,) in newest])
+            self.assertIn("the newest 2 shown; --limit N shows more", p.stderr)
+            p = run()
+            self.assertEqual(len(p.stdout.splitlines()), 6)
+            self.assertEqual(p.stderr, "")
+            self.assertEqual(run("--limit", "0").returncode, 2)
+
+
 class RuleFiles(unittest.TestCase):
     def test_binary_rule_file_bytes_are_escaped_in_errors(self):
         with tmpdir() as t:
