@@ -159,7 +159,10 @@ fail_closed(struct deflectd *d)
 int
 daemon_ingest_begin(struct deflectd *d)
 {
-	if (d->degraded)
+	/* One transaction at a time: a push being taken in slices finishes first. */
+	if (d->batch_open && d->admin != NULL)
+		admin_push_settle(d->admin);
+	if (d->degraded || d->batch_open)
 		return -1;
 	d->batch_src = NULL;
 	d->batch_posts = d->batch_dups = 0;
@@ -167,7 +170,16 @@ daemon_ingest_begin(struct deflectd *d)
 		fail_closed(d);
 		return -1;
 	}
+	d->batch_open = 1;
 	return 0;
+}
+
+void
+daemon_ingest_abandon(struct deflectd *d)
+{
+	d->batch_open = 0;
+	d->batch_src = NULL;
+	store_rollback(d->store);
 }
 
 struct source_stats *
@@ -229,7 +241,9 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 int
 daemon_ingest_end(struct deflectd *d, int ok)
 {
+	d->batch_open = 0;
 	if (ok && store_commit(d->store) == 0) {
+		webhooks_kick(d->hooks);
 		if (d->batch_src != NULL) {
 			d->batch_src->posts += d->batch_posts;
 			d->batch_src->duplicates += d->batch_dups;
@@ -398,6 +412,8 @@ advance(struct deflectd *d)
 {
 	int64_t now = (int64_t)time(NULL);
 
+	if (d->batch_open) /* a push in slices holds the transaction; next tick */
+		return 0;
 	if (d->degraded && !writable(d))
 		return -1;
 	if (store_begin(d->store) != 0) {

@@ -120,6 +120,7 @@ struct store {
 	int failing;
 	char error[256];
 	int txn_failed; /* a write of the open transaction failed: it must not commit */
+	int nested;     /* store_begin inside an open transaction: a savepoint */
 };
 
 const char *
@@ -338,16 +339,52 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
+/* Runs a savepoint statement; its failure poisons the transaction around it. */
+static int
+savepoint(struct store *st, const char *q)
+{
+	if (sqlite3_exec(st->db, q, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	snprintf(st->error, sizeof st->error, "%s", sqlite3_errmsg(st->db));
+	st->txn_failed = 1;
+	return -1;
+}
+
 int
 store_begin(struct store *st)
 {
+	/*
+	 * A push is processed in slices, its transaction open across loop
+	 * turns; webhook outcomes recorded meanwhile join it as a savepoint
+	 * (at worst, should it roll back, an alert is sent again).
+	 */
+	if (!sqlite3_get_autocommit(st->db)) {
+		if (st->txn_failed || savepoint(st, "SAVEPOINT nested") != 0)
+			return -1;
+		st->nested++;
+		return 0;
+	}
 	st->txn_failed = 0;
 	return run(st, S_BEGIN);
 }
 
 int
+store_in_transaction(const struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+int
 store_commit(struct store *st)
 {
+	if (st->nested > 0) {
+		if (st->txn_failed || savepoint(st, "RELEASE nested") != 0) {
+			store_rollback(st);
+			return -1;
+		}
+		st->nested--;
+		return 0;
+	}
 	/*
 	 * A failed statement is undone alone and the transaction stays open;
 	 * committing the rest would keep a batch's posts without the cases
@@ -366,6 +403,12 @@ store_commit(struct store *st)
 void
 store_rollback(struct store *st)
 {
+	if (st->nested > 0) {
+		st->nested--;
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL, NULL);
+		return;
+	}
 	/* SQLITE_FULL and SQLITE_IOERR may already have rolled the transaction back. */
 	if (!sqlite3_get_autocommit(st->db))
 		run(st, S_ROLLBACK);

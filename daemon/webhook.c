@@ -329,10 +329,12 @@ on_done(void *arg, CURL *e, CURLcode result)
 		h->gone++;
 		log_warnx("webhook %s: HTTP 410 Gone; delivery to it is disabled until re-enabled "
 		    "(deflectd alerts enable-webhook %s)", wc->name, wc->name);
-		if (store_begin(ws->store) == 0 &&
-		    (store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone") != 0 ||
-			store_commit(ws->store) != 0))
-			store_rollback(ws->store);
+		if (store_begin(ws->store) == 0) {
+			if (store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone") != 0)
+				store_rollback(ws->store);
+			else
+				store_commit(ws->store);
+		}
 	} else {
 		int64_t ra = result == CURLE_OK && status == 429 ? retry_after(e) : -1;
 
@@ -355,10 +357,11 @@ on_done(void *arg, CURL *e, CURLcode result)
 		}
 	}
 	if (store_begin(ws->store) == 0) {
-		store_delivery_set(ws->store, dl->alert_id, wc->name, state, attempts, next,
-		    status, *error ? error : NULL, now);
-		if (store_commit(ws->store) != 0)
+		if (store_delivery_set(ws->store, dl->alert_id, wc->name, state, attempts, next,
+		    status, *error ? error : NULL, now) != 0)
 			store_rollback(ws->store);
+		else
+			store_commit(ws->store);
 	}
 	dl->easy = NULL;
 	curl_easy_cleanup(e);
@@ -413,6 +416,9 @@ scan(struct webhooks *ws)
 {
 	int64_t now = (int64_t)time(NULL);
 
+	/* A push is being taken in: its alerts are not committed yet. */
+	if (store_in_transaction(ws->store))
+		return;
 	for (size_t i = 0; i < ws->n; i++) {
 		struct hook *h = &ws->hooks[i];
 		struct due_ctx c = {ws, h};

@@ -66,6 +66,7 @@ struct deflectd {
 	char degraded_why[256];
 	int lock_fd; /* state_dir/deflectd.lock, held while running */
 	/* The open batch's input and counts, added to it once committed. */
+	int batch_open;
 	struct source_stats *batch_src;
 	uint64_t batch_posts, batch_dups;
 };
@@ -84,8 +85,13 @@ int daemon_ingest_begin(struct deflectd *d);
  */
 int daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *line,
     size_t len, char *err, size_t errlen);
-/* Commits the batch (ok) or rolls it back; returns 0 when it is durable. */
+/*
+ * Commits the batch (ok) or rolls it back; returns 0 when it is durable.
+ * A batch that does not commit makes the daemon fail closed (daemon.c).
+ */
 int daemon_ingest_end(struct deflectd *d, int ok);
+/* Rolls the open batch back at shutdown, when memory no longer matters. */
+void daemon_ingest_abandon(struct deflectd *d);
 /*
  * Takes native NDJSON lines (what a platform mapping made) in as one batch;
  * a bad line is logged naming src and what, and skipped. When posname is

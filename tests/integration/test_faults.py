@@ -7,11 +7,13 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.request
 import unittest
 
 from common import DEFLECTD, Receiver, tmpdir
-from daemon_harness import Daemon, iso, post
+from daemon_harness import TOKEN, Daemon, iso, post
 
 PAD = "x" * 1500  # posts big enough that a small disk fills in a few dozen requests
 
@@ -315,6 +317,47 @@ class Input(unittest.TestCase):
             # Others are served all along, and a quick request is never cut.
             self.assertEqual(d.get("/healthz"), (200, "ok\n"))
             self.assertEqual(d.push([post("q1", "hello")])[0], 200)
+        finally:
+            d.stop()
+
+    def test_large_push_leaves_the_loop_free(self):
+        d = Daemon(self.t.name).start()
+        try:
+            at = iso()
+            pad = "y" * 200
+            lines = [json.dumps({"id": f"big{i}", "platform": "twitter", "author": f"u{i % 997}",
+                                 "conversation_id": f"k{i // 4}", "created_at": at,
+                                 "text": f"hello number {i} {pad}"})
+                     for i in range(180000)]
+            body = ("\n".join(lines) + "\n").encode()
+            self.assertGreater(len(body), 48 << 20)
+            result = {}
+
+            def send():
+                req = urllib.request.Request(f"http://127.0.0.1:{d.port}/v1/posts", data=body,
+                                             method="POST")
+                req.add_header("Authorization", "Bearer " + TOKEN)
+                with urllib.request.urlopen(req, timeout=120) as r:
+                    result["status"], result["body"] = r.status, json.loads(r.read())
+            t = threading.Thread(target=send)
+            t.start()
+            # /healthz is answered all along, and a small push in the meantime
+            # waits its turn and is kept too.
+            worst, small = 0.0, None
+            while t.is_alive():
+                t0 = time.monotonic()
+                self.assertEqual(d.get("/healthz"), (200, "ok\n"))
+                worst = max(worst, time.monotonic() - t0)
+                if small is None:
+                    small = d.push([post("small1", "hello")])
+                time.sleep(0.02)
+            t.join()
+            self.assertEqual(result["status"], 200, result)
+            self.assertEqual(result["body"]["accepted"], 180000)
+            self.assertEqual(small[0], 200, small)
+            self.assertEqual(d.db("SELECT count(*) FROM posts"), [(180001,)])
+            print(f"large push: {len(body) >> 20} MiB, slowest /healthz {worst * 1000:.0f} ms")
+            self.assertLess(worst, 1.0)
         finally:
             d.stop()
 
