@@ -406,11 +406,22 @@ writable(struct deflectd *d)
 	return 1;
 }
 
-/* Moves the pipeline's clock to now, firing deadlines, in one transaction. */
+/*
+ * Time one turn may spend tracking a backlog (posts of a large push coming
+ * due together); the rest goes on at the next turn of the loop.
+ */
+#define ADVANCE_SLICE_USEC 20000
+
+/*
+ * Moves the pipeline's clock to now, firing deadlines, in one transaction.
+ * Returns 1 when a backlog remains (the next turn of the loop goes on), 0
+ * when done, -1 when the store failed.
+ */
 static int
 advance(struct deflectd *d)
 {
 	int64_t now = (int64_t)time(NULL);
+	int more;
 
 	if (d->batch_open) /* a push in slices holds the transaction; next tick */
 		return 0;
@@ -420,7 +431,14 @@ advance(struct deflectd *d)
 		fail_closed(d);
 		return -1;
 	}
-	pipeline_advance(d->pl, now);
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		more = pipeline_advance_some(d->pl, now, 256);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (more && (t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 <
+	    ADVANCE_SLICE_USEC);
 	store_posts_prune(d->store, now - d->cfg->retention);
 	if (store_commit(d->store) != 0) {
 		store_rollback(d->store);
@@ -430,9 +448,14 @@ advance(struct deflectd *d)
 	if (d->degraded) {
 		d->degraded = 0;
 		log_notice("%s: writes succeed again: taking input", store_path(d->store));
-		webhooks_kick(d->hooks);
 	}
-	return 0;
+	webhooks_kick(d->hooks);
+	if (more && d->more != NULL) {
+		struct timeval zero = {0, 0};
+
+		evtimer_add(d->more, &zero);
+	}
+	return more;
 }
 
 static void
@@ -584,7 +607,8 @@ restore(struct deflectd *d)
 	if (load(d) != 0)
 		return -1;
 	/* When this cannot commit, the daemon starts failed closed and keeps trying. */
-	(void)advance(d);
+	while (advance(d) == 1)
+		;
 	tracker_stats(pipeline_tracker(d->pl), &ts);
 	log_info("state %s: %llu open and %llu unresolved cases", store_path(d->store),
 	    (unsigned long long)ts.open, (unsigned long long)ts.unresolved);
@@ -709,6 +733,7 @@ daemon_main(int argc, char **argv)
 	struct timeval one = {1, 0};
 	d.tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
 	event_add(d.tick, &one);
+	d.more = evtimer_new(d.base, on_tick, &d);
 	uint64_t wd = notify_watchdog_usec();
 	if (wd > 0) {
 		struct timeval half = {(time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000)};
@@ -731,6 +756,7 @@ daemon_main(int argc, char **argv)
 	if (d.watchdog)
 		event_free(d.watchdog);
 	event_free(d.tick);
+	event_free(d.more);
 	source_file_stop_all(&d);
 	source_bluesky_stop_all(&d);
 	source_mastodon_stop_all(&d);

@@ -55,6 +55,7 @@ struct deflectd {
 	struct xsrc **xs;
 	size_t nxs;
 	struct event *tick;
+	struct event *more; /* a backlog of posts to track goes on at the next turn */
 	struct event *watchdog;
 	struct event *signals[3];
 	uint64_t reloads, reload_failures;
