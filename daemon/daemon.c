@@ -197,6 +197,19 @@ daemon_source(struct deflectd *d, const char *name)
 	return s;
 }
 
+/* Is the post dated more than clock_skew ahead of now? When clamp, it is made now. */
+static int
+future(const struct deflectd *d, struct post *p, int clamp)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (p->created_at <= now + d->cfg->clock_skew)
+		return 0;
+	if (clamp)
+		p->created_at = now;
+	return 1;
+}
+
 int
 daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *line, size_t len,
     char *err, size_t errlen)
@@ -208,17 +221,23 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 		src->bad++;
 		return -1;
 	}
-	/* A post from the future would wait in the reorder buffer until its time. */
-	if (p.created_at > (int64_t)time(NULL) + d->cfg->clock_skew) {
+	/*
+	 * A post from the future would wait in the reorder buffer until its
+	 * time. A platform's post carries its client's clock (Bluesky's
+	 * createdAt): it happened now. Native input is refused, with the reason.
+	 */
+	if (future(d, &p, src->network)) {
 		char at[32];
 
-		rfc3339_format(p.created_at, at, sizeof at);
-		snprintf(err, errlen, "created_at %s is more than clock_skew (%llds) ahead of the "
-		    "clock", at, (long long)d->cfg->clock_skew);
-		src->bad++;
 		src->future++;
-		post_release(&p);
-		return -1;
+		if (!src->network) {
+			rfc3339_format(p.created_at, at, sizeof at);
+			snprintf(err, errlen, "created_at %s is more than clock_skew (%llds) ahead of "
+			    "the clock", at, (long long)d->cfg->clock_skew);
+			src->bad++;
+			post_release(&p);
+			return -1;
+		}
 	}
 	rc = store_post_add(d->store, p.platform, p.id, p.created_at, line, len);
 	if (rc < 0) {
@@ -568,8 +587,10 @@ requeue_post(void *arg, const char *json, size_t len)
 	struct post p;
 	char err[256];
 
-	if (post_parse(d->pp, json, len, &p, err, sizeof err) == 0)
+	if (post_parse(d->pp, json, len, &p, err, sizeof err) == 0) {
+		(void)future(d, &p, 1);
 		pipeline_post(d->pl, &p);
+	}
 	else
 		log_warnx("%s: a stored post no longer parses: %s", store_path(d->store), err);
 }
