@@ -86,7 +86,7 @@ config_default(void)
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
 	c->clock_skew = 3600;
-	c->admin_request_timeout = 30;
+	c->admin_request_timeout = 60;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
 }
