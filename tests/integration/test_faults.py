@@ -399,6 +399,31 @@ class Input(unittest.TestCase):
             stop.set()
             d.stop()
 
+    def test_deliveries_during_a_sliced_push_are_recorded(self):
+        # Webhook outcomes that come back while a large push holds its
+        # transaction join it; nothing is lost and nothing is sent early.
+        rx = Receiver()
+        d = Daemon(self.t.name, window="1s", extra=(
+            f"[webhook ops]\nurl = {rx.url}\nretry_base = 1s\nretry_max = 1s\n"
+            "concurrency = 64\ntypes = deflection.unresolved\n")).start()
+        try:
+            self.assertEqual(d.push([p for n in range(30) for p in deflection(n)])[0], 200)
+            time.sleep(1.2)
+            at = iso()
+            big = [{"id": f"s{i}", "platform": "twitter", "author": f"u{i % 97}",
+                    "conversation_id": f"s{i // 4}", "created_at": at,
+                    "text": "hello " + "w" * 200} for i in range(60000)]
+            status, body = d.push(big)
+            self.assertEqual((status, body["accepted"]), (200, 60000), body)
+            d.wait_db("SELECT state, count(*) FROM deliveries GROUP BY state",
+                      [("delivered", 30)], timeout=30)
+            ids = [r["headers"]["webhook-id"] for r in rx.requests]
+            self.assertEqual(len(set(ids)), 30)
+            self.assertFalse([l for l in d.log if "transaction" in l], d.log)
+        finally:
+            d.stop()
+            rx.close()
+
 
 class Lists(unittest.TestCase):
     def test_alerts_list_is_bounded(self):
