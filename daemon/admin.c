@@ -310,10 +310,9 @@ push_run(struct admin *a, int budget)
 			if (len > 0 && ps->line.s[len - 1] == '\r')
 				len--;
 			ps->line.s[len] = '\0';
-			if (len > 0)
-				rc = daemon_ingest_line(d, src, ps->line.s, len, errbuf, sizeof errbuf);
-			else
-				continue;
+			/* A blank line is skipped silently (rc 2), still within the slice's time. */
+			rc = len > 0 ? daemon_ingest_line(d, src, ps->line.s, len, errbuf,
+			    sizeof errbuf) : 2;
 		}
 		if (rc == 1)
 			ps->accepted++;
@@ -321,7 +320,7 @@ push_run(struct admin *a, int budget)
 			ps->duplicates++;
 		else if (rc == -2)
 			ps->failed = 1;
-		else {
+		else if (rc == -1) {
 			ps->rejected++;
 			log_info("push: line %zu: %s", ps->lineno, errbuf);
 			if (json_array_size(ps->errors) < PUSH_MAX_ERRORS)

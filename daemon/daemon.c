@@ -590,9 +590,9 @@ requeue_post(void *arg, const char *json, size_t len)
 	if (post_parse(d->pp, json, len, &p, err, sizeof err) == 0) {
 		(void)future(d, &p, 1);
 		pipeline_post(d->pl, &p);
-	}
-	else
+	} else {
 		log_warnx("%s: a stored post no longer parses: %s", store_path(d->store), err);
+	}
 }
 
 /* Puts back what the last run committed: open cases, then posts not yet tracked. */
