@@ -132,13 +132,17 @@ on_client_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	gettimeofday(&now, NULL);
-	if (c->started.tv_sec != 0 && now.tv_sec - c->started.tv_sec >= limit) {
+	int64_t usec = (int64_t)(now.tv_sec - c->started.tv_sec) * 1000000 +
+	    (now.tv_usec - c->started.tv_usec);
+
+	if (c->started.tv_sec != 0 && usec >= limit * 1000000) {
 		log_info("admin: closing a client that took more than %llds to send a request",
 		    (long long)limit);
 		c->started.tv_sec = 0;
 		shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
-	} else if (c->started.tv_sec != 0) {
-		left.tv_sec = (time_t)(limit - (now.tv_sec - c->started.tv_sec));
+	} else if (c->started.tv_sec != 0 && limit * 1000000 - usec < 1000000) {
+		left.tv_sec = 0;
+		left.tv_usec = (suseconds_t)(limit * 1000000 - usec);
 	}
 	evtimer_add(c->timer, &left);
 }

@@ -497,8 +497,11 @@ webhooks_free(struct webhooks *ws)
 {
 	if (ws == NULL)
 		return;
-	for (size_t i = 0; i < ws->nflying; i++)
+	for (size_t i = 0; i < ws->nflying; i++) {
+		/* Out of the multi handle first, with what curlev keeps for it. */
+		curlev_remove(ws->cv, ws->flying[i]->easy);
 		delivery_free(ws->flying[i]);
+	}
 	free(ws->flying);
 	curlev_free(ws->cv);
 	if (ws->timer)
