@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -43,6 +45,23 @@ struct admin {
 	struct evhttp *http;
 	char *token;  /* NULL: push is disabled */
 	int loopback; /* reads need no token only on a loopback address */
+	struct client **clients; /* every connection, for the request deadline */
+	size_t nclients;
+	struct push **pushes; /* the first is being taken in, the others wait */
+	size_t npushes;
+	struct event *push_ev; /* the next slice */
+};
+
+/*
+ * One admin connection. evhttp owns the bufferevent; the extra reference
+ * taken here keeps it (and its socket) from being finalized under us, so
+ * the deadline never shuts down a descriptor reused by someone else.
+ */
+struct client {
+	struct admin *a;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct timeval started; /* first byte of the request being read; 0 = none */
 };
 
 /* Sends a JSON body with status code. */
@@ -83,85 +102,308 @@ authorized(const struct admin *a, struct evhttp_request *req)
 	return strlen(h) == n && CRYPTO_memcmp(h, a->token, n) == 0;
 }
 
+/* Drops a client whose connection evhttp has freed. */
+static void
+client_free(struct client *c)
+{
+	struct admin *a = c->a;
+
+	for (size_t i = 0; i < a->nclients; i++)
+		if (a->clients[i] == c) {
+			a->clients[i] = a->clients[--a->nclients];
+			break;
+		}
+	event_free(c->timer);
+	bufferevent_decref(c->bev);
+	free(c);
+}
+
+/*
+ * The request deadline: a client gets admin_request_timeout from the first
+ * byte of a request to its last, so a slow sender (slowloris) cannot hold a
+ * connection open by trickling bytes under evhttp's idle timeout.
+ */
+static void
+on_client_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	bufferevent_event_cb eventcb = NULL;
+	struct timeval now, left = {1, 0};
+	int64_t limit = c->a->d->cfg->admin_request_timeout;
+
+	(void)fd;
+	(void)what;
+	/* evhttp clears the callbacks when it frees the connection. */
+	bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+	if (eventcb == NULL) {
+		client_free(c);
+		return;
+	}
+	gettimeofday(&now, NULL);
+	int64_t usec = (int64_t)(now.tv_sec - c->started.tv_sec) * 1000000 +
+	    (now.tv_usec - c->started.tv_usec);
+
+	if (c->started.tv_sec != 0 && usec >= limit * 1000000) {
+		log_info("admin: closing a client that took more than %llds to send a request",
+		    (long long)limit);
+		c->started.tv_sec = 0;
+		shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+	} else if (c->started.tv_sec != 0 && limit * 1000000 - usec < 1000000) {
+		left.tv_sec = 0;
+		left.tv_usec = (suseconds_t)(limit * 1000000 - usec);
+	}
+	evtimer_add(c->timer, &left);
+}
+
+/* Input callback: the first byte of a request starts its deadline. */
+static void
+on_client_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct client *c = arg;
+
+	(void)b;
+	if (info->n_added > 0 && c->started.tv_sec == 0)
+		gettimeofday(&c->started, NULL);
+}
+
+/* Output callback: an answer means the request was read in full. */
+static void
+on_client_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct client *c = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		c->started.tv_sec = 0;
+}
+
+/* A request was read whole: its deadline no longer runs while it is handled. */
+static void
+request_read(struct admin *a, struct evhttp_request *req)
+{
+	struct bufferevent *bev =
+	    evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+
+	for (size_t i = 0; i < a->nclients; i++)
+		if (a->clients[i]->bev == bev)
+			a->clients[i]->started.tv_sec = 0;
+}
+
+/* evhttp's bufferevent factory: one per connection, watched for the deadline. */
+static struct bufferevent *
+client_new(struct event_base *base, void *arg)
+{
+	struct admin *a = arg;
+	struct client *c = xcalloc(1, sizeof *c);
+	struct timeval one = {1, 0};
+
+	c->a = a;
+	if ((c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		abort(); /* out of memory */
+	bufferevent_incref(c->bev);
+	evbuffer_add_cb(bufferevent_get_input(c->bev), on_client_input, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), on_client_output, c);
+	c->timer = evtimer_new(base, on_client_timer, c);
+	evtimer_add(c->timer, &one);
+	a->clients = xreallocarray(a->clients, a->nclients + 1, sizeof *a->clients);
+	a->clients[a->nclients++] = c;
+	return c->bev;
+}
+
+/*
+ * A push being taken in. A large body is processed in slices of at most
+ * PUSH_SLICE_USEC, the loop running between them (health checks, other
+ * clients, webhooks), while the request stays one transaction: it is
+ * answered once, after its commit. Pushes that arrive meanwhile wait their
+ * turn in order; any other writer that cannot wait makes the open push
+ * finish first (admin_push_settle).
+ */
+struct push {
+	struct admin *a;
+	struct evhttp_request *req; /* NULL once the client has gone */
+	struct evbuffer *body;      /* taken over from the request; read lines are drained */
+	struct buf line;            /* the line being read, copied out whole */
+	size_t lineno;
+	int accepted, duplicates, rejected, failed, begun;
+	json_t *errors;
+};
+
+/* Time one slice of a push may hold the loop. */
+#define PUSH_SLICE_USEC 20000
+
+/* Runs the next slice once the loop has looked at its sockets (a zero timeout). */
+static void
+push_soon(struct admin *a)
+{
+	struct timeval now = {0, 0};
+
+	evtimer_add(a->push_ev, &now);
+}
+
+/* The client of a push went away: nothing to answer, but the batch goes on. */
+static void
+on_push_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct push *ps = arg;
+
+	(void)evcon;
+	ps->req = NULL;
+}
+
+/* Commits (or rolls back) a push, answers it and starts the next one. */
+static void
+push_finish(struct admin *a, struct push *ps)
+{
+	struct evhttp_request *req = ps->req;
+	int ok = ps->begun && daemon_ingest_end(a->d, !ps->failed) == 0;
+
+	memmove(a->pushes, a->pushes + 1, --a->npushes * sizeof *a->pushes);
+	if (req != NULL) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL, NULL);
+		if (!ps->begun)
+			reply_error(req, 503, "Service Unavailable",
+			    "state database writes fail; nothing from this request was kept");
+		else if (!ok)
+			reply_error(req, 503, "Service Unavailable",
+			    "state database failed; nothing from this request was kept");
+		else
+			reply_json(req, ps->rejected ? 400 : 200, ps->rejected ? "Bad Request" : "OK",
+			    json_pack("{s:i, s:i, s:i, s:O}", "accepted", ps->accepted, "duplicates",
+				ps->duplicates, "rejected", ps->rejected, "errors", ps->errors));
+	}
+	json_decref(ps->errors);
+	evbuffer_free(ps->body);
+	buf_free(&ps->line);
+	free(ps);
+	if (a->npushes > 0)
+		push_soon(a);
+}
+
+/* Takes lines of the first push in until its end or, when budget, the slice's time. */
+static void
+push_run(struct admin *a, int budget)
+{
+	struct push *ps = a->pushes[0];
+	struct deflectd *d = a->d;
+	struct source_stats *src = daemon_source(d, "push");
+	struct timespec t0, t;
+	unsigned n = 0;
+
+	if (!ps->begun) {
+		if (daemon_ingest_begin(d) != 0) {
+			push_finish(a, ps);
+			return;
+		}
+		ps->begun = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/*
+	 * Line by line out of the body's chunks: making 64 MiB one block first
+	 * (evbuffer_pullup) would itself hold the loop for half a second.
+	 */
+	while (evbuffer_get_length(ps->body) > 0 && !ps->failed) {
+		size_t eol_len = 0;
+		struct evbuffer_ptr eol = evbuffer_search_eol(ps->body, NULL, &eol_len,
+		    EVBUFFER_EOL_LF);
+		size_t len = eol.pos >= 0 ? (size_t)eol.pos : evbuffer_get_length(ps->body);
+		char errbuf[256];
+		int rc = 0;
+
+		ps->lineno++;
+		if (len > READER_DEFAULT_MAX) {
+			evbuffer_drain(ps->body, len + eol_len);
+			snprintf(errbuf, sizeof errbuf, "line longer than %d bytes", READER_DEFAULT_MAX);
+			rc = -1;
+		} else {
+			buf_reset(&ps->line);
+			buf_reserve(&ps->line, len + 1);
+			evbuffer_remove(ps->body, ps->line.s, len);
+			evbuffer_drain(ps->body, eol_len);
+			if (len > 0 && ps->line.s[len - 1] == '\r')
+				len--;
+			ps->line.s[len] = '\0';
+			/* A blank line is skipped silently (rc 2), still within the slice's time. */
+			rc = len > 0 ? daemon_ingest_line(d, src, ps->line.s, len, errbuf,
+			    sizeof errbuf) : 2;
+		}
+		if (rc == 1)
+			ps->accepted++;
+		else if (rc == 0)
+			ps->duplicates++;
+		else if (rc == -2)
+			ps->failed = 1;
+		else if (rc == -1) {
+			ps->rejected++;
+			log_info("push: line %zu: %s", ps->lineno, errbuf);
+			if (json_array_size(ps->errors) < PUSH_MAX_ERRORS)
+				json_array_append_new(ps->errors, json_pack("{s:I, s:s}", "line",
+				    (json_int_t)ps->lineno, "error", errbuf));
+		}
+		if (budget && ++n % 256 == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 >=
+			    PUSH_SLICE_USEC) {
+				push_soon(a);
+				return;
+			}
+		}
+	}
+	push_finish(a, ps);
+}
+
+/* Timer: the next slice of the push at the head of the queue. */
+static void
+on_push_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->npushes > 0)
+		push_run(a, 1);
+}
+
+void
+admin_push_settle(struct admin *a)
+{
+	/* Only a push already in its transaction holds the store. */
+	if (a->npushes > 0 && a->pushes[0]->begun)
+		push_run(a, 0);
+}
+
 /* POST /v1/posts: NDJSON posts, one transaction, per-line results. */
 static void
 on_posts(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
-	struct deflectd *d = a->d;
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in), lineno = 0;
-	int accepted = 0, duplicates = 0, rejected = 0, failed = 0;
-	json_t *errors = json_array();
-	char *body, *p, *end;
+	struct push *ps;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		json_decref(errors);
 		reply_error(req, 405, "Method Not Allowed", "use POST");
 		return;
 	}
 	if (a->token == NULL) {
-		json_decref(errors);
 		reply_error(req, 403, "Forbidden", "push is disabled: set admin_token_file");
 		return;
 	}
 	if (!authorized(a, req)) {
-		json_decref(errors);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Bearer");
 		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
 		return;
 	}
-	body = (char *)evbuffer_pullup(in, -1);
-	end = body + len;
-	if (daemon_ingest_begin(d) != 0) {
-		json_decref(errors);
-		reply_error(req, 503, "Service Unavailable", "state database unavailable");
-		return;
-	}
-	for (p = body; p < end && !failed;) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char errbuf[256];
-		int rc;
-
-		lineno++;
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n == 0) {
-			p = nl ? nl + 1 : end;
-			continue;
-		}
-		if (n > READER_DEFAULT_MAX) {
-			snprintf(errbuf, sizeof errbuf, "line longer than %d bytes", READER_DEFAULT_MAX);
-			rc = -1;
-		} else {
-			rc = daemon_ingest_line(d, daemon_source(d, "push"), p, n, errbuf, sizeof errbuf);
-		}
-		if (rc == 1)
-			accepted++;
-		else if (rc == 0)
-			duplicates++;
-		else if (rc == -2)
-			failed = 1;
-		else {
-			rejected++;
-			log_warning("push: line %zu: %s", lineno, errbuf);
-			if (json_array_size(errors) < PUSH_MAX_ERRORS)
-				json_array_append_new(errors,
-				    json_pack("{s:I, s:s}", "line", (json_int_t)lineno, "error", errbuf));
-		}
-		p = nl ? nl + 1 : end;
-	}
-	if (daemon_ingest_end(d, !failed) != 0) {
-		json_decref(errors);
-		reply_error(req, 503, "Service Unavailable",
-		    "state database failed; nothing from this request was kept");
-		return;
-	}
-	reply_json(req, rejected ? 400 : 200, rejected ? "Bad Request" : "OK",
-	    json_pack("{s:i, s:i, s:i, s:o}", "accepted", accepted, "duplicates", duplicates,
-		"rejected", rejected, "errors", errors));
+	request_read(a, req);
+	ps = xcalloc(1, sizeof *ps);
+	ps->a = a;
+	ps->req = req;
+	ps->errors = json_array();
+	ps->body = evbuffer_new();
+	evbuffer_add_buffer(ps->body, evhttp_request_get_input_buffer(req));
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_push_close, ps);
+	a->pushes = xreallocarray(a->pushes, a->npushes + 1, sizeof *a->pushes);
+	a->pushes[a->npushes++] = ps;
+	if (a->npushes == 1)
+		push_run(a, 1);
 }
 
 /* Sends a document with a content type. */
@@ -231,7 +473,12 @@ on_readyz(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
 
-	if (a->d->ready)
+	if (a->d->ready && a->d->degraded) {
+		char *why = xasprintf("state database writes fail: %s\n", a->d->degraded_why);
+
+		reply_text(req, 503, "Service Unavailable", "text/plain", why);
+		free(why);
+	} else if (a->d->ready)
 		reply_text(req, 200, "OK", "text/plain", "ready\n");
 	else
 		reply_text(req, 503, "Service Unavailable", "text/plain", "starting\n");
@@ -643,6 +890,8 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 	a->loopback = is_loopback(host);
 	a->http = evhttp_new(d->base);
 	evhttp_set_max_body_size(a->http, PUSH_MAX_BODY);
+	evhttp_set_bevcb(a->http, client_new, a);
+	a->push_ev = evtimer_new(d->base, on_push_slice, a);
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_DELETE);
 	evhttp_set_cb(a->http, "/v1/posts", on_posts, a);
@@ -688,6 +937,21 @@ admin_free(struct admin *a)
 		return;
 	if (a->http != NULL)
 		evhttp_free(a->http);
+	while (a->nclients > 0)
+		client_free(a->clients[a->nclients - 1]);
+	free(a->clients);
+	/* Stopping: a push not yet committed was never acknowledged. */
+	if (a->npushes > 0 && a->pushes[0]->begun)
+		daemon_ingest_abandon(a->d);
+	for (size_t i = 0; i < a->npushes; i++) {
+		json_decref(a->pushes[i]->errors);
+		evbuffer_free(a->pushes[i]->body);
+		buf_free(&a->pushes[i]->line);
+		free(a->pushes[i]);
+	}
+	free(a->pushes);
+	if (a->push_ev != NULL)
+		event_free(a->push_ev);
 	if (a->token != NULL)
 		OPENSSL_cleanse(a->token, strlen(a->token));
 	free(a->token);

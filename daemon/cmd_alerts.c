@@ -24,14 +24,34 @@ static const char alerts_usage[] =
     "       deflectd alerts [-c FILE] requeue --dead | ID...\n"
     "       deflectd alerts [-c FILE] enable-webhook NAME\n";
 
-/* store_rows callback: one delivery as a tab-separated line. */
+/* store_rows callback: one delivery as a tab-separated line, counted in *arg. */
 static void
 print_row(void *arg, int n, const char *const *v)
 {
-	(void)arg;
+	++*(long *)arg;
 	for (int i = 0; i < n; i++)
 		printf("%s%s", i ? "\t" : "", v[i] ? v[i] : "-");
 	printf("\n");
+}
+
+/* The newest deliveries listed unless --limit says otherwise. */
+#define ALERTS_LIST_LIMIT 1000
+
+struct limited {
+	long limit;
+	long *rows;
+};
+
+/* store_rows callback: prints rows up to the limit, counting one more. */
+static void
+print_limited(void *arg, int n, const char *const *v)
+{
+	struct limited *l = arg;
+
+	if (*l->rows < l->limit)
+		print_row(l->rows, n, v);
+	else
+		++*l->rows;
 }
 
 int
@@ -41,11 +61,14 @@ cmd_alerts(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"state", required_argument, NULL, 's'},
 	    {"dead", no_argument, NULL, 'd'},
+	    {"limit", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *state = NULL;
 	int ch, dead = 0, rc = 0;
+	long limit = ALERTS_LIST_LIMIT, rows = 0;
+	char *end;
 	struct config *cfg;
 	struct store *st;
 
@@ -56,6 +79,13 @@ cmd_alerts(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 's': state = optarg; break;
 		case 'd': dead = 1; break;
+		case 'l':
+			limit = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || limit < 1 || limit > 100000000) {
+				fprintf(stderr, "deflectd alerts: --limit wants a number from 1 up\n");
+				return 2;
+			}
+			break;
 		case 'h': fputs(alerts_usage, stdout); return 0;
 		default: fputs(alerts_usage, stderr); return 2;
 		}
@@ -85,6 +115,10 @@ cmd_alerts(int argc, char **argv)
 		 */
 		printf("alert\ttype\twebhook\tstate\tattempts\tlast_status\tlast_error\tcreated"
 		    "\treason\n");
+		char lim[24];
+
+		/* One row more than asked tells whether the list was cut. */
+		snprintf(lim, sizeof lim, "%ld", limit + 1);
 		rc = store_rows(st,
 		    "SELECT d.alert_id, o.type, d.webhook, d.state, d.attempts, d.last_status,"
 		    " d.last_error, datetime(o.created_at, 'unixepoch') AS created,"
@@ -99,7 +133,11 @@ cmd_alerts(int argc, char **argv)
 		    " datetime(o.created_at, 'unixepoch') AS created,"
 		    " coalesce(o.held, 'no webhook''s filters take it') AS why FROM outbox o"
 		    " WHERE NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.alert_id = o.id))"
-		    " WHERE ?1 IS NULL OR st = ?1 ORDER BY created, 1", state, NULL, print_row, NULL);
+		    " WHERE ?1 IS NULL OR st = ?1 ORDER BY created DESC, 1 DESC LIMIT ?2", state, lim,
+		    print_limited, &(struct limited){limit, &rows});
+		if (rows > limit)
+			fprintf(stderr, "deflectd alerts: the newest %ld shown; --limit N shows more\n",
+			    limit);
 	} else if (strcmp(sub, "requeue") == 0 && (dead || optind < argc)) {
 		char *q;
 		int n = 0;

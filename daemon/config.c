@@ -89,6 +89,8 @@ config_default(void)
 	c->lateness = 10 * 60;
 	c->retention = 30 * 86400;
 	c->max_alert_age = 86400;
+	c->clock_skew = 3600;
+	c->admin_request_timeout = 60;
 	c->admin_listen = xstrdup("127.0.0.1:8787");
 	return c;
 }
@@ -102,6 +104,26 @@ config_log_level(const char *name)
 		if (strcmp(name, names[i]) == 0)
 			return i + 3; /* journald's numbers: error is 3 */
 	return -1;
+}
+
+/* A byte count with an optional K, M or G (powers of 1024); 0 and errors are reported. */
+static int
+size_key(struct cparse *p, const struct ini_item *it, int64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(it->value, &end, 10);
+	int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+
+	if (shift != 0)
+		end++;
+	if (end == it->value || *end != '\0' || it->value[0] == '-' || v == 0 ||
+	    v > (1ULL << 40) >> shift) {
+		diag_add(p->d, p->file, it->line, it->value_col,
+		    "%s \"%s\": expected a size such as 512M or 2G", it->key, it->value);
+		return -1;
+	}
+	*out = (int64_t)(v << shift);
+	return 0;
 }
 
 /* Makes a path from the config relative to the config file's directory. */
@@ -296,6 +318,12 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		duration_key(p, it, &c->retention, 0);
 	} else if (strcmp(k, "max_alert_age") == 0) {
 		duration_key(p, it, &c->max_alert_age, 1);
+	} else if (strcmp(k, "clock_skew") == 0) {
+		duration_key(p, it, &c->clock_skew, 0);
+	} else if (strcmp(k, "admin_request_timeout") == 0) {
+		duration_key(p, it, &c->admin_request_timeout, 0);
+	} else if (strcmp(k, "max_state_size") == 0) {
+		size_key(p, it, &c->max_state_size);
 	} else if (strcmp(k, "admin_listen") == 0) {
 		free(c->admin_listen);
 		c->admin_listen = xstrdup(it->value);

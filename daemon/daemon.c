@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,21 +229,34 @@ begin(struct deflectd *d)
 	return 0;
 }
 
+static void fail_closed(struct deflectd *d);
+
 int
 daemon_case_close(struct deflectd *d, const char *id, const char *as, const char *note,
     const char *author, char *err, size_t errlen)
 {
 	int rc;
 
+	/* One transaction at a time: a push being taken in slices finishes first. */
+	if (d->batch_open && d->admin != NULL)
+		admin_push_settle(d->admin);
+	if (d->degraded || d->batch_open) {
+		snprintf(err, errlen, "state database writes fail: %s", d->degraded ?
+		    d->degraded_why : "a write is in progress");
+		return VERDICT_FAILED;
+	}
 	if (begin(d) != 0) {
+		fail_closed(d);
 		snprintf(err, errlen, "state database unavailable");
 		return VERDICT_FAILED;
 	}
 	rc = verdict_close(d->store, d->rs, id, as, note, author, (int64_t)time(NULL), err, errlen);
 	if (rc != VERDICT_OK || store_commit(d->store) != 0) {
 		store_rollback(d->store);
-		if (rc == VERDICT_OK || rc == VERDICT_FAILED)
+		if (rc == VERDICT_OK || rc == VERDICT_FAILED) {
+			fail_closed(d);
 			snprintf(err, errlen, "state database failed; the verdict was not kept");
+		}
 		return rc == VERDICT_OK ? VERDICT_FAILED : rc;
 	}
 	/* Committed: the tracker lets the case go now rather than at the next step. */
@@ -251,10 +265,68 @@ daemon_case_close(struct deflectd *d, const char *id, const char *as, const char
 	return VERDICT_OK;
 }
 
+/*
+ * The invariant: the tracker's memory only ever reflects what is committed.
+ *
+ * A batch hands its posts to the pipeline inside its transaction, so the
+ * cases and alerts they cause commit together with them, and the clock's
+ * tick does the same with the deadlines it fires. When such a transaction
+ * cannot commit (disk full, I/O error, a lock held past the busy timeout),
+ * what it did in memory is thrown away at once and rebuilt from the store
+ * by the same code a restart runs (open cases, then the posts acknowledged
+ * but not yet tracked), and the daemon fails closed: input is refused (push
+ * answers 503, sources keep their positions and try again), /readyz answers
+ * 503 with the reason, and the log says so once. Each tick then tries a
+ * small write; once one commits, the tick's own transaction runs and input
+ * is taken again. So a post answered 200 is in the store and ends up as its
+ * case and alerts, and a post answered 503 leaves no trace anywhere.
+ *
+ * Rebuilding in place was chosen over exiting for the service manager: the
+ * recovery is the same tested restore path, but the admin API keeps
+ * answering (readyz says why) and a daemon run by hand recovers alone.
+ */
+static void rebuild(struct deflectd *d);
+
+/* A write under the tracker failed: rebuild memory from the store, refuse input. */
+static void
+fail_closed(struct deflectd *d)
+{
+	const char *why = store_error(d->store);
+
+	if (!d->degraded) {
+		snprintf(d->degraded_why, sizeof d->degraded_why, "%s", why ? why : "write failed");
+		log_warnx("%s: writes fail (%s): refusing input and retrying every second; "
+		    "the tracker is rebuilt from what was committed", store_path(d->store),
+		    d->degraded_why);
+		d->degraded = 1;
+	}
+	rebuild(d);
+}
+
 int
 daemon_ingest_begin(struct deflectd *d)
 {
-	return begin(d);
+	/* One transaction at a time: a push being taken in slices finishes first. */
+	if (d->batch_open && d->admin != NULL)
+		admin_push_settle(d->admin);
+	if (d->degraded || d->batch_open)
+		return -1;
+	d->batch_src = NULL;
+	d->batch_posts = d->batch_dups = 0;
+	if (begin(d) != 0) {
+		fail_closed(d);
+		return -1;
+	}
+	d->batch_open = 1;
+	return 0;
+}
+
+void
+daemon_ingest_abandon(struct deflectd *d)
+{
+	d->batch_open = 0;
+	d->batch_src = NULL;
+	store_rollback(d->store);
 }
 
 struct source_stats *
@@ -272,6 +344,19 @@ daemon_source(struct deflectd *d, const char *name)
 	return s;
 }
 
+/* Is the post dated more than clock_skew ahead of now? When clamp, it is made now. */
+static int
+future(const struct deflectd *d, struct post *p, int clamp)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (p->created_at <= now + d->cfg->clock_skew)
+		return 0;
+	if (clamp)
+		p->created_at = now;
+	return 1;
+}
+
 int
 daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *line, size_t len,
     char *err, size_t errlen)
@@ -283,17 +368,37 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 		src->bad++;
 		return -1;
 	}
+	/*
+	 * A post from the future would wait in the reorder buffer until its
+	 * time. A platform's post carries its client's clock (Bluesky's
+	 * createdAt): it happened now. Native input is refused, with the reason.
+	 */
+	if (future(d, &p, src->network)) {
+		char at[32];
+
+		src->future++;
+		if (!src->network) {
+			rfc3339_format(p.created_at, at, sizeof at);
+			snprintf(err, errlen, "created_at %s is more than clock_skew (%llds) ahead of "
+			    "the clock", at, (long long)d->cfg->clock_skew);
+			src->bad++;
+			post_release(&p);
+			return -1;
+		}
+	}
 	rc = store_post_add(d->store, p.platform, p.id, p.created_at, line, len);
 	if (rc < 0) {
 		post_release(&p);
 		return -2;
 	}
+	/* Counted once the batch commits: metrics too show only what was kept. */
+	d->batch_src = src;
 	if (rc == 0) {
-		src->duplicates++;
+		d->batch_dups++;
 		post_release(&p);
 		return 0;
 	}
-	src->posts++;
+	d->batch_posts++;
 	log_debug("post %s/%s accepted (%s)", p.platform, p.id, p.author);
 	pipeline_post(d->pl, &p);
 	return 1;
@@ -302,9 +407,19 @@ daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *lin
 int
 daemon_ingest_end(struct deflectd *d, int ok)
 {
-	if (ok && store_commit(d->store) == 0)
+	d->batch_open = 0;
+	if (ok && store_commit(d->store) == 0) {
+		webhooks_kick(d->hooks);
+		if (d->batch_src != NULL) {
+			d->batch_src->posts += d->batch_posts;
+			d->batch_src->duplicates += d->batch_dups;
+		}
+		d->batch_src = NULL;
 		return 0;
+	}
 	store_rollback(d->store);
+	d->batch_src = NULL;
+	fail_closed(d);
 	return -1;
 }
 
@@ -440,18 +555,73 @@ daemon_check_sources(const struct config *cfg, struct diag *d)
 	return (int)(d->n - n);
 }
 
-/* Moves the pipeline's clock to now, firing deadlines, in one transaction. */
-static void
+/* While writes fail: does a small write, outside the tracker, commit now? */
+static int
+writable(struct deflectd *d)
+{
+	char now[32];
+
+	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+	if (store_begin(d->store) != 0)
+		return 0;
+	if (store_position_set(d->store, "deflectd:writable", now) != 0 ||
+	    store_commit(d->store) != 0) {
+		store_rollback(d->store);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Time one turn may spend tracking a backlog (posts of a large push coming
+ * due together); the rest goes on at the next turn of the loop.
+ */
+#define ADVANCE_SLICE_USEC 20000
+
+/*
+ * Moves the pipeline's clock to now, firing deadlines, in one transaction.
+ * Returns 1 when a backlog remains (the next turn of the loop goes on), 0
+ * when done, -1 when the store failed.
+ */
+static int
 advance(struct deflectd *d)
 {
 	int64_t now = (int64_t)time(NULL);
+	int more;
 
-	if (begin(d) != 0)
-		return;
-	pipeline_advance(d->pl, now);
+	if (d->batch_open) /* a push in slices holds the transaction; next tick */
+		return 0;
+	if (d->degraded && !writable(d))
+		return -1;
+	if (begin(d) != 0) {
+		fail_closed(d);
+		return -1;
+	}
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		more = pipeline_advance_some(d->pl, now, 256);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (more && (t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 <
+	    ADVANCE_SLICE_USEC);
 	store_posts_prune(d->store, now - d->cfg->retention);
-	if (store_commit(d->store) != 0)
+	if (store_commit(d->store) != 0) {
 		store_rollback(d->store);
+		fail_closed(d);
+		return -1;
+	}
+	if (d->degraded) {
+		d->degraded = 0;
+		log_notice("%s: writes succeed again: taking input", store_path(d->store));
+	}
+	webhooks_kick(d->hooks);
+	if (more && d->more != NULL) {
+		struct timeval zero = {0, 0};
+
+		evtimer_add(d->more, &zero);
+	}
+	return more;
 }
 
 static void
@@ -459,7 +629,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	advance(arg);
+	(void)advance(arg);
 }
 
 static void
@@ -520,6 +690,7 @@ reload(struct deflectd *d)
 	    cfg->nsources != d->cfg->nsources)
 		log_notice("state_dir, admin_listen and sources change on restart, not on reload");
 	metrics_carry_rules(rs, d->rs);
+	store_set_max_size(d->store, cfg->max_state_size);
 	pipeline_set_rules(d->pl, rs);
 	ruleset_free(d->rs);
 	d->rs = rs;
@@ -568,32 +739,49 @@ requeue_post(void *arg, const char *json, size_t len)
 	struct post p;
 	char err[256];
 
-	if (post_parse(d->pp, json, len, &p, err, sizeof err) == 0)
+	if (post_parse(d->pp, json, len, &p, err, sizeof err) == 0) {
+		(void)future(d, &p, 1);
 		pipeline_post(d->pl, &p);
-	else
+	} else {
 		log_warnx("%s: a stored post no longer parses: %s", store_path(d->store), err);
+	}
 }
 
-/* Puts back what the last run left: open cases, then posts not yet tracked. */
+/* Puts back what the last run committed: open cases, then posts not yet tracked. */
+static int
+load(struct deflectd *d)
+{
+	if (store_cases_open(d->store, restore_case, d) != 0)
+		return -1;
+	/* The pipeline has no clock yet: these only wait in the reorder buffer. */
+	return store_posts_pending(d->store, requeue_post, d);
+}
+
+/* Replaces the pipeline's memory with what the store holds (fail_closed). */
+static void
+rebuild(struct deflectd *d)
+{
+	struct pipeline_config pc;
+
+	pipeline_free(d->pl);
+	live_pipeline_config(d, &pc);
+	d->pl = pipeline_new(&pc, d->rs, on_event, d);
+	if (load(d) != 0)
+		fatalx("%s: cannot read the state back; exiting for a restart",
+		    store_path(d->store));
+}
+
+/* Start: loads state, then fires, once, the deadlines that passed while down. */
 static int
 restore(struct deflectd *d)
 {
 	struct tracker_stats ts;
 
-	if (store_cases_open(d->store, restore_case, d) != 0)
+	if (load(d) != 0)
 		return -1;
-	if (begin(d) != 0)
-		return -1;
-	if (store_posts_pending(d->store, requeue_post, d) != 0) {
-		store_rollback(d->store);
-		return -1;
-	}
-	/* Deadlines that passed while the daemon was down fire now, once. */
-	pipeline_advance(d->pl, (int64_t)time(NULL));
-	if (store_commit(d->store) != 0) {
-		store_rollback(d->store);
-		return -1;
-	}
+	/* When this cannot commit, the daemon starts failed closed and keeps trying. */
+	while (advance(d) == 1)
+		;
 	tracker_stats(pipeline_tracker(d->pl), &ts);
 	log_info("state %s: %llu open and %llu unresolved cases", store_path(d->store),
 	    (unsigned long long)ts.open, (unsigned long long)ts.unresolved);
@@ -601,14 +789,49 @@ restore(struct deflectd *d)
 }
 
 /* Creates the state directory when run by hand (systemd makes StateDirectory). */
-static int
+static void
 ensure_dir(const char *dir)
 {
 	struct stat sb;
 
-	if (stat(dir, &sb) == 0)
-		return S_ISDIR(sb.st_mode) ? 0 : -1;
-	return mkdir(dir, 0700);
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			fatalx("state_dir %s is not a directory (it is a %s); point state_dir at a "
+			    "directory", dir, S_ISREG(sb.st_mode) ? "file" : "special file");
+		return;
+	}
+	if (mkdir(dir, 0700) != 0)
+		fatalx("state_dir %s: cannot create it: %s", dir, strerror(errno));
+}
+
+/*
+ * Takes state_dir/deflectd.lock for the life of the process: two daemons on
+ * one database would each track half the posts. A lock file of its own,
+ * since closing any descriptor of the database would drop SQLite's locks.
+ */
+static int
+lock_state(const char *dir)
+{
+	char *path = xasprintf("%s/deflectd.lock", dir), pid[32] = "";
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		fatalx("%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK)
+			fatalx("%s: cannot lock: %s", path, strerror(errno));
+		n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fatalx("%s: another deflectd%s%s%s is running on this state directory; not "
+		    "starting", path, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+	}
+	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0)
+		log_warn("%s", path);
+	free(path);
+	return fd;
 }
 
 static void
@@ -683,10 +906,11 @@ daemon_main(int argc, char **argv)
 		log_set_level(d.cfg->log_level);
 	metrics_brands_add(&d);
 	d.cfg->rules_dir_override = rules_dir ? xstrdup(rules_dir) : NULL;
-	if (ensure_dir(d.cfg->state_dir) != 0)
-		fatalx("state_dir %s: %s", d.cfg->state_dir, strerror(errno));
+	ensure_dir(d.cfg->state_dir);
+	d.lock_fd = lock_state(d.cfg->state_dir);
 	if ((d.store = store_open(d.cfg->state_dir, err, sizeof err)) == NULL)
 		fatalx("%s", err);
+	store_set_max_size(d.store, d.cfg->max_state_size);
 	signal(SIGPIPE, SIG_IGN);
 	d.base = event_base_new();
 	if (d.base == NULL)
@@ -709,6 +933,7 @@ daemon_main(int argc, char **argv)
 	struct timeval one = {1, 0};
 	d.tick = event_new(d.base, -1, EV_PERSIST, on_tick, &d);
 	event_add(d.tick, &one);
+	d.more = evtimer_new(d.base, on_tick, &d);
 	uint64_t wd = notify_watchdog_usec();
 	if (wd > 0) {
 		struct timeval half = {(time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000)};
@@ -738,6 +963,7 @@ daemon_main(int argc, char **argv)
 	if (d.watchdog)
 		event_free(d.watchdog);
 	event_free(d.tick);
+	event_free(d.more);
 	source_file_stop_all(&d);
 	source_bluesky_stop_all(&d);
 	source_mastodon_stop_all(&d);
@@ -747,6 +973,7 @@ daemon_main(int argc, char **argv)
 	pipeline_free(d.pl);
 	post_parser_free(d.pp);
 	store_close(d.store);
+	close(d.lock_fd);
 	ruleset_free(d.rs);
 	config_free(d.cfg);
 	for (size_t i = 0; i < d.nsources; i++) {

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "diag.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 void
@@ -25,7 +26,9 @@ diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, .
 		buf_printf(&b, "%d:", line);
 	if (line > 0 && col > 0)
 		buf_printf(&b, "%d:", col);
-	buf_printf(&b, "%s%s", b.len ? " " : "", msg ? msg : "(out of memory)");
+	/* A message may quote a binary file's bytes: they are escaped, not logged raw. */
+	buf_adds(&b, b.len ? " " : "");
+	utf8_escape(msg ? msg : "(out of memory)", &b);
 	free(msg);
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;

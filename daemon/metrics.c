@@ -285,6 +285,11 @@ metrics_render(struct deflectd *d, struct buf *out)
 	for (size_t i = 0; i < d->nsources; i++)
 		buf_printf(out, "deflectd_parse_errors_total{source=\"%s\"} %llu\n",
 		    d->sources[i]->name, (unsigned long long)d->sources[i]->bad);
+	head(out, "deflectd_future_posts_total", "counter",
+	    "Posts refused as dated more than clock_skew ahead (also parse errors), by input.");
+	for (size_t i = 0; i < d->nsources; i++)
+		buf_printf(out, "deflectd_future_posts_total{source=\"%s\"} %llu\n",
+		    d->sources[i]->name, (unsigned long long)d->sources[i]->future);
 	head(out, "deflectd_source_connected", "gauge",
 	    "1 while a network source streams or its last poll answered.");
 	for (size_t i = 0; i < d->nsources; i++)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "normalize.h"
+#include "utf8.h"
 
 /* How far a '<' may be from its '>' to count as a tag; else it is text. */
 #define TAG_MAX 2048
@@ -228,51 +229,6 @@ emit_cp(struct norm *n, uint32_t cp)
 		emit_utf8(n, cp);
 }
 
-/*
- * Decodes one UTF-8 sequence at s (len > 0). Returns its length, with *cp
- * U+FFFD for an invalid sequence, consuming only its maximal subpart so the
- * bytes after it are decoded afresh (Unicode's recommended practice).
- */
-static size_t
-decode_utf8(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t need, i;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		v = c & 0x07;
-	} else {
-		*cp = 0xfffd;
-		return 1;
-	}
-	for (i = 1; i <= need; i++) {
-		if (i >= len || (s[i] & 0xc0) != 0x80)
-			break;
-		/* Overlongs, surrogates and > U+10FFFF show at the second byte. */
-		if (i == 1 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-		               (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f)))
-			break;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (i <= need) {
-		*cp = 0xfffd;
-		return i;
-	}
-	*cp = v;
-	return need + 1;
-}
 
 /* Named entities we decode, sorted for binary search; others stay text. */
 static const struct entity {
@@ -384,7 +340,7 @@ emit_attr(struct norm *n, const char *s, size_t len)
 		size_t k = s[i] == '&' ? decode_entity(s + i, len - i, &cp) : 0;
 
 		if (k == 0)
-			k = decode_utf8((const unsigned char *)s + i, len - i, &cp);
+			k = utf8_decode((const unsigned char *)s + i, len - i, &cp);
 		emit_cp(n, cp);
 		i += k;
 	}
@@ -695,7 +651,7 @@ normalize(const char *text, size_t len, struct buf *out)
 			i += k;
 			continue;
 		}
-		k = decode_utf8(s + i, len - i, &cp);
+		k = utf8_decode(s + i, len - i, &cp);
 		emit_cp(&n, cp);
 		i += k;
 	}

@@ -4,6 +4,7 @@
  * then are normalized, matched and handed to the tracker in time order.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,6 +32,7 @@ struct pipeline {
 	int64_t clock;
 	int64_t watermark;
 	int have_clock;
+	int backlog; /* posts up to the watermark still wait (pipeline_advance_some) */
 	event_fn fn;
 	void *arg;
 	void (*tracked)(void *arg, const struct post *p, int is_brand, const char *brand,
@@ -292,18 +294,32 @@ process(struct pipeline *pl, struct post *p)
 	pl->cur_nmatches = 0;
 }
 
-/* Processes buffered posts up to upto, then expires deadlines before it. */
-static void
-release(struct pipeline *pl, int64_t upto)
+/*
+ * Processes up to max buffered posts up to upto, then expires deadlines
+ * before it. Returns 1 when posts up to upto still wait: the tracker then
+ * stands at the last post processed, so nothing fires out of order.
+ */
+static int
+release_some(struct pipeline *pl, int64_t upto, size_t max)
 {
 	struct post *p;
 
-	while ((p = reorder_pop(pl->ro, upto)) != NULL) {
+	for (size_t n = 0; n < max && (p = reorder_pop(pl->ro, upto)) != NULL; n++) {
 		process(pl, p);
 		post_release(p);
 		free(p);
 	}
-	tracker_advance(pl->tr, upto);
+	pl->backlog = reorder_len(pl->ro) > 0 && reorder_peek_time(pl->ro) <= upto;
+	if (!pl->backlog)
+		tracker_advance(pl->tr, upto);
+	return pl->backlog;
+}
+
+/* Processes every buffered post up to upto, then expires deadlines before it. */
+static void
+release(struct pipeline *pl, int64_t upto)
+{
+	release_some(pl, upto, SIZE_MAX);
 }
 
 void
@@ -318,19 +334,25 @@ pipeline_post(struct pipeline *pl, struct post *p)
 	reorder_push(pl->ro, held->created_at, held);
 	if (pl->event_clock && (!pl->have_clock || held->created_at > pl->clock))
 		pipeline_advance(pl, held->created_at);
-	else if (pl->have_clock && held->created_at <= pl->watermark)
+	else if (pl->have_clock && held->created_at <= pl->watermark && !pl->backlog)
 		release(pl, pl->watermark);
 }
 
 void
 pipeline_advance(struct pipeline *pl, int64_t now)
 {
+	pipeline_advance_some(pl, now, SIZE_MAX);
+}
+
+int
+pipeline_advance_some(struct pipeline *pl, int64_t now, size_t max)
+{
 	if (pl->have_clock && now < pl->clock)
-		return;
+		return pl->backlog ? release_some(pl, pl->watermark, max) : 0;
 	pl->clock = now;
 	pl->have_clock = 1;
 	pl->watermark = now - pl->lateness;
-	release(pl, pl->watermark);
+	return release_some(pl, pl->watermark, max);
 }
 
 void

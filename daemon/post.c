@@ -8,12 +8,15 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "post.h"
 #include "post_fields.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 static const char *const key_names[PK_COUNT] = {
@@ -245,6 +248,35 @@ build(const struct post_value v[PK_COUNT], struct post *p, char *err, size_t err
 }
 
 /*
+ * A copy of line with every invalid UTF-8 byte replaced by U+FFFD, as the
+ * README promises; NULL when line is valid UTF-8 already.
+ */
+static char *
+utf8_repair(const char *line, size_t len, size_t *outlen)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	struct buf b = BUF_INIT;
+	size_t i = 0, ok = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
+
+		if (!utf8_is_valid(s + i, n, cp)) {
+			buf_add(&b, line + ok, i - ok);
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			ok = i + n;
+		}
+		i += n;
+	}
+	if (b.s == NULL)
+		return NULL;
+	buf_add(&b, line + ok, len - ok);
+	*outlen = b.len;
+	return b.s;
+}
+
+/*
  * On success p->mem holds every string p points at; on failure p is zeroed
  * and nothing is held.
  */
@@ -257,12 +289,26 @@ post_parse(struct post_parser *pp, const char *line, size_t len, struct post *p,
 	int rc;
 
 	memset(p, 0, sizeof *p);
+	char *fixed = NULL;
+	size_t fixedlen;
+
 	if (pp == NULL || !post_scan_fast(pp, line, len, v)) {
-		if ((o = scan_jansson(line, len, v, err, errlen)) == NULL)
-			return -1;
+		if ((o = scan_jansson(line, len, v, err, errlen)) == NULL) {
+			/* Invalid UTF-8 is replaced, not a reason to lose the post. */
+			char first[256];
+
+			snprintf(first, sizeof first, "%s", err);
+			if ((fixed = utf8_repair(line, len, &fixedlen)) == NULL ||
+			    (o = scan_jansson(fixed, fixedlen, v, err, errlen)) == NULL) {
+				snprintf(err, errlen, "%s", first);
+				free(fixed);
+				return -1;
+			}
+		}
 	}
 	rc = build(v, p, err, errlen);
 	json_decref(o);
+	free(fixed);
 	if (rc != 0)
 		post_release(p);
 	return rc;

@@ -130,20 +130,20 @@ newest_id(struct xsrc *x, const struct buf *lines, char top[24])
 
 /*
  * Takes tweets in, saving since = to with them when to is newer (to may be
- * NULL: nothing to save).
+ * NULL: nothing to save). 0 once durable.
  */
-static void
+static int
 take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
 {
 	char pos[24];
 
-	if (to == NULL || post_id_cmp(to, x->since) <= 0) {
-		daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
-		return;
-	}
+	if (to == NULL || post_id_cmp(to, x->since) <= 0)
+		return daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
 	strcpy(pos, to);
-	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, pos) == 0)
-		strcpy(x->since, pos);
+	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, pos) != 0)
+		return -1;
+	strcpy(x->since, pos);
+	return 0;
 }
 
 /* Streamed tweets: they move since only while no gap waits to be read. */
@@ -155,7 +155,10 @@ take_streamed(struct xsrc *x, const struct buf *lines)
 	newest_id(x, lines, top);
 	if (post_id_cmp(top, x->high) > 0)
 		strcpy(x->high, top);
-	take(x, lines, "stream", x->catchup == CATCHUP_NONE ? top : NULL);
+	/* Refused while the state database fails: a gap for catch-up to read. */
+	if (take(x, lines, "stream", x->catchup == CATCHUP_NONE ? top : NULL) != 0 &&
+	    x->since[0] != '\0' && x->catchup == CATCHUP_NONE)
+		x->catchup = CATCHUP_DUE;
 }
 
 /* The stream went down: if a position is kept, what follows is a gap. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -54,6 +55,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS webhook_state ("
     "  name TEXT PRIMARY KEY, disabled_at INTEGER, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
+    "CREATE INDEX IF NOT EXISTS cases_brand ON cases (brand, state);"
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
@@ -126,7 +128,8 @@ static const char *sql[S_COUNT] = {
     "INSERT OR IGNORE INTO evidence (platform, conversation_id, customer, case_post_id,"
     " post_id, kind, at, rule, text, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "SELECT post_id, kind, at, rule, text, url FROM evidence WHERE platform = ?1 AND"
-    " conversation_id = ?2 AND customer = ?3 AND case_post_id = ?4 ORDER BY at, post_id",
+    " conversation_id = ?2 AND customer = ?3 AND case_post_id = ?4 ORDER BY at, post_id"
+    " LIMIT 100",
     "INSERT OR IGNORE INTO deliveries (alert_id, webhook, next_at, updated_at)"
     " VALUES (?, ?, ?, ?)",
     "SELECT d.alert_id, o.body, d.attempts, max(o.created_at, coalesce(d.requeued_at, 0))"
@@ -168,6 +171,11 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[S_COUNT];
+	/* Writes fail until a commit succeeds: a failure is logged once, not per post. */
+	int failing;
+	char error[256];
+	int txn_failed; /* a write of the open transaction failed: it must not commit */
+	int nested;     /* store_begin inside an open transaction: a savepoint */
 };
 
 const char *
@@ -279,12 +287,31 @@ check_file(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * SQLite takes a 0-byte file for a new, empty database. Unless a WAL beside
+ * it holds the data, that file was made and never written, or was truncated:
+ * say so rather than start from nothing in silence.
+ */
+static void
+warn_if_emptied(const char *path)
+{
+	struct stat sb, wal;
+	char *walpath = xasprintf("%s-wal", path);
+
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0 &&
+	    (stat(walpath, &wal) != 0 || wal.st_size == 0))
+		log_warnx("%s is empty (0 bytes): starting with empty state; if it held cases "
+		    "and alerts, stop deflectd and restore it from a backup", path);
+	free(walpath);
+}
+
 struct store *
 store_open(const char *dir, char *err, size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 
 	st->path = xasprintf("%s/deflectd.db", dir);
+	warn_if_emptied(st->path);
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", st->path,
@@ -325,15 +352,48 @@ static int
 run(struct store *st, enum stmt k)
 {
 	sqlite3_stmt *s = st->st[k];
-	int rc = sqlite3_step(s);
+	int rc;
+
+	/*
+	 * SQLITE_FULL and SQLITE_IOERR may roll the whole transaction back;
+	 * what followed would then commit statement by statement. After a
+	 * failure nothing runs until the caller has rolled back.
+	 */
+	if (st->txn_failed && k != S_ROLLBACK) {
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_warnx("%s: %s: %s", st->path, sql[k], sqlite3_errmsg(st->db));
+		snprintf(st->error, sizeof st->error, "%s", sqlite3_errmsg(st->db));
+		if (!st->failing)
+			log_warnx("%s: %s: %s", st->path, sql[k], st->error);
+		st->failing = 1;
+		st->txn_failed = 1;
 		return -1;
 	}
 	return 0;
+}
+
+void
+store_set_max_size(struct store *st, int64_t bytes)
+{
+	int64_t page = pragma_int(st->db, "PRAGMA page_size");
+	char q[64];
+
+	/* SQLite's largest page count, 4294967294, is "no limit". */
+	snprintf(q, sizeof q, "PRAGMA max_page_count = %lld",
+	    bytes > 0 && page > 0 ? (long long)(bytes / page) : 4294967294LL);
+	sqlite3_exec(st->db, q, NULL, NULL, NULL);
+}
+
+const char *
+store_error(const struct store *st)
+{
+	return st->failing ? st->error : NULL;
 }
 
 static void
@@ -345,22 +405,80 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
+/* Runs a savepoint statement; its failure poisons the transaction around it. */
+static int
+savepoint(struct store *st, const char *q)
+{
+	if (sqlite3_exec(st->db, q, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	snprintf(st->error, sizeof st->error, "%s", sqlite3_errmsg(st->db));
+	st->txn_failed = 1;
+	return -1;
+}
+
 int
 store_begin(struct store *st)
 {
+	/*
+	 * A push is processed in slices, its transaction open across loop
+	 * turns; webhook outcomes recorded meanwhile join it as a savepoint
+	 * (at worst, should it roll back, an alert is sent again).
+	 */
+	if (!sqlite3_get_autocommit(st->db)) {
+		if (st->txn_failed || savepoint(st, "SAVEPOINT nested") != 0)
+			return -1;
+		st->nested++;
+		return 0;
+	}
+	st->txn_failed = 0;
 	return run(st, S_BEGIN);
+}
+
+int
+store_in_transaction(const struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
 }
 
 int
 store_commit(struct store *st)
 {
-	return run(st, S_COMMIT);
+	if (st->nested > 0) {
+		if (st->txn_failed || savepoint(st, "RELEASE nested") != 0) {
+			store_rollback(st);
+			return -1;
+		}
+		st->nested--;
+		return 0;
+	}
+	/*
+	 * A failed statement is undone alone and the transaction stays open;
+	 * committing the rest would keep a batch's posts without the cases
+	 * they opened. A failed commit is rolled back here, for every caller.
+	 */
+	if (st->txn_failed || run(st, S_COMMIT) != 0) {
+		store_rollback(st);
+		return -1;
+	}
+	if (st->failing)
+		log_notice("%s: writes succeed again", st->path);
+	st->failing = 0;
+	return 0;
 }
 
 void
 store_rollback(struct store *st)
 {
-	run(st, S_ROLLBACK);
+	if (st->nested > 0) {
+		st->nested--;
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK TO nested; RELEASE nested", NULL, NULL, NULL);
+		return;
+	}
+	/* SQLITE_FULL and SQLITE_IOERR may already have rolled the transaction back. */
+	if (!sqlite3_get_autocommit(st->db))
+		run(st, S_ROLLBACK);
+	st->txn_failed = 0;
 }
 
 int

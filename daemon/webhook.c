@@ -272,15 +272,18 @@ retry_after(CURL *e)
 	return t > time(NULL) ? (int64_t)(t - time(NULL)) : 0;
 }
 
-/* Exponential backoff with jitter: base * 2^(attempts-1), capped, times 0.5..1.5. */
+/*
+ * Exponential backoff with jitter: base * 2^(attempts-1) times 0.5..1.5,
+ * capped after the jitter so no delay exceeds retry_max.
+ */
 static int64_t
 backoff(const struct webhook_config *wc, int attempts)
 {
 	double d = (double)wc->retry_base * pow(2.0, attempts > 30 ? 30 : attempts - 1);
 
+	d *= 0.5 + (double)(arc4random() % 1000) / 1000.0;
 	if (d > (double)wc->retry_max)
 		d = (double)wc->retry_max;
-	d *= 0.5 + (double)(arc4random() % 1000) / 1000.0;
 	return d < 1 ? 1 : (int64_t)d;
 }
 
@@ -335,14 +338,21 @@ on_done(void *arg, CURL *e, CURLcode result)
 		h->gone++;
 		log_warnx("webhook %s: HTTP 410 Gone; delivery to it is disabled until re-enabled "
 		    "(deflectd alerts enable-webhook %s)", wc->name, wc->name);
-		store_begin(ws->store);
-		store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone");
-		store_commit(ws->store);
+		if (store_begin(ws->store) == 0) {
+			if (store_webhook_disable(ws->store, wc->name, now, "HTTP 410 Gone") != 0)
+				store_rollback(ws->store);
+			else
+				store_commit(ws->store);
+		}
 	} else {
 		int64_t ra = result == CURLE_OK && status == 429 ? retry_after(e) : -1;
 
-		next = now + (ra >= 0 ? (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra)
-		                      : backoff(wc, attempts));
+		int64_t wait = backoff(wc, attempts);
+
+		/* Retry-After may lengthen the backoff, never shorten it ("0" would spin). */
+		if (ra > wait)
+			wait = ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra;
+		next = now + wait;
 		h->failed++;
 		if (next - dl->created_at > wc->max_age) {
 			state = "dead";
@@ -356,10 +366,11 @@ on_done(void *arg, CURL *e, CURLcode result)
 		}
 	}
 	if (store_begin(ws->store) == 0) {
-		store_delivery_set(ws->store, dl->alert_id, wc->name, state, attempts, next,
-		    status, *error ? error : NULL, now);
-		if (store_commit(ws->store) != 0)
+		if (store_delivery_set(ws->store, dl->alert_id, wc->name, state, attempts, next,
+		    status, *error ? error : NULL, now) != 0)
 			store_rollback(ws->store);
+		else
+			store_commit(ws->store);
 	}
 	dl->easy = NULL;
 	curl_easy_cleanup(e);
@@ -526,6 +537,9 @@ scan(struct webhooks *ws)
 {
 	int64_t now = (int64_t)time(NULL);
 
+	/* A push is being taken in: its alerts are not committed yet. */
+	if (store_in_transaction(ws->store))
+		return;
 	for (size_t i = 0; i < ws->n; i++) {
 		struct hook *h = &ws->hooks[i];
 		struct due_ctx c = {ws, h, 0};
@@ -609,8 +623,11 @@ webhooks_free(struct webhooks *ws)
 {
 	if (ws == NULL)
 		return;
-	for (size_t i = 0; i < ws->nflying; i++)
+	for (size_t i = 0; i < ws->nflying; i++) {
+		/* Out of the multi handle first, with what curlev keeps for it. */
+		curlev_remove(ws->cv, ws->flying[i]->easy);
 		delivery_free(ws->flying[i]);
+	}
 	free(ws->flying);
 	curlev_free(ws->cv);
 	if (ws->timer)

@@ -23,5 +23,7 @@ int admin_check(const struct config *cfg, struct diag *d, char *host, size_t hos
 /* Binds config's admin_listen; NULL with a message in err. */
 struct admin *admin_new(struct deflectd *d, char *err, size_t errlen);
 void admin_free(struct admin *a);
+/* Takes the rest of a push being processed in slices in now, and answers it. */
+void admin_push_settle(struct admin *a);
 
 #endif

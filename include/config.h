@@ -70,6 +70,9 @@ struct config {
 	int64_t window;
 	int64_t lateness;
 	int64_t retention;
+	int64_t clock_skew;     /* posts dated further ahead of the clock are refused */
+	int64_t max_state_size; /* bytes the state database may grow to; 0 = no limit */
+	int64_t admin_request_timeout; /* seconds a client may take to send one request */
 	char *admin_listen;
 	char *admin_token_file;
 	int admin_listen_line, admin_token_file_line; /* where they were set, or 0 */

@@ -29,6 +29,7 @@ struct xsrc;
 struct source_stats {
 	char *name;
 	uint64_t posts, duplicates, bad;
+	uint64_t future; /* of bad: dated more than clock_skew ahead */
 	int network;       /* a network source: the fields below mean something */
 	int connected;     /* streaming, or the last poll answered */
 	int64_t last_byte; /* wall clock of the last byte received, 0 = never */
@@ -54,6 +55,7 @@ struct deflectd {
 	struct xsrc **xs;
 	size_t nxs;
 	struct event *tick;
+	struct event *more; /* a backlog of posts to track goes on at the next turn */
 	struct event *watchdog;
 	struct event *signals[3];
 	uint64_t reloads, reload_failures;
@@ -70,6 +72,14 @@ struct deflectd {
 	struct brand_metrics *bm;
 	size_t nbm;
 	int64_t verdict_seq; /* the newest operator verdict the tracker has applied */
+	/* Writes to the state database fail: input is refused (see daemon.c). */
+	int degraded;
+	char degraded_why[256];
+	int lock_fd; /* state_dir/deflectd.lock, held while running */
+	/* The open batch's input and counts, added to it once committed. */
+	int batch_open;
+	struct source_stats *batch_src;
+	uint64_t batch_posts, batch_dups;
 };
 
 /* The counters of the input called name, made on first use. */
@@ -93,8 +103,13 @@ int daemon_ingest_begin(struct deflectd *d);
  */
 int daemon_ingest_line(struct deflectd *d, struct source_stats *src, const char *line,
     size_t len, char *err, size_t errlen);
-/* Commits the batch (ok) or rolls it back; returns 0 when it is durable. */
+/*
+ * Commits the batch (ok) or rolls it back; returns 0 when it is durable.
+ * A batch that does not commit makes the daemon fail closed (daemon.c).
+ */
 int daemon_ingest_end(struct deflectd *d, int ok);
+/* Rolls the open batch back at shutdown, when memory no longer matters. */
+void daemon_ingest_abandon(struct deflectd *d);
 /*
  * Takes native NDJSON lines (what a platform mapping made) in as one batch;
  * a bad line is logged naming src and what, and skipped. When posname is

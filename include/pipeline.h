@@ -69,6 +69,12 @@ void pipeline_reconfigure(struct pipeline *pl, const struct pipeline_config *cfg
 void pipeline_post(struct pipeline *pl, struct post *p);
 /* Moves the clock to now (live mode); releases and expires what it passed. */
 void pipeline_advance(struct pipeline *pl, int64_t now);
+/*
+ * The same, tracking at most max posts (a backlog of a large push, say);
+ * returns 1 when more wait: call again, soon. Meanwhile new posts only wait
+ * in the reorder buffer, so every post is still tracked in time order.
+ */
+int pipeline_advance_some(struct pipeline *pl, int64_t now, size_t max);
 /* Releases every buffered post (end of a recording). */
 void pipeline_flush(struct pipeline *pl);
 /* Expires every still-open case at once (replay --drain). */

@@ -23,10 +23,24 @@ struct store *store_open(const char *dir, char *err, size_t errlen);
 void store_close(struct store *st);
 const char *store_path(const struct store *st);
 
-/* Transactions; nesting is not supported. Return 0 or -1 (logged). */
+/*
+ * Transactions. Return 0 or -1 (logged). A store_begin inside an open
+ * transaction opens a savepoint, released or rolled back by the matching
+ * commit or rollback; a failure inside it fails the whole transaction.
+ * A commit that fails has rolled back already: do not roll back again.
+ */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Is a transaction open (a sliced push in progress, say)? */
+int store_in_transaction(const struct store *st);
+/*
+ * Why writes fail, or NULL once a commit has succeeded since. A failure is
+ * logged when writes start failing, not again until one succeeds.
+ */
+const char *store_error(const struct store *st);
+/* Caps the database at bytes (0: no cap); writes beyond it fail as on a full disk. */
+void store_set_max_size(struct store *st, int64_t bytes);
 
 /*
  * Records a received post (its native JSON line) as pending. Returns 1 when

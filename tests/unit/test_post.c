@@ -232,6 +232,24 @@ bad(const char *l, const char *want)
 
 #define T "\"created_at\":\"2026-01-01T00:00:00Z\""
 
+/* Invalid UTF-8 inside a string is replaced by U+FFFD, as the README says. */
+static void
+test_invalid_utf8_replaced(void **state)
+{
+	static const char l[] = "{\"id\":\"u1\",\"author\":\"a\"," T ",\"text\":\"caf\xe9 "
+	    "\xc3\xa9 \xed\xa0\x80 \xf0\x9f\x99\x82 \xc0\xaf end\"}";
+	struct post p;
+	char err[256] = "";
+
+	(void)state;
+	if (post_parse(pp, l, strlen(l), &p, err, sizeof err) != 0)
+		fail_msg("rejected: %s", err);
+	assert_string_equal(p.text, "caf\xef\xbf\xbd \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+	    "\xf0\x9f\x99\x82 \xef\xbf\xbd\xef\xbf\xbd end");
+	assert_string_equal(p.id, "u1");
+	post_release(&p);
+}
+
 static void
 test_errors(void **state)
 {
@@ -246,7 +264,10 @@ test_errors(void **state)
 	bad("{\"a\":1} x", "not JSON: end of file expected near 'x' at column 9");
 	bad("{\"id\":99999999999999999999}", "not JSON: too big integer");
 	bad("{\"t\":\"\\ud800\"}", "not JSON: invalid Unicode");
-	bad("{\"t\":\"\xff\"}", "not JSON: unable to decode byte 0xff");
+	/* Invalid UTF-8 is replaced (see test_invalid_utf8_replaced), so this is the next error. */
+	bad("{\"t\":\"\xff\"}", "missing field \"id\"");
+	/* Outside a string it is still not JSON, and the error names the byte. */
+	bad("{\"t\":\xff}", "not JSON: unable to decode byte 0xff");
 	bad("{\"a\\u0000b\":1}", "not JSON: NUL byte in object key");
 	bad_len("{\"id\":\"1\"}\0junk", 15, "not JSON: ");
 	/* Duplicate keys are rejected: which one would win is anyone's guess. */
@@ -726,6 +747,7 @@ main(void)
 	    cmocka_unit_test(test_defaults_and_integer_ids),
 	    cmocka_unit_test(test_escapes_and_nul),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_invalid_utf8_replaced),
 	    cmocka_unit_test(test_rfc3339_parse),
 	    cmocka_unit_test(test_rfc3339_format),
 	    cmocka_unit_test(test_reader_lines),
