@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "record.h"
 #include "source_bluesky.h"
 #include "source_file.h"
 #include "source_mastodon.h"
@@ -89,17 +90,7 @@ on_event(void *arg, const struct event *ev)
 	log_info("finding %s brand=%s conversation=%s customer=%s rule=%s post=%s",
 	    finding_type_name(f->type), f->c->brand, f->c->conversation_id, f->c->customer,
 	    f->rule ? f->rule : "-", f->post_id ? f->post_id : "-");
-	if (store_case_put(d->store, f->c) != 0)
-		log_warnx("case of conversation %s not stored", f->c->conversation_id);
-	if (f->type == FINDING_DEFLECTION && ev->post != NULL) {
-		char *match = xstrndup(ev->text + f->start, f->end - f->start);
-
-		store_case_text_set(d->store, f->c, ev->text, ev->post->url, match);
-		free(match);
-	} else if (f->type != FINDING_UNRESOLVED && ev->post != NULL) {
-		store_evidence_add(d->store, f->c, f->post_id, finding_type_name(f->type), f->at,
-		    f->rule, ev->text, ev->post->url);
-	}
+	record_event(d->store, ev);
 	const char *type = alert_type(f->type, d->cfg->alert_detected);
 	if (type != NULL)
 		raise_alert(d, ev, type);
@@ -112,9 +103,7 @@ on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int
 	struct deflectd *d = arg;
 
 	store_post_done(d->store, p->platform, p->id);
-	/* Replies seen per brand: the denominator of the scorecard's deflection rate. */
-	if (is_brand && !duplicate && brand != NULL)
-		store_brand_reply(d->store, brand);
+	record_tracked(d->store, p, is_brand, brand, duplicate);
 }
 
 int

@@ -37,6 +37,9 @@ usage(FILE *f)
 	    "             send a marked test alert and report the outcome\n"
 	    "  status     [-c FILE]\n"
 	    "             a summary from the running daemon's admin API\n"
+	    "  report     [-c FILE] [--rules DIR] [--since T] [--until T]\n"
+	    "             [--format html|csv|json] [-o FILE] [--brands LIST] [--sort] FILE...\n"
+	    "             the scorecard of recordings, replayed offline\n"
 	    "\n"
 	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -108,6 +111,7 @@ main(int argc, char **argv)
 	    {"alerts", cmd_alerts},
 	    {"send-test-alert", cmd_send_test_alert},
 	    {"status", cmd_status},
+	    {"report", cmd_report},
 	};
 
 	/* No command (options only): run the daemon, systemd style. */

@@ -50,6 +50,17 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS webhook_state ("
     "  name TEXT PRIMARY KEY, disabled_at INTEGER, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
+    /* The scorecard counts cases and replies over a period, by brand and week. */
+    "CREATE INDEX IF NOT EXISTS cases_time ON cases (deflected_at);"
+    "CREATE INDEX IF NOT EXISTS cases_brand_time ON cases (brand, deflected_at);"
+    "CREATE TABLE IF NOT EXISTS brand_reply_times ("
+    "  brand TEXT NOT NULL, at INTEGER NOT NULL, replies INTEGER NOT NULL,"
+    "  PRIMARY KEY (brand, at)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS brand_reply_at ON brand_reply_times (at);"
+    /* Replies counted before reply times were kept: dated 0, outside every period. */
+    "INSERT INTO brand_reply_times (brand, at, replies)"
+    "  SELECT brand, 0, replies FROM brand_replies"
+    "  WHERE NOT EXISTS (SELECT 1 FROM brand_reply_times);"
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
@@ -61,7 +72,7 @@ enum stmt {
 	S_POS_GET, S_POS_SET, S_OUTBOX_ADD, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_CASE_TEXT, S_CASE_TEXT_GET, S_EVIDENCE_ADD, S_EVIDENCE_GET,
 	S_DELIVERY_ADD, S_DELIVERIES_DUE, S_DELIVERY_SET, S_WEBHOOK_DISABLE, S_WEBHOOK_DISABLED,
-	S_BRAND_REPLY, S_COUNT
+	S_BRAND_REPLY, S_BRAND_REPLY_AT, S_COUNT
 };
 
 static const char *sql[S_COUNT] = {
@@ -107,6 +118,8 @@ static const char *sql[S_COUNT] = {
     "SELECT reason FROM webhook_state WHERE name = ? AND disabled_at IS NOT NULL",
     "INSERT INTO brand_replies (brand, replies) VALUES (?1, 1)"
     " ON CONFLICT (brand) DO UPDATE SET replies = replies + 1",
+    "INSERT INTO brand_reply_times (brand, at, replies) VALUES (?1, ?2, 1)"
+    " ON CONFLICT (brand, at) DO UPDATE SET replies = replies + 1",
 };
 
 struct store {
@@ -218,7 +231,7 @@ store_open(const char *dir, char *err, size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 
-	st->path = xasprintf("%s/deflectd.db", dir);
+	st->path = dir ? xasprintf("%s/deflectd.db", dir) : xstrdup(":memory:");
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", st->path,
@@ -664,8 +677,47 @@ store_rows(struct store *st, const char *q, const char *arg, const char *arg2,
 }
 
 int
-store_brand_reply(struct store *st, const char *brand)
+store_brand_reply(struct store *st, const char *brand, int64_t at)
 {
 	bind_text(st->st[S_BRAND_REPLY], 1, brand);
-	return run(st, S_BRAND_REPLY);
+	if (run(st, S_BRAND_REPLY) != 0)
+		return -1;
+	bind_text(st->st[S_BRAND_REPLY_AT], 1, brand);
+	sqlite3_bind_int64(st->st[S_BRAND_REPLY_AT], 2, at);
+	return run(st, S_BRAND_REPLY_AT);
+}
+
+int
+store_query(struct store *st, const char *q, const struct store_arg *args, int nargs,
+    void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg)
+{
+	sqlite3_stmt *s;
+	const char *vals[24];
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	for (int i = 0; i < nargs; i++) {
+		if (args[i].text != NULL)
+			sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_STATIC);
+		else if (args[i].is_int)
+			sqlite3_bind_int64(s, i + 1, args[i].i);
+		else
+			sqlite3_bind_null(s, i + 1);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = sqlite3_column_count(s);
+
+		if (n > 24)
+			n = 24;
+		for (int i = 0; i < n; i++)
+			vals[i] = (const char *)sqlite3_column_text(s, i);
+		fn(cbarg, n, vals);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

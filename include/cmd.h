@@ -12,6 +12,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_send_test_alert(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /*
  * Loads the config (path NULL: built-in defaults, or the default file when it
