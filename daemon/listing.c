@@ -103,9 +103,11 @@ cursor_read(const char *s, int64_t *t, int64_t *id)
 	}
 	while (n % 4 != 0)
 		in[n++] = '=';
-	if (EVP_DecodeBlock(out, in, (int)n) < 0)
+	int got = EVP_DecodeBlock(out, in, (int)n);
+
+	if (got < 0 || got >= (int)sizeof out)
 		return -1;
-	out[sizeof out - 1] = '\0';
+	out[got] = '\0'; /* padding decodes to NULs, which end the text too */
 	if (sscanf((const char *)out, "%lld.%lld%c", &a, &b, &tail) != 2)
 		return -1;
 	*t = a;

@@ -10,13 +10,9 @@
 #include "page.h"
 #include "post.h"
 
-/* Chart geometry, in SVG user units (the chart scales to its box). */
-#define CW 720.0
-#define CH 260.0
-#define PL 46.0  /* left: the percentage axis */
-#define PR 12.0
-#define PT 14.0
-#define PB 36.0  /* bottom: the date axis */
+/* Chart size in SVG user units (the chart stretches to its box). */
+#define CW 1000.0
+#define CH 300.0
 
 #define RED "#c0392b"
 #define GREEN "#1e8449"
@@ -43,7 +39,15 @@ static const char style[] =
     ".card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:12px 14px}"
     ".legend{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:.88em;margin:6px 0 0}"
     ".key{display:inline-block;width:14px;height:4px;vertical-align:middle;margin-right:6px}"
-    "svg.trend{width:100%;height:auto;display:block}"
+    ".chart{display:grid;grid-template-columns:42px 1fr;margin:10px 6px 0 0}"
+    ".yaxis{position:relative;height:240px;font-size:12px;color:#5b6570}"
+    ".yaxis span{position:absolute;right:8px;transform:translateY(-50%)}"
+    "svg.trend{width:100%;height:240px;display:block;overflow:visible}"
+    ".xaxis{position:relative;height:22px;font-size:12px;color:#5b6570}"
+    ".xaxis span{position:absolute;top:4px;white-space:nowrap;padding-left:2px;"
+    "border-left:1px solid #9aa3ab}"
+    ".xaxis span.end{transform:translateX(-100%);border-left:0;border-right:1px solid #9aa3ab;"
+    "padding:0 2px 0 0}"
     ".scroll{overflow-x:auto;background:#fff;border:1px solid #dde1e6;border-radius:8px}"
     "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}"
     "th,td{padding:7px 10px;text-align:right;border-bottom:1px solid #e8ebee;"
@@ -56,7 +60,7 @@ static const char style[] =
     "text-align:inherit}"
     "th[aria-sort=ascending] button::after{content:' \\25B2'}"
     "th[aria-sort=descending] button::after{content:' \\25BC'}"
-    "td.t{text-align:left}"
+    "td.t,th.t{text-align:left}"
     ".na{color:#7b848d;cursor:help;border-bottom:1px dotted #9aa3ab}"
     ".rate{display:inline-flex;align-items:center;gap:6px}"
     ".state{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.85em}"
@@ -65,7 +69,8 @@ static const char style[] =
     "footer{margin-top:28px;font-size:.88em;color:#3d464f}"
     "footer dt{font-weight:600;margin-top:6px}footer dd{margin:0 0 0 1em}"
     "@media (max-width:600px){main{padding:10px 10px 24px}body{font-size:14px}"
-    ".kpis{grid-template-columns:repeat(2,1fr)}th,td{padding:6px 7px}}";
+    ".kpis{grid-template-columns:repeat(2,1fr)}th,td{padding:6px 7px}"
+    ".yaxis,svg.trend{height:170px}.chart{grid-template-columns:36px 1fr}}";
 
 /* Sorts a table by a clicked header: numbers by data-v, text ignoring case; empty last. */
 static const char script[] =
@@ -147,8 +152,12 @@ duration(struct buf *b, long long s)
 {
 	if (s < 3600)
 		buf_printf(b, "%lldm", s / 60);
+	else if (s < 48 * 3600 && s % 3600 / 60 == 0)
+		buf_printf(b, "%lldh", s / 3600);
 	else if (s < 48 * 3600)
 		buf_printf(b, "%lldh %02lldm", s / 3600, s / 60 % 60);
+	else if (s % 86400 / 3600 == 0)
+		buf_printf(b, "%lldd", s / 86400);
 	else
 		buf_printf(b, "%lldd %lldh", s / 86400, s / 3600 % 24);
 }
@@ -295,6 +304,13 @@ kpis(struct buf *b, const json_t *t)
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
     "Sep", "Oct", "Nov", "Dec"};
 
+/* The y of a rate in the plot's user units (0% at the bottom). */
+static double
+rate_y(double v)
+{
+	return (1 - (v < 0 ? 0 : v > 1 ? 1 : v)) * CH;
+}
+
 /* One rate series as a path broken at weeks without a value. */
 static void
 series(struct buf *b, const json_t *weeks, const char *k, const char *colour, double step)
@@ -303,7 +319,8 @@ series(struct buf *b, const json_t *weeks, const char *k, const char *colour, do
 	int pen = 0;
 
 	buf_printf(b, "<path class=\"line-%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" "
-	    "stroke-linejoin=\"round\" d=\"", k[0] == 'd' ? "d" : "r", colour);
+	    "stroke-linejoin=\"round\" vector-effect=\"non-scaling-stroke\" d=\"",
+	    k[0] == 'd' ? "d" : "r", colour);
 	for (i = 0; i < n; i++) {
 		json_t *r = json_object_get(json_array_get(weeks, i), k);
 
@@ -311,59 +328,47 @@ series(struct buf *b, const json_t *weeks, const char *k, const char *colour, do
 			pen = 0;
 			continue;
 		}
-		double x = PL + (i + 0.5) * step;
-		double y = PT + (1 - json_number_value(r)) * (CH - PT - PB);
-		buf_printf(b, "%c%.1f %.1f", pen ? 'L' : 'M', x, y);
+		buf_printf(b, "%c%.1f %.1f", pen ? 'L' : 'M', (i + 0.5) * step,
+		    rate_y(json_number_value(r)));
 		pen = 1;
 	}
 	buf_adds(b, "\"/>");
 }
 
-/* The weekly trend chart: both rates per week, bars for the week's reply volume. */
+/*
+ * The weekly trend chart: both rates per week over bars of the week's reply
+ * volume. The SVG stretches to its box; strokes and points keep their size
+ * (non-scaling strokes; a point is a zero-length round-capped line), and
+ * the axis labels are HTML around it, so they stay readable on a phone.
+ */
 static void
 trend(struct buf *b, const json_t *weeks)
 {
 	size_t i, n = json_array_size(weeks);
-	double step = n ? (CW - PL - PR) / (double)n : 1, ph = CH - PT - PB;
+	double step = n ? CW / (double)n : 1;
 	long long most = 1;
 	int every, last_label = -1000;
 
 	for (i = 0; i < n; i++)
 		if (num(json_array_get(weeks, i), "replies") > most)
 			most = num(json_array_get(weeks, i), "replies");
-	buf_printf(b, "<svg class=\"trend\" id=\"trend\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
-	    "aria-label=\"Weekly deflection rate and public-resolution rate, %zu weeks\" "
-	    "font-size=\"13\" fill=\"#5b6570\">", CW, CH, n);
-	for (int p = 0; p <= 100; p += 25) {
-		double y = PT + (1 - p / 100.0) * ph;
-
-		buf_printf(b, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
-		    "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>", PL, CW - PR, y, y,
-		    p ? "#e3e6ea" : "#9aa3ab", PL - 6, y + 4, p);
-	}
-	/* Date labels: each month's (or year's) first week, at least ~70 units apart. */
-	every = (int)(70 / step) + 1;
-	for (i = 0; i < n; i++) {
-		const char *w = str(json_array_get(weeks, i), "week");
-		int month = atoi(w + 5), day = atoi(w + 8);
-		int first = i == 0 || day <= 7;
-
-		if (strlen(w) < 10 || !first || (int)i - last_label < every)
-			continue;
-		if (n > 60 && month != 1 && i != 0)
-			continue;
-		last_label = (int)i;
-		buf_printf(b, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"start\">%s %.4s</text>"
-		    "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#9aa3ab\"/>",
-		    PL + i * step, CH - PB + 18, months[(month + 11) % 12], w, PL + i * step,
-		    PL + i * step, CH - PB, CH - PB + 5);
-	}
-	/* One group per week: volume bar, points, and the week's figures on hover. */
+	buf_adds(b, "<div class=\"chart\"><div class=\"yaxis\" aria-hidden=\"true\">");
+	for (int p = 0; p <= 100; p += 25)
+		buf_printf(b, "<span style=\"top:%d%%\">%d%%</span>", 100 - p, p);
+	buf_printf(b, "</div><div class=\"plot\"><svg class=\"trend\" id=\"trend\" "
+	    "viewBox=\"0 0 %.0f %.0f\" preserveAspectRatio=\"none\" role=\"img\" "
+	    "aria-label=\"Weekly deflection rate and public-resolution rate, %zu weeks\">", CW, CH,
+	    n);
+	for (int p = 0; p <= 100; p += 25)
+		buf_printf(b, "<line x1=\"0\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+		    "vector-effect=\"non-scaling-stroke\"/>", CW, rate_y(p / 100.0),
+		    rate_y(p / 100.0), p ? "#e3e6ea" : "#9aa3ab");
+	/* One group per week: volume bar and the week's figures on hover. */
 	for (i = 0; i < n; i++) {
 		const json_t *w = json_array_get(weeks, i);
 		json_t *dr = json_object_get(w, "deflection_rate");
 		json_t *pr = json_object_get(w, "public_resolution_rate");
-		double x = PL + i * step, h = ph * 0.35 * (double)num(w, "replies") / (double)most;
+		double h = CH * 0.4 * (double)num(w, "replies") / (double)most;
 
 		buf_printf(b, "<g class=\"week\" data-week=\"%s\"><title>Week of %s: ", str(w, "week"),
 		    str(w, "week"));
@@ -377,12 +382,11 @@ trend(struct buf *b, const json_t *weeks)
 			    100 * json_number_value(pr), num(w, "resolved_in_public"), num(w, "decided"));
 		else
 			buf_adds(b, "; no decided cases");
-		buf_printf(b, "</title><rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" "
-		    "fill=\"transparent\"/>", x, PT, step, ph);
+		buf_printf(b, "</title><rect x=\"%.2f\" y=\"0\" width=\"%.2f\" height=\"%.0f\" "
+		    "fill=\"transparent\"/>", i * step, step, CH);
 		if (h > 0)
-			buf_printf(b, "<rect class=\"vol\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-			    "height=\"%.1f\" fill=\"#dfe4ea\"/>", x + step * 0.15, PT + ph - h,
-			    step * 0.7, h);
+			buf_printf(b, "<rect class=\"vol\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" "
+			    "height=\"%.1f\" fill=\"#dfe4ea\"/>", (i + 0.15) * step, CH - h, step * 0.7, h);
 		buf_adds(b, "</g>");
 	}
 	series(b, weeks, "deflection_rate", RED, step);
@@ -390,19 +394,39 @@ trend(struct buf *b, const json_t *weeks)
 	/* Points on top, so a single week between gaps still shows. */
 	for (i = 0; i < n; i++) {
 		const json_t *w = json_array_get(weeks, i);
-		double x = PL + (i + 0.5) * step;
-		double r = step < 6 ? 1.8 : 3;
-		json_t *dr = json_object_get(w, "deflection_rate");
-		json_t *pr = json_object_get(w, "public_resolution_rate");
+		const char *keys[2] = {"deflection_rate", "public_resolution_rate"};
 
-		if (json_is_number(dr))
-			buf_printf(b, "<circle class=\"pt-d\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" "
-			    "fill=\"%s\"/>", x, PT + (1 - json_number_value(dr)) * ph, r, RED);
-		if (json_is_number(pr))
-			buf_printf(b, "<circle class=\"pt-r\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" "
-			    "fill=\"%s\"/>", x, PT + (1 - json_number_value(pr)) * ph, r, GREEN);
+		for (int k = 0; k < 2; k++) {
+			json_t *r = json_object_get(w, keys[k]);
+
+			if (json_is_number(r))
+				buf_printf(b, "<path class=\"pt-%c\" d=\"M%.2f %.1fh0\" stroke=\"%s\" "
+				    "stroke-width=\"%d\" stroke-linecap=\"round\" "
+				    "vector-effect=\"non-scaling-stroke\"/>", k ? 'r' : 'd', (i + 0.5) * step,
+				    rate_y(json_number_value(r)), k ? GREEN : RED, n > 120 ? 4 : 7);
+		}
 	}
-	buf_adds(b, "</svg>");
+	buf_adds(b, "</svg><div class=\"xaxis\" aria-hidden=\"true\">");
+	/* Date labels: a month's (or, over years, January's) first week, spaced apart. */
+	every = n > 0 ? (int)(n / 6) + 1 : 1;
+	for (i = 0; i < n; i++) {
+		const char *w = str(json_array_get(weeks, i), "week");
+		int month, day;
+		double left = 100.0 * (double)i / (double)n;
+
+		if (strlen(w) < 10)
+			continue;
+		month = atoi(w + 5);
+		day = atoi(w + 8);
+		if (!(i == 0 || day <= 7) || (int)i - last_label < every)
+			continue;
+		if (n > 60 && month != 1 && i != 0)
+			continue;
+		last_label = (int)i;
+		buf_printf(b, "<span style=\"left:%.2f%%\"%s>%s %.4s</span>", left,
+		    left > 85 ? " class=\"end\"" : "", months[(month + 11) % 12], w);
+	}
+	buf_adds(b, "</div></div></div>");
 }
 
 /* The link to a brand's page. */
@@ -546,8 +570,9 @@ case_list(struct buf *b, const json_t *doc, const struct page_opts *o)
 	size_t i;
 
 	buf_adds(b, "<h2 id=\"cases\">Open and unresolved cases</h2><div class=\"scroll\">"
-	    "<table id=\"case-list\"><thead><tr><th>Case</th><th>Deflected</th><th>State</th>"
-	    "<th>Customer</th><th>Deadline</th><th>Rule</th><th>Escalations</th><th>Post</th>"
+	    "<table id=\"case-list\"><thead><tr><th>Case</th><th>Deflected</th><th class=\"t\">"
+	    "State</th><th class=\"t\">Customer</th><th>Deadline</th><th class=\"t\">Rule</th>"
+	    "<th>Escalations</th><th class=\"t\">Post</th>"
 	    "</tr></thead><tbody>");
 	json_array_foreach(o->cases, i, c) {
 		const char *url = str(c, "url");

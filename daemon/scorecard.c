@@ -362,6 +362,6 @@ scorecard_rules_version(const char *dir, char *out, size_t outlen)
 	EVP_DigestFinal_ex(md, h, &hl);
 	EVP_MD_CTX_free(md);
 	if (hl >= 6)
-		snprintf(out, outlen, "sha256:%02x%02x%02x%02x%02x%02x (%zu files)", h[0], h[1], h[2],
-		    h[3], h[4], h[5], n);
+		snprintf(out, outlen, "sha256:%02x%02x%02x%02x%02x%02x (%zu rule file%s)", h[0], h[1],
+		    h[2], h[3], h[4], h[5], n, n == 1 ? "" : "s");
 }
