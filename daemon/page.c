@@ -46,8 +46,7 @@ static const char style[] =
     ".xaxis{position:relative;height:22px;font-size:12px;color:#5b6570}"
     ".xaxis span{position:absolute;top:4px;white-space:nowrap;padding-left:2px;"
     "border-left:1px solid #9aa3ab}"
-    ".xaxis span.end{transform:translateX(-100%);border-left:0;border-right:1px solid #9aa3ab;"
-    "padding:0 2px 0 0}"
+
     ".scroll{overflow-x:auto;background:#fff;border:1px solid #dde1e6;border-radius:8px}"
     "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}"
     "th,td{padding:7px 10px;text-align:right;border-bottom:1px solid #e8ebee;"
@@ -347,7 +346,6 @@ trend(struct buf *b, const json_t *weeks)
 	size_t i, n = json_array_size(weeks);
 	double step = n ? CW / (double)n : 1;
 	long long most = 1;
-	int every, last_label = -1000;
 
 	for (i = 0; i < n; i++)
 		if (num(json_array_get(weeks, i), "replies") > most)
@@ -407,24 +405,24 @@ trend(struct buf *b, const json_t *weeks)
 		}
 	}
 	buf_adds(b, "</svg><div class=\"xaxis\" aria-hidden=\"true\">");
-	/* Date labels: a month's (or, over years, January's) first week, spaced apart. */
-	every = n > 0 ? (int)(n / 6) + 1 : 1;
+	/*
+	 * Date labels: a month's (or, over years, January's) first week, a fifth
+	 * of the width apart at least, so they never collide on a phone.
+	 */
+	double last_left = -100;
 	for (i = 0; i < n; i++) {
 		const char *w = str(json_array_get(weeks, i), "week");
-		int month, day;
 		double left = 100.0 * (double)i / (double)n;
+		int month;
 
-		if (strlen(w) < 10)
+		if (strlen(w) < 10 || !(i == 0 || atoi(w + 8) <= 7))
 			continue;
 		month = atoi(w + 5);
-		day = atoi(w + 8);
-		if (!(i == 0 || day <= 7) || (int)i - last_label < every)
+		if ((n > 60 && month != 1 && i != 0) || left - last_left < 20 || left > 86)
 			continue;
-		if (n > 60 && month != 1 && i != 0)
-			continue;
-		last_label = (int)i;
-		buf_printf(b, "<span style=\"left:%.2f%%\"%s>%s %.4s</span>", left,
-		    left > 85 ? " class=\"end\"" : "", months[(month + 11) % 12], w);
+		last_left = left;
+		buf_printf(b, "<span style=\"left:%.2f%%\">%s %.4s</span>", left,
+		    months[(month + 11) % 12], w);
 	}
 	buf_adds(b, "</div></div></div>");
 }
