@@ -486,6 +486,50 @@ is_loopback(const char *host)
 }
 
 /*
+ * The tokens of a read-token file's text, one a line; blank lines and lines
+ * starting with # are skipped. Cuts all in place; the array is the caller's.
+ */
+static char **
+token_lines(char *all, size_t *n)
+{
+	char **v = NULL, *save = NULL;
+
+	*n = 0;
+	for (char *l = strtok_r(all, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(l);
+
+		while (len > 0 && (l[len - 1] == '\r' || l[len - 1] == ' ' || l[len - 1] == '\t'))
+			l[--len] = '\0';
+		l += strspn(l, " \t");
+		if (*l == '\0' || *l == '#')
+			continue;
+		v = xreallocarray(v, *n + 1, sizeof *v);
+		v[(*n)++] = l;
+	}
+	return v;
+}
+
+/* Reads admin_read_token_file into a->read_tokens (admin_check reported any error). */
+static void
+admin_read_tokens(struct admin *a, const struct config *cfg)
+{
+	char err[512];
+	char *all = daemon_read_secret(cfg, cfg->admin_read_token_file, err, sizeof err);
+	size_t len = all ? strlen(all) : 0, n;
+	char **v;
+
+	if (all == NULL)
+		return;
+	v = token_lines(all, &n);
+	a->read_tokens = xreallocarray(NULL, n ? n : 1, sizeof *a->read_tokens);
+	for (size_t i = 0; i < n; i++)
+		a->read_tokens[a->nread++] = xstrdup(v[i]);
+	free(v);
+	OPENSSL_cleanse(all, len);
+	free(all);
+}
+
+/*
  * Checks admin_listen and the token as the daemon will use them, reading the
  * token (returned in *token when wanted). Problems go to d; returns their count.
  */
@@ -507,14 +551,23 @@ admin_check(const struct config *cfg, struct diag *d, char *host, size_t hostlen
 	if (cfg->admin_read_token_file != NULL) {
 		char *rt = daemon_read_secret(cfg, cfg->admin_read_token_file, err, sizeof err);
 
+		size_t len = rt ? strlen(rt) : 0, nt = 0;
+		char **v = rt ? token_lines(rt, &nt) : NULL;
+
 		if (rt == NULL)
 			diag_add(d, file, cfg->admin_read_token_file_line, 1, "admin_read_token_file: %s",
 			    err);
-		else if (cfg->admin_token_file != NULL && tok != NULL && strstr(rt, tok) != NULL)
+		else if (nt == 0)
 			diag_add(d, file, cfg->admin_read_token_file_line, 1, "admin_read_token_file: "
-			    "holds the admin (push) token; a read token must differ from it");
+			    "holds no token (only blank or # lines)");
+		for (size_t i = 0; i < nt; i++)
+			if (tok != NULL && strcmp(v[i], tok) == 0)
+				diag_add(d, file, cfg->admin_read_token_file_line, 1,
+				    "admin_read_token_file: holds the admin (push) token; a read token "
+				    "must differ from it");
+		free(v);
 		if (rt != NULL) {
-			OPENSSL_cleanse(rt, strlen(rt));
+			OPENSSL_cleanse(rt, len);
 			free(rt);
 		}
 	}
@@ -529,30 +582,6 @@ admin_check(const struct config *cfg, struct diag *d, char *host, size_t hostlen
 		free(tok);
 	}
 	return (int)(d->n - n);
-}
-
-/* Loads the read tokens, one a line; blank lines and lines starting with # are skipped. */
-static void
-admin_read_tokens(struct admin *a, const struct config *cfg)
-{
-	char err[512], *save = NULL;
-	char *all = daemon_read_secret(cfg, cfg->admin_read_token_file, err, sizeof err);
-
-	if (all == NULL)
-		return; /* admin_check reported it */
-	for (char *l = strtok_r(all, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
-		size_t n = strlen(l);
-
-		while (n > 0 && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
-			l[--n] = '\0';
-		l += strspn(l, " \t");
-		if (*l == '\0' || *l == '#')
-			continue;
-		a->read_tokens = xreallocarray(a->read_tokens, a->nread + 1, sizeof *a->read_tokens);
-		a->read_tokens[a->nread++] = xstrdup(l);
-	}
-	OPENSSL_cleanse(all, strlen(all));
-	free(all);
 }
 
 struct admin *

@@ -53,7 +53,7 @@ static const char style[] =
     "white-space:nowrap}"
     "th{background:#eef1f4;font-weight:600;font-size:.88em;vertical-align:bottom}"
     "th:first-child,td:first-child{text-align:left;position:sticky;left:0;"
-    "background:inherit}"
+    "background:inherit}thead th:first-child{background:#eef1f4;z-index:1}"
     "tbody tr{background:#fff}tbody tr:hover{background:#f3f7fc}"
     "th button{font:inherit;background:none;border:0;padding:0;cursor:pointer;color:inherit;"
     "text-align:inherit}"
@@ -69,7 +69,8 @@ static const char style[] =
     "footer dt{font-weight:600;margin-top:6px}footer dd{margin:0 0 0 1em}"
     "@media (max-width:600px){main{padding:10px 10px 24px}body{font-size:14px}"
     ".kpis{grid-template-columns:repeat(2,1fr)}th,td{padding:6px 7px}"
-    ".yaxis,svg.trend{height:170px}.chart{grid-template-columns:36px 1fr}}";
+    ".yaxis,svg.trend{height:170px}.chart{grid-template-columns:36px 1fr}"
+    ".rate svg{display:none}}";
 
 /* Sorts a table by a clicked header: numbers by data-v, text ignoring case; empty last. */
 static const char script[] =
@@ -683,7 +684,8 @@ page_scorecard(struct buf *b, const json_t *doc, const struct page_opts *o)
 	    "</span>Deflection rate</span><span><span class=\"key\" style=\"background:%s\"></span>"
 	    "Resolved in public</span><span><span class=\"key\" style=\"background:#dfe4ea;"
 	    "height:10px\"></span>Brand replies (volume)</span><span class=\"muted\">Gaps: weeks "
-	    "with nothing to divide by. Hover a week for its figures.</span></p></div>", RED,
+	    "with nothing to divide by. Weeks with few replies swing widely; hover a week for its "
+	    "figures.</span></p></div>", RED,
 	    GREEN);
 	if (brand == NULL) {
 		buf_adds(b, "<h2>Brands</h2>");
