@@ -19,6 +19,8 @@
 #include <openssl/crypto.h>
 
 #include "admin.h"
+#include "case_detail.h"
+#include "case_page.h"
 #include "daemon.h"
 #include "log.h"
 #include "listing.h"
@@ -27,10 +29,13 @@
 #include "reader.h"
 #include "scorecard.h"
 #include "buf.h"
+#include "verdict.h"
 #include "xmalloc.h"
 
 /* A push body larger than this is refused whole (413). */
 #define PUSH_MAX_BODY (64 * 1024 * 1024)
+/* A verdict body larger than this is refused (413). */
+#define VERDICT_MAX_BODY (16 * 1024)
 /* Errors listed in one answer; the rest are counted. */
 #define PUSH_MAX_ERRORS 100
 
@@ -281,6 +286,148 @@ on_listing(struct evhttp_request *req, void *arg)
 		reply_json(req, 200, "OK", doc);
 }
 
+/*
+ * Guards a state-changing endpoint as POST /v1/posts is guarded: POST only,
+ * 403 while no token is set, 401 without the right one.
+ */
+static int
+write_allowed(struct admin *a, struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		reply_error(req, 405, "Method Not Allowed", "use POST");
+		return 0;
+	}
+	if (a->token == NULL) {
+		reply_error(req, 403, "Forbidden", "changes are disabled: set admin_token_file");
+		return 0;
+	}
+	switch (authorized(a, req)) {
+	case ACCESS_PUSH:
+		return 1;
+	case ACCESS_READ:
+		reply_error(req, 403, "Forbidden", "this token may only read; changes need the "
+		    "admin token");
+		return 0;
+	default:
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Bearer");
+		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
+		return 0;
+	}
+}
+
+/* Answers with case id in full (GET /v1/cases/{id}), or 404/503. */
+static void
+reply_case(struct admin *a, struct evhttp_request *req, const char *id)
+{
+	int missing;
+	json_t *c = case_detail(a->d->store, id, &missing);
+
+	if (c != NULL)
+		reply_json(req, 200, "OK", c);
+	else if (missing)
+		reply_json(req, 404, "Not Found", json_pack("{s:s+}", "error", "no case ", id));
+	else
+		reply_error(req, 503, "Service Unavailable", "state database unavailable");
+}
+
+/*
+ * POST /v1/cases/{id}/verdict: {"as": "resolved|not-deflection|escalated",
+ * "note": TEXT, "author": NAME (optional)}; answers with the closed case.
+ */
+static void
+on_verdict(struct admin *a, struct evhttp_request *req, const char *id)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *key, *as = NULL, *note = NULL, *author = "api";
+	json_t *body, *v;
+	json_error_t je;
+	char err[512];
+	int rc;
+
+	if (!write_allowed(a, req))
+		return;
+	if (len > VERDICT_MAX_BODY) {
+		reply_error(req, 413, "Payload Too Large", "a verdict body is at most 16 KiB");
+		return;
+	}
+	body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &je);
+	if (!json_is_object(body)) {
+		snprintf(err, sizeof err, body ? "the body must be a JSON object" :
+		    "the body is not JSON: %s at column %d", je.text, je.column);
+		json_decref(body);
+		reply_error(req, 400, "Bad Request", err);
+		return;
+	}
+	json_object_foreach(body, key, v) {
+		const char **slot = strcmp(key, "as") == 0 ? &as : strcmp(key, "note") == 0 ? &note :
+		    strcmp(key, "author") == 0 ? &author : NULL;
+
+		if (slot == NULL || !json_is_string(v)) {
+			snprintf(err, sizeof err, slot ? "\"%s\" must be a string" :
+			    "unknown field \"%s\" (as, note, author)", key);
+			json_decref(body);
+			reply_error(req, 400, "Bad Request", err);
+			return;
+		}
+		*slot = json_string_value(v);
+	}
+	rc = daemon_case_close(a->d, id, as, note, author, err, sizeof err);
+	json_decref(body);
+	if (rc == VERDICT_OK)
+		reply_case(a, req, id);
+	else if (rc == VERDICT_NO_CASE)
+		reply_error(req, 404, "Not Found", err);
+	else if (rc == VERDICT_CLOSED)
+		reply_error(req, 409, "Conflict", err);
+	else if (rc == VERDICT_BAD)
+		reply_error(req, 400, "Bad Request", err);
+	else
+		reply_error(req, 503, "Service Unavailable", err);
+}
+
+/* /v1/cases/{id} (GET) and /v1/cases/{id}/verdict (POST); rest is the path after /v1/cases/. */
+static void
+on_case(struct admin *a, struct evhttp_request *req, const char *rest)
+{
+	const char *slash = strchr(rest, '/');
+	char *id = xstrndup(rest, slash ? (size_t)(slash - rest) : strlen(rest));
+
+	if (slash != NULL && strcmp(slash, "/verdict") == 0)
+		on_verdict(a, req, id);
+	else if (slash != NULL)
+		reply_error(req, 404, "Not Found", "no such endpoint");
+	else if (read_allowed(a, req))
+		reply_case(a, req, id);
+	free(id);
+}
+
+/* GET /cases/{id}: the case page. */
+static void
+on_case_page(struct admin *a, struct evhttp_request *req, const char *id)
+{
+	int missing;
+	json_t *c;
+	char *page;
+
+	if (!read_allowed(a, req))
+		return;
+	if ((c = case_detail(a->d->store, id, &missing)) == NULL) {
+		reply_text(req, missing ? 404 : 503, missing ? "Not Found" : "Service Unavailable",
+		    "text/html; charset=utf-8", missing ?
+		    "<!DOCTYPE html>\n<html lang=\"en\"><title>No such case</title><p>No such case. "
+		    "<a href=\"/\">Scorecard</a></p></html>\n" :
+		    "<!DOCTYPE html>\n<html lang=\"en\"><title>Unavailable</title><p>The state "
+		    "database is unavailable.</p></html>\n");
+		return;
+	}
+	page = case_page(c);
+	reply_text(req, 200, "OK", "text/html; charset=utf-8", page);
+	free(page);
+	json_decref(c);
+}
+
 /* A page's query: period (default all) and, on a brand page, the cases' cursor. */
 static int
 page_query(struct evhttp_request *req, const char **period, char **cursor, char *err,
@@ -406,13 +553,24 @@ scorecard_page(struct admin *a, struct evhttp_request *req, const char *brand)
 	free(cursor);
 }
 
-/* GET / and /brands/NAME: the scorecard pages; anything else under / is not found. */
+/*
+ * GET / and /brands/NAME (the scorecard pages), /cases/{id} (the case page),
+ * /v1/cases/{id}; anything else is not found.
+ */
 static void
 on_root(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 
+	if (path != NULL && strncmp(path, "/v1/cases/", 10) == 0) {
+		on_case(a, req, path + 10);
+		return;
+	}
+	if (path != NULL && strncmp(path, "/cases/", 7) == 0 && strchr(path + 7, '/') == NULL) {
+		on_case_page(a, req, path + 7);
+		return;
+	}
 	if (path != NULL && strcmp(path, "/") == 0) {
 		if (read_allowed(a, req))
 			scorecard_page(a, req, NULL);

@@ -33,22 +33,6 @@ print_row(void *arg, int n, const char *const *v)
 	printf("\n");
 }
 
-/* Opens the state database named by the config. */
-static struct store *
-open_state(const char *config_path, struct config **cfg)
-{
-	char err[1024];
-	struct store *st;
-
-	if (cmd_load(config_path, NULL, cfg, NULL) != 0)
-		return NULL;
-	if ((st = store_open((*cfg)->state_dir, err, sizeof err)) == NULL) {
-		fprintf(stderr, "deflectd: %s\n", err);
-		config_free(*cfg);
-	}
-	return st;
-}
-
 int
 cmd_alerts(int argc, char **argv)
 {
@@ -86,7 +70,7 @@ cmd_alerts(int argc, char **argv)
 		    state);
 		return 2;
 	}
-	if ((st = open_state(config_path, &cfg)) == NULL)
+	if ((st = cmd_open_state(config_path, NULL, &cfg, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		printf("alert\ttype\twebhook\tstate\tattempts\tlast_status\tlast_error\tcreated\n");

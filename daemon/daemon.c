@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "source_file.h"
 #include "source_mastodon.h"
 #include "source_x.h"
+#include "verdict.h"
 #include "webhook.h"
 #include "xmalloc.h"
 
@@ -106,10 +108,50 @@ on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int
 	record_tracked(d->store, p, is_brand, brand, duplicate);
 }
 
+/*
+ * Opens a write transaction. The tracker changes only inside one, so it
+ * first learns, under SQLite's write lock, every verdict an operator stored
+ * since the last (verdict.h): a closed case never fires.
+ */
+static int
+begin(struct deflectd *d)
+{
+	if (store_begin(d->store) != 0)
+		return -1;
+	if (verdict_sync(d->store, pipeline_tracker(d->pl), &d->verdict_seq) != 0) {
+		store_rollback(d->store);
+		return -1;
+	}
+	return 0;
+}
+
+int
+daemon_case_close(struct deflectd *d, const char *id, const char *as, const char *note,
+    const char *author, char *err, size_t errlen)
+{
+	int rc;
+
+	if (begin(d) != 0) {
+		snprintf(err, errlen, "state database unavailable");
+		return VERDICT_FAILED;
+	}
+	rc = verdict_close(d->store, d->rs, id, as, note, author, (int64_t)time(NULL), err, errlen);
+	if (rc != VERDICT_OK || store_commit(d->store) != 0) {
+		store_rollback(d->store);
+		if (rc == VERDICT_OK || rc == VERDICT_FAILED)
+			snprintf(err, errlen, "state database failed; the verdict was not kept");
+		return rc == VERDICT_OK ? VERDICT_FAILED : rc;
+	}
+	/* Committed: the tracker lets the case go now rather than at the next step. */
+	verdict_sync(d->store, pipeline_tracker(d->pl), &d->verdict_seq);
+	log_info("case %s closed as %s by %s", id, as, author);
+	return VERDICT_OK;
+}
+
 int
 daemon_ingest_begin(struct deflectd *d)
 {
-	return store_begin(d->store);
+	return begin(d);
 }
 
 struct source_stats *
@@ -301,7 +343,7 @@ advance(struct deflectd *d)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	if (store_begin(d->store) != 0)
+	if (begin(d) != 0)
 		return;
 	pipeline_advance(d->pl, now);
 	store_posts_prune(d->store, now - d->cfg->retention);
@@ -432,7 +474,7 @@ restore(struct deflectd *d)
 
 	if (store_cases_open(d->store, restore_case, d) != 0)
 		return -1;
-	if (store_begin(d->store) != 0)
+	if (begin(d) != 0)
 		return -1;
 	if (store_posts_pending(d->store, requeue_post, d) != 0) {
 		store_rollback(d->store);

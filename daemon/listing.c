@@ -45,7 +45,7 @@ known_state(enum listing_kind kind, const char *s)
 	if (kind == LISTING_ALERTS)
 		return strcmp(s, "pending") == 0 || strcmp(s, "delivered") == 0 ||
 		    strcmp(s, "dead") == 0;
-	for (int i = CASE_DEFLECTED; i <= CASE_RESOLVED_LATE; i++)
+	for (int i = CASE_DEFLECTED; i <= CASE_CLOSED; i++)
 		if (strcmp(s, case_state_name((enum case_state)i)) == 0)
 			return 1;
 	return 0;
@@ -161,7 +161,7 @@ listing_parse(enum listing_kind kind, const char *query, struct listing_query *q
 			if (!known_state(kind, s)) {
 				snprintf(err, errlen, "state \"%s\": must be %s", s,
 				    kind == LISTING_ALERTS ? "pending, delivered or dead" :
-				    "deflected, resolved, unresolved or resolved_late");
+				    "deflected, resolved, unresolved, resolved_late or closed");
 				free(copy);
 				json_decref(arr);
 				return -1;

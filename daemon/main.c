@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "store.h"
 #include "daemon.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -40,6 +41,13 @@ usage(FILE *f)
 	    "  report     [-c FILE] [--rules DIR] [--since T] [--until T]\n"
 	    "             [--format html|csv|json] [-o FILE] [--brands LIST] [--sort] FILE...\n"
 	    "             the scorecard of recordings, replayed offline\n"
+	    "  case       [-c FILE] show [--json] ID\n"
+	    "             a case with its timeline, alerts and operator verdict\n"
+	    "  case       [-c FILE] [--rules DIR] close ID --as resolved|not-deflection|escalated\n"
+	    "             --note TEXT [--author NAME]\n"
+	    "             close a case with an operator's verdict (ends its alerts)\n"
+	    "  labels     [-c FILE] export [-o FILE]\n"
+	    "             operator verdicts as labels for test-rules --labels\n"
 	    "\n"
 	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -57,6 +65,24 @@ log_diag(const struct diag *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		log_warnx("%s", d->msgs[i]);
+}
+
+struct store *
+cmd_open_state(const char *config_path, const char *rules_dir, struct config **cfg,
+    struct ruleset **rs)
+{
+	char err[1024];
+	struct store *st;
+
+	if (cmd_load(config_path, rules_dir, cfg, rs) != 0)
+		return NULL;
+	if ((st = store_open((*cfg)->state_dir, err, sizeof err)) == NULL) {
+		fprintf(stderr, "deflectd: %s\n", err);
+		if (rs != NULL)
+			ruleset_free(*rs);
+		config_free(*cfg);
+	}
+	return st;
 }
 
 int
@@ -112,6 +138,8 @@ main(int argc, char **argv)
 	    {"send-test-alert", cmd_send_test_alert},
 	    {"status", cmd_status},
 	    {"report", cmd_report},
+	    {"case", cmd_case},
+	    {"labels", cmd_labels},
 	};
 
 	/* No command (options only): run the daemon, systemd style. */

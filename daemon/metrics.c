@@ -118,6 +118,10 @@ metrics_render(struct deflectd *d, struct buf *out)
 	struct labelled l = {out, "deflectd_cases", "state"};
 	store_rows(d->store, "SELECT state, count(*) FROM cases GROUP BY state ORDER BY state", NULL,
 	    NULL, labelled_row, &l);
+	head(out, "deflectd_case_verdicts", "gauge", "Operator verdicts on cases, by verdict.");
+	struct labelled v = {out, "deflectd_case_verdicts", "verdict"};
+	store_rows(d->store, "SELECT verdict, count(*) FROM case_verdicts GROUP BY verdict"
+	    " ORDER BY verdict", NULL, NULL, labelled_row, &v);
 	head(out, "deflectd_alert_deliveries", "gauge", "Alert deliveries, by type and state.");
 	store_rows(d->store, "SELECT o.type, d.state, count(*) FROM deliveries d JOIN outbox o ON"
 	    " o.id = d.alert_id GROUP BY o.type, d.state ORDER BY 1, 2", NULL, NULL, alert_row, out);

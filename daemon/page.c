@@ -86,21 +86,6 @@ static const char script[] =
     "return asc?r:-r});rs.forEach(function(r){tb.appendChild(r)})})})});";
 
 void
-page_escape(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&#39;"); break;
-		default: buf_addc(b, *s);
-		}
-	}
-}
-
-void
 page_urlencode(struct buf *b, const char *s)
 {
 	for (; s && *s; s++) {
@@ -177,7 +162,7 @@ static void
 empty(struct buf *b, const char *why)
 {
 	buf_adds(b, "<span class=\"na\" title=\"");
-	page_escape(b, why);
+	buf_add_html(b, why);
 	buf_adds(b, "\">\xe2\x80\x93</span>");
 }
 
@@ -435,7 +420,7 @@ brand_link(struct buf *b, const char *name)
 	buf_adds(b, "<a href=\"/brands/");
 	page_urlencode(b, name);
 	buf_adds(b, "\">");
-	page_escape(b, name);
+	buf_add_html(b, name);
 	buf_adds(b, "</a>");
 }
 
@@ -470,14 +455,14 @@ brand_table(struct buf *b, const json_t *brands, int live)
 	buf_adds(b, "</tr></thead><tbody>");
 	json_array_foreach(brands, i, o) {
 		buf_adds(b, "<tr class=\"brand\" data-brand=\"");
-		page_escape(b, str(o, "brand"));
+		buf_add_html(b, str(o, "brand"));
 		buf_adds(b, "\"><td data-v=\"");
-		page_escape(b, str(o, "brand"));
+		buf_add_html(b, str(o, "brand"));
 		buf_adds(b, "\">");
 		if (live)
 			brand_link(b, str(o, "brand"));
 		else
-			page_escape(b, str(o, "brand"));
+			buf_add_html(b, str(o, "brand"));
 		buf_adds(b, "</td>");
 		count_cell(b, num(o, "replies"));
 		count_cell(b, num(o, "deflections"));
@@ -581,20 +566,20 @@ case_list(struct buf *b, const json_t *doc, const struct page_opts *o)
 		when(b, str(c, "deflected_at"));
 		buf_printf(b, "</td><td class=\"t\"><span class=\"state st-%s\">%s</span></td>"
 		    "<td class=\"t\">", str(c, "state"), str(c, "state"));
-		page_escape(b, str(c, "customer"));
+		buf_add_html(b, str(c, "customer"));
 		buf_adds(b, "</td><td>");
 		when(b, str(c, "deadline"));
 		buf_adds(b, "</td><td class=\"t\">");
-		page_escape(b, str(c, "rule"));
+		buf_add_html(b, str(c, "rule"));
 		buf_printf(b, "</td><td>%lld</td><td class=\"t\">", num(c, "escalations"));
 		if (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0) {
 			buf_adds(b, "<a rel=\"noopener noreferrer\" href=\"");
-			page_escape(b, url);
+			buf_add_html(b, url);
 			buf_adds(b, "\">on ");
-			page_escape(b, str(c, "platform"));
+			buf_add_html(b, str(c, "platform"));
 			buf_adds(b, "</a>");
 		} else {
-			page_escape(b, str(c, "platform"));
+			buf_add_html(b, str(c, "platform"));
 		}
 		buf_adds(b, "</td></tr>");
 	}
@@ -641,11 +626,11 @@ methods(struct buf *b, const struct page_opts *o)
 	duration(b, o->window);
 	buf_adds(b, " by default (brands and rules may set their own).</dd>");
 	buf_adds(b, "<dt>Rules</dt><dd>");
-	page_escape(b, o->rules_version ? o->rules_version : "unknown");
+	buf_add_html(b, o->rules_version ? o->rules_version : "unknown");
 	buf_adds(b, "</dd>");
 	if (o->inputs != NULL) {
 		buf_adds(b, "<dt>Input</dt><dd>");
-		page_escape(b, o->inputs);
+		buf_add_html(b, o->inputs);
 		buf_adds(b, ", replayed offline with deflectd report</dd>");
 	}
 	buf_adds(b, "</dl></footer>");
@@ -659,7 +644,7 @@ page_scorecard(struct buf *b, const json_t *doc, const struct page_opts *o)
 	buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
 	if (brand != NULL) {
-		page_escape(b, brand);
+		buf_add_html(b, brand);
 		buf_adds(b, " \xe2\x80\x94 ");
 	}
 	buf_printf(b, "Deflection scorecard</title><style>%s</style></head><body><main>", style);
@@ -668,7 +653,7 @@ page_scorecard(struct buf *b, const json_t *doc, const struct page_opts *o)
 		buf_adds(b, "<a href=\"/\" id=\"all-brands\">\xe2\x86\x90 All brands</a>");
 	buf_adds(b, "<h1>");
 	if (brand != NULL) {
-		page_escape(b, brand);
+		buf_add_html(b, brand);
 		buf_adds(b, ": deflection scorecard");
 	} else {
 		buf_adds(b, "Deflection scorecard");

@@ -64,7 +64,19 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    "  body TEXT NOT NULL);";
+    "  body TEXT NOT NULL);"
+    /* Operator verdicts (verdict.c); seq orders them for the daemon to apply. */
+    "CREATE TABLE IF NOT EXISTS case_verdicts ("
+    "  seq INTEGER PRIMARY KEY, platform TEXT NOT NULL, conversation_id TEXT NOT NULL,"
+    "  customer TEXT NOT NULL, post_id TEXT NOT NULL, brand TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL, note TEXT NOT NULL, author TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  state_before TEXT NOT NULL, label TEXT NOT NULL,"
+    "  UNIQUE (platform, conversation_id, customer, post_id));"
+    /* Who wrote each post of a case's timeline and the span that matched in it. */
+    "CREATE TABLE IF NOT EXISTS case_posts ("
+    "  platform TEXT NOT NULL, post_id TEXT NOT NULL, kind TEXT NOT NULL, author TEXT,"
+    "  role TEXT, span_start INTEGER, span_end INTEGER,"
+    "  PRIMARY KEY (platform, post_id, kind)) WITHOUT ROWID;";
 
 enum stmt {
 	S_POST_ADD, S_POST_DONE, S_POSTS_PENDING, S_POSTS_PRUNE,
@@ -674,6 +686,27 @@ store_rows(struct store *st, const char *q, const char *arg, const char *arg2,
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_write(struct store *st, const char *q, const char *const *args, int nargs)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	for (int i = 0; i < nargs; i++)
+		bind_text(s, i + 1, args[i]);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return sqlite3_changes(st->db);
 }
 
 int

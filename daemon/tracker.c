@@ -97,7 +97,8 @@ struct tracker {
 
 static const char *finding_names[FINDING_TYPES] = {"deflection", "repeat_deflection",
     "escalation", "resolution", "unresolved", "resolved_late"};
-static const char *state_names[] = {"deflected", "resolved", "unresolved", "resolved_late"};
+static const char *state_names[] = {"deflected", "resolved", "unresolved", "resolved_late",
+    "closed"};
 
 /* Names a finding type the way alerts and logs spell it. */
 const char *
@@ -110,7 +111,7 @@ finding_type_name(enum finding_type t)
 const char *
 case_state_name(enum case_state s)
 {
-	return (unsigned)s <= CASE_RESOLVED_LATE ? state_names[s] : "?";
+	return (unsigned)s <= CASE_CLOSED ? state_names[s] : "?";
 }
 
 /* Adds without wrapping, so a huge window or retention means "never". */
@@ -781,6 +782,25 @@ tracker_restore(struct tracker *t, const struct tcase *src)
 	c->pub.end = src->end;
 	case_hold(t, c, &k);
 	key_done(&k);
+}
+
+/* Drops one held case without a finding: an operator's verdict ended it. */
+int
+tracker_close(struct tracker *t, const char *platform, const char *conversation_id,
+    const char *customer, const char *post_id)
+{
+	struct icase *c;
+	struct key k;
+
+	key_make(&k, platform, conversation_id, customer);
+	c = table_get(&t->cases, &k);
+	key_done(&k);
+	/* The key may hold a newer case by now; only the one closed goes. */
+	if (c == NULL || strcmp(c->pub.post_id ? c->pub.post_id : "", post_id) != 0)
+		return 0;
+	case_count(t, c, 0);
+	case_unhold(t, c);
+	return 1;
 }
 
 /* Calls fn for every held case, in heap order. */

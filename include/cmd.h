@@ -13,6 +13,8 @@ int cmd_alerts(int argc, char **argv);
 int cmd_send_test_alert(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_case(int argc, char **argv);
+int cmd_labels(int argc, char **argv);
 
 /*
  * Loads the config (path NULL: built-in defaults, or the default file when it
@@ -24,6 +26,14 @@ int cmd_load(const char *config_path, const char *rules_dir, struct config **cfg
 /* cmd_load for the daemon: errors are logged with journald priorities. */
 int cmd_load_as(const char *config_path, const char *rules_dir, struct config **cfg,
     struct ruleset **rs, int daemon);
+struct store;
+/*
+ * For operator commands: cmd_load, then opens the state database the config
+ * names. NULL with the errors printed; else the caller closes the store and
+ * frees *cfg (and *rs when rs was given).
+ */
+struct store *cmd_open_state(const char *config_path, const char *rules_dir,
+    struct config **cfg, struct ruleset **rs);
 /* Prints every diagnostic to stderr. */
 void cmd_print_diag(const struct diag *d);
 

@@ -60,12 +60,20 @@ struct deflectd {
 	struct source_stats **sources; /* each allocated alone: sources keep pointers */
 	size_t nsources;
 	int ready; /* rules loaded, state open, sources started */
+	int64_t verdict_seq; /* the newest operator verdict the tracker has applied */
 };
 
 /* The counters of the input called name, made on first use. */
 struct source_stats *daemon_source(struct deflectd *d, const char *name);
 
 int daemon_main(int argc, char **argv);
+
+/*
+ * Closes case id with an operator's verdict in its own transaction and drops
+ * it from the tracker (verdict.h); returns a verdict_rc with a sentence in err.
+ */
+int daemon_case_close(struct deflectd *d, const char *id, const char *as, const char *note,
+    const char *author, char *err, size_t errlen);
 
 /* Opens a batch; 0 or -1 (logged). */
 int daemon_ingest_begin(struct deflectd *d);

@@ -28,8 +28,6 @@ struct page_opts {
 void page_scorecard(struct buf *out, const json_t *doc, const struct page_opts *o);
 /* Appends the document's brands (and a TOTAL row) as CSV with a header line. */
 void page_csv(struct buf *out, const json_t *doc);
-/* Appends s with HTML's special characters escaped. */
-void page_escape(struct buf *out, const char *s);
 /* Appends s percent-encoded for one URL path segment or query value. */
 void page_urlencode(struct buf *out, const char *s);
 

@@ -100,6 +100,11 @@ int store_brand_reply(struct store *st, const char *brand, int64_t at);
 /* Runs a query with up to two text parameters (NULL binds NULL), calling fn per row. */
 int store_rows(struct store *st, const char *sql, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
+/*
+ * Runs one write with text parameters ?1..?nargs (NULL binds NULL; SQLite's
+ * column affinity makes numbers of digits); returns rows changed or -1 (logged).
+ */
+int store_write(struct store *st, const char *sql, const char *const *args, int nargs);
 /* A query parameter: text when text is set, else an integer when is_int, else NULL. */
 struct store_arg {
 	const char *text;

@@ -15,7 +15,8 @@
  * unresolved and emit findings, but change no state. A closed case leaves the
  * tracker; a later deflection with the same key opens a new case. An
  * unresolved case is forgotten once the watermark passes its deadline plus the
- * retention.
+ * retention. An operator's verdict takes a held case out without a finding
+ * (tracker_close): its deadline never fires.
  */
 #ifndef DEFLECTD_TRACKER_H
 #define DEFLECTD_TRACKER_H
@@ -25,7 +26,8 @@
 
 #include "rules.h"
 
-enum case_state { CASE_DEFLECTED, CASE_RESOLVED, CASE_UNRESOLVED, CASE_RESOLVED_LATE };
+/* CASE_CLOSED is an operator's verdict (verdict.h); the tracker never sets it. */
+enum case_state { CASE_DEFLECTED, CASE_RESOLVED, CASE_UNRESOLVED, CASE_RESOLVED_LATE, CASE_CLOSED };
 
 enum finding_type {
 	FINDING_DEFLECTION,        /* a case opened */
@@ -122,6 +124,12 @@ void tracker_advance(struct tracker *t, int64_t watermark);
 void tracker_drain(struct tracker *t);
 /* Puts back a case loaded from the state store (deflected or unresolved). */
 void tracker_restore(struct tracker *t, const struct tcase *c);
+/*
+ * Drops the held case with this key and deflecting post, firing nothing (an
+ * operator closed it). Returns 1 when it was held, 0 when not.
+ */
+int tracker_close(struct tracker *t, const char *platform, const char *conversation_id,
+    const char *customer, const char *post_id);
 /* Calls fn for every case the tracker holds, in no particular order. */
 void tracker_foreach(struct tracker *t, void (*fn)(void *arg, const struct tcase *c), void *arg);
 /* Has a post with this platform and id been fed within the retention? */

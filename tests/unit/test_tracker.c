@@ -983,6 +983,7 @@ test_names(void **state)
 	assert_string_equal(case_state_name(CASE_RESOLVED), "resolved");
 	assert_string_equal(case_state_name(CASE_UNRESOLVED), "unresolved");
 	assert_string_equal(case_state_name(CASE_RESOLVED_LATE), "resolved_late");
+	assert_string_equal(case_state_name(CASE_CLOSED), "closed");
 }
 
 static void
@@ -1083,6 +1084,40 @@ test_reorder_free_items(void **state)
 	reorder_free(NULL, NULL);
 }
 
+/* An operator's verdict drops the case: its deadline never fires, later posts find none. */
+static void
+test_operator_close(void **state)
+{
+	struct fx *x = *state;
+	struct tracker_stats st;
+
+	open_alice(x);
+	/* Another deflecting post under the same key, or another key, is not this case. */
+	assert_int_equal(tracker_close(x->t, "twitter", "c1", "alice", "9"), 0);
+	assert_int_equal(tracker_close(x->t, "twitter", "c1", "bob", "2"), 0);
+	assert_int_equal(held(x), 1);
+	assert_int_equal(tracker_close(x->t, "twitter", "c1", "ALICE", "2"), 1);
+	assert_int_equal(tracker_close(x->t, "twitter", "c1", "alice", "2"), 0);
+	st = stats(x);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(held(x), 0);
+	tracker_advance(x->t, 10 + WINDOW + 1);
+	feed(x, V(P("3", "2", "alice", 0, 200), RULE_RESOLUTION, "customer-fixed"));
+	assert_int_equal(x->n, 1);
+
+	/* An unresolved case goes the same way, and its count with it. */
+	feed(x, V(P("4", "3", "AcmeSupport", 1, 300), RULE_DEFLECTION, "dm-request"));
+	tracker_advance(x->t, 300 + WINDOW + 1);
+	assert_int_equal(x->n, 3);
+	assert_int_equal(stats(x).unresolved, 1);
+	assert_int_equal(tracker_close(x->t, "twitter", "c1", "alice", "4"), 1);
+	st = stats(x);
+	assert_int_equal(st.unresolved, 0);
+	assert_int_equal(st.open, 0);
+	feed(x, V(P("5", "4", "alice", 0, 500), RULE_RESOLUTION, "customer-fixed"));
+	assert_int_equal(x->n, 3);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1112,6 +1147,7 @@ main(void)
 	    T(test_deadline_ties_in_creation_order),
 	    T(test_restore_round_trip),
 	    T(test_heap_order),
+	    T(test_operator_close),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_reorder),
 	    cmocka_unit_test(test_reorder_many),
