@@ -60,7 +60,7 @@ static const char style[] =
     "th[aria-sort=ascending] button::after{content:' \\25B2'}"
     "th[aria-sort=descending] button::after{content:' \\25BC'}"
     "td.t,th.t{text-align:left}"
-    ".na{color:#7b848d;cursor:help;border-bottom:1px dotted #9aa3ab}"
+    ".na{color:#5b6570;cursor:help;border-bottom:1px dotted #9aa3ab;font-weight:600}"
     ".rate{display:inline-flex;align-items:center;gap:6px}"
     ".state{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.85em}"
     ".st-deflected{background:#fff3cd}.st-unresolved{background:#f8d7da}"

@@ -265,6 +265,13 @@ class CorpusScorecard(unittest.TestCase):
                 else:
                     self.assertIn(f"{100 * b[key]:.1f}%", tds[col])
         self.assertGreater(dashes, 20)
+        # The table's sorting script at least parses.
+        if shutil.which("node"):
+            js = os.path.join(self.t.name, "sort.js")
+            with open(js, "w") as f:
+                f.write(re.search(r"<script>(.*?)</script>", page, re.S).group(1))
+            p = subprocess.run(["node", "--check", js], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
         # Links work: every brand page answers, the period selector too.
         links = re.findall(r'href="(/brands/[^"#?]+)"', page)
         self.assertEqual(len(links), len(brands))
