@@ -27,6 +27,7 @@
 
 enum report_format { REPORT_HTML, REPORT_CSV, REPORT_JSON };
 
+/* Prints the usage of deflectd report to f. */
 static void
 report_usage(FILE *f)
 {
