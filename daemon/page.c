@@ -67,10 +67,13 @@ static const char style[] =
     ".pager{display:flex;gap:16px;margin:8px 2px}"
     "footer{margin-top:28px;font-size:.88em;color:#3d464f}"
     "footer dt{font-weight:600;margin-top:6px}footer dd{margin:0 0 0 1em}"
+    ".phone{display:none}"
     "@media (max-width:600px){main{padding:10px 10px 24px}body{font-size:14px}"
     ".kpis{grid-template-columns:repeat(2,1fr)}th,td{padding:6px 7px}"
     ".yaxis,svg.trend{height:170px}.chart{grid-template-columns:36px 1fr}"
-    ".rate svg{display:none}}";
+    ".rate svg{display:none}"
+    "#brands th:nth-child(2),#brands td:nth-child(2),#brands th:nth-child(3),"
+    "#brands td:nth-child(3){display:none}.phone{display:block}th{white-space:normal}}";
 
 /* Sorts a table by a clicked header: numbers by data-v, text ignoring case; empty last. */
 static const char script[] =
@@ -673,7 +676,8 @@ page_scorecard(struct buf *b, const json_t *doc, const struct page_opts *o)
 	    "figures.</span></p></div>", RED,
 	    GREEN);
 	if (brand == NULL) {
-		buf_adds(b, "<h2>Brands</h2>");
+		buf_adds(b, "<h2>Brands</h2><p class=\"muted phone\">Rates first on a phone; each "
+		    "brand's replies and deflections are on its page and on a wider screen.</p>");
 		brand_table(b, json_object_get(doc, "brands"), o->live);
 	}
 	if (o->cases != NULL)
