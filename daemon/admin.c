@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -24,8 +25,11 @@
 #include "case_page.h"
 #include "daemon.h"
 #include "log.h"
+#include "listing.h"
 #include "metrics.h"
+#include "page.h"
 #include "reader.h"
+#include "scorecard.h"
 #include "buf.h"
 #include "verdict.h"
 #include "silence.h"
@@ -44,6 +48,8 @@ struct admin {
 	struct deflectd *d;
 	struct evhttp *http;
 	char *token;  /* NULL: push is disabled */
+	char **read_tokens; /* admin_read_token_file: may read, never push or change state */
+	size_t nread;
 	int loopback; /* reads need no token only on a loopback address */
 	struct client **clients; /* every connection, for the request deadline */
 	size_t nclients;
@@ -87,19 +93,36 @@ reply_error(struct evhttp_request *req, int code, const char *reason, const char
 	reply_json(req, code, reason, json_pack("{s:s}", "error", msg));
 }
 
-/* Is the request's bearer token ours? Compared in constant time. */
+/* What a request's bearer token allows. */
+enum access { ACCESS_NONE, ACCESS_READ, ACCESS_PUSH };
+
+/* Is token equal to want? Compared in constant time. */
 static int
+token_is(const char *token, const char *want)
+{
+	size_t n = strlen(want);
+
+	return strlen(token) == n && CRYPTO_memcmp(token, want, n) == 0;
+}
+
+/* What the request's bearer token allows: push (the admin token), read, or nothing. */
+static enum access
 authorized(const struct admin *a, struct evhttp_request *req)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	size_t n;
+	enum access got = ACCESS_NONE;
 
-	if (a->token == NULL || h == NULL || strncmp(h, "Bearer ", 7) != 0)
-		return 0;
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+		return ACCESS_NONE;
 	h += 7;
-	n = strlen(a->token);
-	return strlen(h) == n && CRYPTO_memcmp(h, a->token, n) == 0;
+	if (a->token != NULL && token_is(h, a->token))
+		got = ACCESS_PUSH;
+	/* Every read token is compared, so timing tells nothing of which matched. */
+	for (size_t i = 0; i < a->nread; i++)
+		if (token_is(h, a->read_tokens[i]) && got == ACCESS_NONE)
+			got = ACCESS_READ;
+	return got;
 }
 
 /* Drops a client whose connection evhttp has freed. */
@@ -386,7 +409,14 @@ on_posts(struct evhttp_request *req, void *arg)
 		reply_error(req, 403, "Forbidden", "push is disabled: set admin_token_file");
 		return;
 	}
-	if (!authorized(a, req)) {
+	switch (authorized(a, req)) {
+	case ACCESS_PUSH:
+		break;
+	case ACCESS_READ:
+		reply_error(req, 403, "Forbidden", "this token may only read; pushing posts needs "
+		    "the admin token");
+		return;
+	default:
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Bearer");
 		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
@@ -429,28 +459,13 @@ read_allowed(struct admin *a, struct evhttp_request *req)
 		reply_error(req, 405, "Method Not Allowed", "use GET");
 		return 0;
 	}
-	if (!a->loopback && !authorized(a, req)) {
+	if (!a->loopback && authorized(a, req) == ACCESS_NONE) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Bearer");
 		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
 		return 0;
 	}
 	return 1;
-}
-
-/* A query parameter, copied (NULL when absent); the caller frees it. */
-static char *
-query_param(struct evhttp_request *req, const char *name)
-{
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	struct evkeyvalq params;
-	char *v = NULL;
-
-	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
-		return NULL;
-	const char *x = evhttp_find_header(&params, name);
-	if (x != NULL && *x != '\0')
-		v = xstrdup(x);
-	evhttp_clear_headers(&params);
-	return v;
 }
 
 /* GET /metrics: Prometheus text format. */
@@ -484,58 +499,40 @@ on_readyz(struct evhttp_request *req, void *arg)
 		reply_text(req, 503, "Service Unavailable", "text/plain", "starting\n");
 }
 
-/* Delivery states: sent or trying, or kept back and why. */
-static const char *alert_states[] = {"pending", "delivered", "dead", "silenced", "too_old",
-    "grouped", NULL};
-
-/* Is state one a listing knows? A typo should not look like an empty list. */
-static int
-known_state(const char *path, const char *state)
-{
-	if (state == NULL)
-		return 1;
-	if (strcmp(path, "/v1/alerts") == 0) {
-		for (size_t i = 0; alert_states[i]; i++)
-			if (strcmp(state, alert_states[i]) == 0)
-				return 1;
-		return 0;
-	}
-	for (int s = CASE_DEFLECTED; s <= CASE_CLOSED; s++)
-		if (strcmp(state, case_state_name((enum case_state)s)) == 0)
-			return 1;
-	return 0;
-}
-
-/* GET /v1/cases?state=&brand=, /v1/alerts?state=, /v1/brands. */
+/* GET /v1/cases, /v1/alerts and /v1/brands with their filters; 400 names what is wrong. */
 static void
 on_listing(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	char *state, *brand, *doc;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	enum listing_kind kind = strcmp(path, "/v1/cases") == 0 ? LISTING_CASES :
+	    strcmp(path, "/v1/alerts") == 0 ? LISTING_ALERTS : LISTING_BRANDS;
+	struct listing_query q;
+	json_t *doc;
+	char err[512];
 
 	if (!read_allowed(a, req))
 		return;
-	state = query_param(req, "state");
-	brand = query_param(req, "brand");
-	if (!known_state(path, state)) {
-		reply_error(req, 400, "Bad Request", strcmp(path, "/v1/alerts") == 0 ?
-		    "state must be pending, delivered, dead, silenced, too_old or grouped" :
-		    "state must be deflected, resolved, unresolved, resolved_late or closed");
-		free(state);
-		free(brand);
+	if (listing_parse(kind, evhttp_uri_get_query(uri), &q, err, sizeof err) != 0) {
+		listing_query_free(&q);
+		reply_error(req, 400, "Bad Request", err);
 		return;
 	}
-	if (strcmp(path, "/v1/cases") == 0)
-		doc = metrics_cases(a->d, state, brand);
-	else if (strcmp(path, "/v1/alerts") == 0)
-		doc = metrics_alerts(a->d, state);
+	if (kind == LISTING_CASES)
+		doc = listing_cases(a->d->store, &q);
+	else if (kind == LISTING_ALERTS)
+		doc = listing_alerts(a->d->store, &q);
+	else {
+		struct scorecard_period p = {"custom", q.since, q.until};
+
+		doc = scorecard_brands(a->d->store, &p);
+	}
+	listing_query_free(&q);
+	if (doc == NULL)
+		reply_error(req, 503, "Service Unavailable", "state database unavailable");
 	else
-		doc = metrics_brands(a->d);
-	reply_text(req, 200, "OK", "application/json", doc ? doc : "{}");
-	free(doc);
-	free(state);
-	free(brand);
+		reply_json(req, 200, "OK", doc);
 }
 
 /* Guards a state-changing endpoint: a token must be set and sent, as for push. */
@@ -546,13 +543,19 @@ write_allowed(struct admin *a, struct evhttp_request *req)
 		reply_error(req, 403, "Forbidden", "changes are disabled: set admin_token_file");
 		return 0;
 	}
-	if (!authorized(a, req)) {
+	switch (authorized(a, req)) {
+	case ACCESS_PUSH:
+		return 1;
+	case ACCESS_READ:
+		reply_error(req, 403, "Forbidden", "this token may only read; changes need the "
+		    "admin token");
+		return 0;
+	default:
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Bearer");
 		reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
 		return 0;
 	}
-	return 1;
 }
 
 /* Answers with case id in full (GET /v1/cases/{id}), or 404/503. */
@@ -755,13 +758,140 @@ on_silence_item(struct admin *a, struct evhttp_request *req, const char *id)
 	reply_json(req, 200, "OK", json_pack("{s:s, s:s}", "id", id, "state", "expired"));
 }
 
-/* GET /: the scorecard page; /v1/cases/{id}, /cases/{id} and /v1/silences/ID; anything else is not found. */
+/* A page's query: period (default all) and, on a brand page, the cases' cursor. */
+static int
+page_query(struct evhttp_request *req, const char **period, char **cursor, char *err,
+    size_t errlen)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	struct evkeyval *kv;
+	int rc = 0;
+
+	*period = "all";
+	*cursor = NULL;
+	if (q == NULL)
+		return 0;
+	if (evhttp_parse_query_str(q, &params) != 0) {
+		snprintf(err, errlen, "the query string is not well formed");
+		return -1;
+	}
+	TAILQ_FOREACH(kv, &params, next) {
+		if (strcmp(kv->key, "period") == 0) {
+			static const char *names[] = {"7d", "30d", "90d", "all"};
+			size_t i;
+
+			for (i = 0; i < 4 && strcmp(kv->value, names[i]) != 0; i++)
+				;
+			if (i == 4) {
+				snprintf(err, errlen, "period must be 7d, 30d, 90d or all");
+				rc = -1;
+			} else {
+				*period = names[i];
+			}
+		} else if (strcmp(kv->key, "cursor") == 0) {
+			free(*cursor);
+			*cursor = xstrdup(kv->value);
+		} else {
+			snprintf(err, errlen, "unknown parameter: %.100s (pages take period and cursor)",
+			    kv->key);
+			rc = -1;
+		}
+	}
+	evhttp_clear_headers(&params);
+	if (rc != 0) {
+		free(*cursor);
+		*cursor = NULL;
+	}
+	return rc;
+}
+
+/* Renders / (brand NULL) or /brands/NAME for the period the query asks. */
+static void
+scorecard_page(struct admin *a, struct evhttp_request *req, const char *brand)
+{
+	struct deflectd *d = a->d;
+	struct page_opts o;
+	struct scorecard_period p;
+	struct listing_query lq;
+	const char *period;
+	char *cursor, err[256], rv[96];
+	int64_t as_of = scorecard_newest(d->store);
+	json_t *doc, *cases = NULL;
+	struct buf b = BUF_INIT;
+
+	if (page_query(req, &period, &cursor, err, sizeof err) != 0) {
+		reply_text(req, 400, "Bad Request", "text/plain; charset=utf-8", err);
+		return;
+	}
+	scorecard_period_named(&p, period, as_of);
+	doc = scorecard_document(d->store, &p, as_of, brand);
+	if (doc != NULL && brand != NULL && json_integer_value(json_object_get(json_object_get(doc,
+	    "totals"), "replies")) == 0 && json_array_size(json_object_get(doc, "brands")) == 0 &&
+	    p.since == SCORECARD_OPEN_SINCE) {
+		json_decref(doc);
+		free(cursor);
+		reply_text(req, 404, "Not Found", "text/plain; charset=utf-8", "no such brand\n");
+		return;
+	}
+	memset(&o, 0, sizeof o);
+	if (brand != NULL && doc != NULL) {
+		/* Open and unresolved cases of the period, a page at a time. */
+		struct buf qs = BUF_INIT;
+
+		buf_adds(&qs, "state=deflected,unresolved&limit=50&brand=");
+		page_urlencode(&qs, brand);
+		if (p.since != SCORECARD_OPEN_SINCE)
+			buf_printf(&qs, "&since=%lld&until=%lld", (long long)p.since, (long long)p.until);
+		if (cursor != NULL) {
+			buf_adds(&qs, "&cursor=");
+			page_urlencode(&qs, cursor);
+		}
+		if (listing_parse(LISTING_CASES, qs.s, &lq, err, sizeof err) != 0) {
+			listing_query_free(&lq);
+			buf_free(&qs);
+			json_decref(doc);
+			free(cursor);
+			reply_text(req, 400, "Bad Request", "text/plain; charset=utf-8", err);
+			return;
+		}
+		cases = listing_cases(d->store, &lq);
+		listing_query_free(&lq);
+		buf_free(&qs);
+		o.cases = json_object_get(cases, "cases");
+		o.cases_next = json_string_value(json_object_get(cases, "next_cursor"));
+		o.cases_first = cursor;
+	}
+	if (doc == NULL || (brand != NULL && cases == NULL)) {
+		json_decref(doc);
+		json_decref(cases);
+		free(cursor);
+		reply_error(req, 503, "Service Unavailable", "state database unavailable");
+		return;
+	}
+	scorecard_rules_version(d->cfg->rules_dir_override ? d->cfg->rules_dir_override :
+	    d->cfg->rules_dir, rv, sizeof rv);
+	o.live = 1;
+	o.rules_version = rv;
+	o.window = d->cfg->window;
+	o.generated = (int64_t)time(NULL);
+	page_scorecard(&b, doc, &o);
+	reply_text(req, 200, "OK", "text/html; charset=utf-8", b.s);
+	buf_free(&b);
+	json_decref(doc);
+	json_decref(cases);
+	free(cursor);
+}
+
+/*
+ * GET / and /brands/NAME (the scorecard pages), /cases/{id} (the case page),
+ * /v1/cases/{id}; anything else is not found.
+ */
 static void
 on_root(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	char *page;
 
 	if (path != NULL && strncmp(path, "/v1/cases/", 10) == 0) {
 		on_case(a, req, path + 10);
@@ -775,15 +905,23 @@ on_root(struct evhttp_request *req, void *arg)
 		on_silence_item(a, req, path + 13);
 		return;
 	}
-	if (path == NULL || strcmp(path, "/") != 0) {
-		reply_error(req, 404, "Not Found", "no such endpoint");
+	if (path != NULL && strcmp(path, "/") == 0) {
+		if (read_allowed(a, req))
+			scorecard_page(a, req, NULL);
 		return;
 	}
-	if (!read_allowed(a, req))
+	if (path != NULL && strncmp(path, "/brands/", 8) == 0 && path[8] != '\0' &&
+	    strchr(path + 8, '/') == NULL) {
+		char *name = evhttp_uridecode(path + 8, 0, NULL);
+
+		if (name != NULL && read_allowed(a, req))
+			scorecard_page(a, req, name);
+		else if (name == NULL)
+			reply_error(req, 400, "Bad Request", "brand name is not well encoded");
+		free(name);
 		return;
-	page = metrics_page(a->d);
-	reply_text(req, 200, "OK", "text/html; charset=utf-8", page ? page : "");
-	free(page);
+	}
+	reply_error(req, 404, "Not Found", "no such endpoint");
 }
 
 /* GET /healthz: the loop is alive if it answers. */
@@ -840,6 +978,50 @@ is_loopback(const char *host)
 }
 
 /*
+ * The tokens of a read-token file's text, one a line; blank lines and lines
+ * starting with # are skipped. Cuts all in place; the array is the caller's.
+ */
+static char **
+token_lines(char *all, size_t *n)
+{
+	char **v = NULL, *save = NULL;
+
+	*n = 0;
+	for (char *l = strtok_r(all, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		size_t len = strlen(l);
+
+		while (len > 0 && (l[len - 1] == '\r' || l[len - 1] == ' ' || l[len - 1] == '\t'))
+			l[--len] = '\0';
+		l += strspn(l, " \t");
+		if (*l == '\0' || *l == '#')
+			continue;
+		v = xreallocarray(v, *n + 1, sizeof *v);
+		v[(*n)++] = l;
+	}
+	return v;
+}
+
+/* Reads admin_read_token_file into a->read_tokens (admin_check reported any error). */
+static void
+admin_read_tokens(struct admin *a, const struct config *cfg)
+{
+	char err[512];
+	char *all = daemon_read_secret(cfg, cfg->admin_read_token_file, err, sizeof err);
+	size_t len = all ? strlen(all) : 0, n;
+	char **v;
+
+	if (all == NULL)
+		return;
+	v = token_lines(all, &n);
+	a->read_tokens = xreallocarray(NULL, n ? n : 1, sizeof *a->read_tokens);
+	for (size_t i = 0; i < n; i++)
+		a->read_tokens[a->nread++] = xstrdup(v[i]);
+	free(v);
+	OPENSSL_cleanse(all, len);
+	free(all);
+}
+
+/*
  * Checks admin_listen and the token as the daemon will use them, reading the
  * token (returned in *token when wanted). Problems go to d; returns their count.
  */
@@ -858,6 +1040,29 @@ admin_check(const struct config *cfg, struct diag *d, char *host, size_t hostlen
 	if (cfg->admin_token_file != NULL &&
 	    (tok = daemon_read_secret(cfg, cfg->admin_token_file, err, sizeof err)) == NULL)
 		diag_add(d, file, cfg->admin_token_file_line, 1, "admin_token_file: %s", err);
+	if (cfg->admin_read_token_file != NULL) {
+		char *rt = daemon_read_secret(cfg, cfg->admin_read_token_file, err, sizeof err);
+
+		size_t len = rt ? strlen(rt) : 0, nt = 0;
+		char **v = rt ? token_lines(rt, &nt) : NULL;
+
+		if (rt == NULL)
+			diag_add(d, file, cfg->admin_read_token_file_line, 1, "admin_read_token_file: %s",
+			    err);
+		else if (nt == 0)
+			diag_add(d, file, cfg->admin_read_token_file_line, 1, "admin_read_token_file: "
+			    "holds no token (only blank or # lines)");
+		for (size_t i = 0; i < nt; i++)
+			if (tok != NULL && strcmp(v[i], tok) == 0)
+				diag_add(d, file, cfg->admin_read_token_file_line, 1,
+				    "admin_read_token_file: holds the admin (push) token; a read token "
+				    "must differ from it");
+		free(v);
+		if (rt != NULL) {
+			OPENSSL_cleanse(rt, len);
+			free(rt);
+		}
+	}
 	if (d->n == n && !is_loopback(host) && cfg->admin_token_file == NULL)
 		diag_add(d, file, cfg->admin_listen_line, 1,
 		    "admin_listen %s is not loopback: admin_token_file is required",
@@ -887,6 +1092,8 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 		admin_free(a);
 		return NULL;
 	}
+	if (d->cfg->admin_read_token_file != NULL)
+		admin_read_tokens(a, d->cfg);
 	a->loopback = is_loopback(host);
 	a->http = evhttp_new(d->base);
 	evhttp_set_max_body_size(a->http, PUSH_MAX_BODY);
@@ -925,8 +1132,9 @@ admin_new(struct deflectd *d, char *err, size_t errlen)
 			port = ntohs(sin6->sin6_port);
 		}
 	}
-	log_info("admin listening on %s port %d%s", addr, port,
-	    a->token ? "" : " (push disabled: no admin_token_file)");
+	log_info("admin listening on %s port %d%s%s", addr, port,
+	    a->token ? "" : " (push disabled: no admin_token_file)",
+	    a->nread ? " (read tokens loaded)" : "");
 	return a;
 }
 
@@ -955,5 +1163,10 @@ admin_free(struct admin *a)
 	if (a->token != NULL)
 		OPENSSL_cleanse(a->token, strlen(a->token));
 	free(a->token);
+	for (size_t i = 0; i < a->nread; i++) {
+		OPENSSL_cleanse(a->read_tokens[i], strlen(a->read_tokens[i]));
+		free(a->read_tokens[i]);
+	}
+	free(a->read_tokens);
 	free(a);
 }

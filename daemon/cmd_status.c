@@ -189,13 +189,23 @@ cmd_status(int argc, char **argv)
 
 			snprintf(ttr, sizeof ttr, "%lldh%02lldm", t / 3600, t / 60 % 60);
 		}
-		printf("%-20s %8lld %8lld %8.1f%% %8.1f%% %12s %6lld\n",
+		char rates[2][16];
+		const char *keys[2] = {"deflection_rate", "public_resolution_rate"};
+
+		/* A rate with nothing to divide by is null: shown as "-", not 0%. */
+		for (int k = 0; k < 2; k++) {
+			json_t *r = json_object_get(b, keys[k]);
+
+			if (json_is_number(r))
+				snprintf(rates[k], sizeof rates[k], "%.1f%%", 100 * json_number_value(r));
+			else
+				snprintf(rates[k], sizeof rates[k], "-");
+		}
+		printf("%-20s %8lld %8lld %9s %9s %12s %6lld\n",
 		    json_string_value(json_object_get(b, "brand")),
 		    (long long)json_integer_value(json_object_get(b, "replies")),
-		    (long long)json_integer_value(json_object_get(b, "deflections")),
-		    100 * json_real_value(json_object_get(b, "deflection_rate")),
-		    100 * json_real_value(json_object_get(b, "public_resolution_rate")), ttr,
-		    (long long)json_integer_value(json_object_get(b, "escalations")));
+		    (long long)json_integer_value(json_object_get(b, "deflections")), rates[0], rates[1],
+		    ttr, (long long)json_integer_value(json_object_get(b, "escalations")));
 	}
 	json_decref(doc);
 	free(metrics);

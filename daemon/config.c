@@ -337,6 +337,10 @@ daemon_key(struct cparse *p, const struct ini_item *it)
 		free(c->admin_token_file);
 		c->admin_token_file = xstrdup(it->value);
 		c->admin_token_file_line = it->line;
+	} else if (strcmp(k, "admin_read_token_file") == 0) {
+		free(c->admin_read_token_file);
+		c->admin_read_token_file = xstrdup(it->value);
+		c->admin_read_token_file_line = it->line;
 	} else {
 		diag_add(p->d, p->file, it->line, it->col, "unknown key \"%s\" in [daemon]", k);
 	}
@@ -831,6 +835,7 @@ config_free(struct config *c)
 	free(c->rules_dir_override);
 	free(c->admin_listen);
 	free(c->admin_token_file);
+	free(c->admin_read_token_file);
 	for (size_t i = 0; i < c->naccounts; i++) {
 		free((char *)c->accounts[i].platform);
 		free((char *)c->accounts[i].account);

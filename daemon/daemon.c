@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "silence.h"
+#include "record.h"
 #include "source_bluesky.h"
 #include "source_file.h"
 #include "source_mastodon.h"
@@ -148,29 +149,6 @@ raise_alert(struct deflectd *d, const struct event *ev, const char *type)
 	free(silence);
 }
 
-/*
- * Keeps who wrote a post of a case and the span that matched, for the case
- * timeline. A resolution may come from the brand or the customer; only the
- * customer's handle tells which.
- */
-static void
-case_post_add(struct deflectd *d, const struct event *ev)
-{
-	const struct finding *f = ev->f;
-	const char *role = f->type == FINDING_DEFLECTION ||
-	    f->type == FINDING_REPEAT_DEFLECTION ? "brand" :
-	    f->type == FINDING_ESCALATION ? "customer" :
-	    strcasecmp(ev->post->author, f->c->customer) == 0 ? "customer" : "brand";
-	char start[24], end[24];
-
-	snprintf(start, sizeof start, "%zu", f->start);
-	snprintf(end, sizeof end, "%zu", f->end);
-	const char *args[7] = {ev->post->platform, f->post_id, finding_type_name(f->type),
-	    ev->post->author, role, start, end};
-	store_write(d->store, "INSERT OR IGNORE INTO case_posts (platform, post_id, kind,"
-	    " author, role, span_start, span_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", args, 7);
-}
-
 /* Pipeline callback: every finding is logged, stored, and queued if it alerts. */
 static void
 on_event(void *arg, const struct event *ev)
@@ -182,19 +160,7 @@ on_event(void *arg, const struct event *ev)
 	    finding_type_name(f->type), f->c->brand, f->c->conversation_id, f->c->customer,
 	    f->rule ? f->rule : "-", f->post_id ? f->post_id : "-");
 	metrics_count_finding(d, f->c->brand, (int)f->type);
-	if (store_case_put(d->store, f->c) != 0)
-		log_warnx("case of conversation %s not stored", f->c->conversation_id);
-	if (f->type == FINDING_DEFLECTION && ev->post != NULL) {
-		char *match = xstrndup(ev->text + f->start, f->end - f->start);
-
-		store_case_text_set(d->store, f->c, ev->text, ev->post->url, match);
-		free(match);
-		case_post_add(d, ev);
-	} else if (f->type != FINDING_UNRESOLVED && ev->post != NULL) {
-		store_evidence_add(d->store, f->c, f->post_id, finding_type_name(f->type), f->at,
-		    f->rule, ev->text, ev->post->url);
-		case_post_add(d, ev);
-	}
+	record_event(d->store, ev);
 	const char *type = alert_type(f->type, d->cfg->alert_detected);
 	if (type != NULL)
 		raise_alert(d, ev, type);
@@ -207,9 +173,7 @@ on_tracked(void *arg, const struct post *p, int is_brand, const char *brand, int
 	struct deflectd *d = arg;
 
 	store_post_done(d->store, p->platform, p->id);
-	/* Replies seen per brand: the denominator of the scorecard's deflection rate. */
-	if (is_brand && !duplicate && brand != NULL)
-		store_brand_reply(d->store, brand);
+	record_tracked(d->store, p, is_brand, brand, duplicate);
 }
 
 /*

@@ -45,6 +45,9 @@ usage(FILE *f)
 	    "             send a marked test alert and report the outcome\n"
 	    "  status     [-c FILE]\n"
 	    "             a summary from the running daemon's admin API\n"
+	    "  report     [-c FILE] [--rules DIR] [--since T] [--until T]\n"
+	    "             [--format html|csv|json] [-o FILE] [--brands LIST] [--sort] FILE...\n"
+	    "             the scorecard of recordings, replayed offline\n"
 	    "  case       [-c FILE] show [--json] ID\n"
 	    "             a case with its timeline, alerts and operator verdict\n"
 	    "  case       [-c FILE] [--rules DIR] close ID --as resolved|not-deflection|escalated\n"
@@ -216,6 +219,7 @@ main(int argc, char **argv)
 	    {"send-test-alert", cmd_send_test_alert},
 	    {"silence", cmd_silence},
 	    {"status", cmd_status},
+	    {"report", cmd_report},
 	    {"case", cmd_case},
 	    {"labels", cmd_labels},
 	};

@@ -56,6 +56,17 @@ static const char schema[] =
     "  name TEXT PRIMARY KEY, disabled_at INTEGER, reason TEXT);"
     "CREATE INDEX IF NOT EXISTS cases_state ON cases (state);"
     "CREATE INDEX IF NOT EXISTS cases_brand ON cases (brand, state);"
+    /* The scorecard counts cases and replies over a period, by brand and week. */
+    "CREATE INDEX IF NOT EXISTS cases_time ON cases (deflected_at);"
+    "CREATE INDEX IF NOT EXISTS cases_brand_time ON cases (brand, deflected_at);"
+    "CREATE TABLE IF NOT EXISTS brand_reply_times ("
+    "  brand TEXT NOT NULL, at INTEGER NOT NULL, replies INTEGER NOT NULL,"
+    "  PRIMARY KEY (brand, at)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS brand_reply_at ON brand_reply_times (at);"
+    /* Replies counted before reply times were kept: dated 0, outside every period. */
+    "INSERT INTO brand_reply_times (brand, at, replies)"
+    "  SELECT brand, 0, replies FROM brand_replies"
+    "  WHERE NOT EXISTS (SELECT 1 FROM brand_reply_times);"
     "CREATE TABLE IF NOT EXISTS positions (source TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  id TEXT PRIMARY KEY, type TEXT NOT NULL, created_at INTEGER NOT NULL,"
@@ -95,7 +106,7 @@ enum stmt {
 	S_BRAND_REPLY, S_OUTBOX_HOLD, S_DELIVERY_HELD,
 	S_SILENCE_ADD, S_SILENCES_ACTIVE, S_SILENCE_EXPIRE, S_SILENCE_ENDS, S_SILENCES_ALL,
 	S_DIGEST_OPEN, S_DIGEST_LAST, S_DIGEST_ADD, S_DIGEST_COUNT, S_DIGESTS_DUE,
-	S_DIGEST_MEMBERS, S_DIGEST_SEAL, S_COUNT
+	S_DIGEST_MEMBERS, S_DIGEST_SEAL, S_BRAND_REPLY_AT, S_COUNT
 };
 
 static const char *sql[S_COUNT] = {
@@ -165,6 +176,8 @@ static const char *sql[S_COUNT] = {
     "SELECT o.body FROM deliveries d JOIN outbox o ON o.id = d.alert_id"
     " WHERE d.webhook = ?1 AND d.digest_id = ?2 ORDER BY o.created_at, o.id",
     "UPDATE digests SET sealed_at = ?2 WHERE id = ?1",
+    "INSERT INTO brand_reply_times (brand, at, replies) VALUES (?1, ?2, 1)"
+    " ON CONFLICT (brand, at) DO UPDATE SET replies = replies + 1",
 };
 
 struct store {
@@ -310,7 +323,7 @@ store_open(const char *dir, char *err, size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 
-	st->path = xasprintf("%s/deflectd.db", dir);
+	st->path = dir ? xasprintf("%s/deflectd.db", dir) : xstrdup(":memory:");
 	warn_if_emptied(st->path);
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    NULL) != SQLITE_OK) {
@@ -869,10 +882,49 @@ store_write(struct store *st, const char *q, const char *const *args, int nargs)
 }
 
 int
-store_brand_reply(struct store *st, const char *brand)
+store_brand_reply(struct store *st, const char *brand, int64_t at)
 {
 	bind_text(st->st[S_BRAND_REPLY], 1, brand);
-	return run(st, S_BRAND_REPLY);
+	if (run(st, S_BRAND_REPLY) != 0)
+		return -1;
+	bind_text(st->st[S_BRAND_REPLY_AT], 1, brand);
+	sqlite3_bind_int64(st->st[S_BRAND_REPLY_AT], 2, at);
+	return run(st, S_BRAND_REPLY_AT);
+}
+
+int
+store_query(struct store *st, const char *q, const struct store_arg *args, int nargs,
+    void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg)
+{
+	sqlite3_stmt *s;
+	const char *vals[24];
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	for (int i = 0; i < nargs; i++) {
+		if (args[i].text != NULL)
+			sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_STATIC);
+		else if (args[i].is_int)
+			sqlite3_bind_int64(s, i + 1, args[i].i);
+		else
+			sqlite3_bind_null(s, i + 1);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = sqlite3_column_count(s);
+
+		if (n > 24)
+			n = 24;
+		for (int i = 0; i < n; i++)
+			vals[i] = (const char *)sqlite3_column_text(s, i);
+		fn(cbarg, n, vals);
+	}
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -13,6 +13,7 @@ int cmd_alerts(int argc, char **argv);
 int cmd_send_test_alert(int argc, char **argv);
 int cmd_silence(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_case(int argc, char **argv);
 int cmd_labels(int argc, char **argv);
 

@@ -76,6 +76,8 @@ struct config {
 	char *admin_listen;
 	char *admin_token_file;
 	int admin_listen_line, admin_token_file_line; /* where they were set, or 0 */
+	char *admin_read_token_file; /* tokens (one a line) that may only read */
+	int admin_read_token_file_line;
 	int alert_detected; /* also alert deflection.detected for every new case */
 	int64_t max_alert_age; /* an alert older than this when raised is kept, not sent; 0 = off */
 

@@ -17,7 +17,8 @@ struct store;
 /*
  * Opens (creating if needed) dir/deflectd.db. A file that is not deflectd's,
  * is damaged, or is from a newer version is refused with a message in err
- * naming the file and the way out; it is never wiped.
+ * naming the file and the way out; it is never wiped. dir NULL opens a
+ * private in-memory database (deflectd report).
  */
 struct store *store_open(const char *dir, char *err, size_t errlen);
 void store_close(struct store *st);
@@ -108,8 +109,8 @@ int store_delivery_set(struct store *st, const char *alert_id, const char *webho
 int store_webhook_disable(struct store *st, const char *name, int64_t at, const char *reason);
 /* The reason a webhook is disabled, or NULL when it is not. */
 char *store_webhook_disabled(struct store *st, const char *name);
-/* Counts one reply by a brand account (the scorecard's replies seen). */
-int store_brand_reply(struct store *st, const char *brand);
+/* Counts one reply by a brand account at event time at (the scorecard's replies seen). */
+int store_brand_reply(struct store *st, const char *brand, int64_t at);
 /* Runs a query with up to two text parameters (NULL binds NULL), calling fn per row. */
 int store_rows(struct store *st, const char *sql, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
@@ -118,6 +119,19 @@ int store_rows(struct store *st, const char *sql, const char *arg, const char *a
  * column affinity makes numbers of digits); returns rows changed or -1 (logged).
  */
 int store_write(struct store *st, const char *sql, const char *const *args, int nargs);
+/* A query parameter: text when text is set, else an integer when is_int, else NULL. */
+struct store_arg {
+	const char *text;
+	int64_t i;
+	int is_int;
+};
+
+#define STORE_TEXT(s) ((struct store_arg){(s), 0, 0})
+#define STORE_INT(v) ((struct store_arg){NULL, (v), 1})
+
+/* Runs a query with parameters ?1..?nargs, calling fn per row; 0 or -1 (logged). */
+int store_query(struct store *st, const char *sql, const struct store_arg *args, int nargs,
+    void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
 /* Runs SQL (operator commands); returns rows changed or -1. */
 int store_exec(struct store *st, const char *sql);
 
