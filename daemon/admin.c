@@ -357,7 +357,7 @@ push_run(struct admin *a, int budget)
 			ps->failed = 1;
 		else if (rc == -1) {
 			ps->rejected++;
-			log_info("push: line %zu: %s", ps->lineno, errbuf);
+			log_warning("push: line %zu: %s", ps->lineno, errbuf);
 			if (json_array_size(ps->errors) < PUSH_MAX_ERRORS)
 				json_array_append_new(ps->errors, json_pack("{s:I, s:s}", "line",
 				    (json_int_t)ps->lineno, "error", errbuf));
@@ -687,6 +687,23 @@ status_reason(int code)
 	case 413: return "Payload Too Large";
 	default: return "Internal Server Error";
 	}
+}
+
+/* A query parameter, copied (NULL when absent); the caller frees it. */
+static char *
+query_param(struct evhttp_request *req, const char *name)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	char *v = NULL;
+
+	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
+		return NULL;
+	const char *x = evhttp_find_header(&params, name);
+	if (x != NULL && *x != '\0')
+		v = xstrdup(x);
+	evhttp_clear_headers(&params);
+	return v;
 }
 
 /* GET /v1/silences?state=, POST /v1/silences (a new silence). */
