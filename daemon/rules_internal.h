@@ -11,6 +11,7 @@ struct matcher {
 	enum matcher_type type;
 	pcre2_code *code;
 	int line, col; /* where it was written */
+	char *src; /* the pattern as written, when it used a list; else NULL */
 	struct malt *alts; /* what a match holds: one of these branches ... */
 	size_t nalts;      /* ... (0: nothing is known, always run) */
 };
