@@ -61,6 +61,7 @@ struct tr {
 	int scored[C_N];
 	struct miss *misses;
 	size_t nmisses;
+	uint64_t *hits; /* per rule: posts it matched here (the pipeline's matching is not counted) */
 	char ***samples; /* per rule, up to SAMPLES_PER_RULE lines */
 	size_t *nsamples;
 	char **unmatched; /* brand posts no deflection rule matched (first few) */
@@ -338,6 +339,7 @@ test_post(struct tr *t, const struct post *p)
 		size_t r = (size_t)(m[i].rule - t->rs->rules);
 
 		deflected |= m[i].rule->kind == RULE_DEFLECTION;
+		t->hits[r]++;
 		if (t->nsamples[r] < SAMPLES_PER_RULE) {
 			t->samples[r] = xreallocarray(t->samples[r], t->nsamples[r] + 1, sizeof(char *));
 			t->samples[r][t->nsamples[r]++] = xasprintf("%s: %.*s[%.*s]%s", p->id,
@@ -463,7 +465,7 @@ report(struct tr *t)
 	for (size_t i = 0; i < t->rs->n; i++) {
 		const struct rule *r = &t->rs->rules[i];
 
-		printf("  %8llu  %-10s %s%s\n", (unsigned long long)r->hits, rule_kind_name(r->kind),
+		printf("  %8llu  %-10s %s%s\n", (unsigned long long)t->hits[i], rule_kind_name(r->kind),
 		    r->id, r->enabled ? "" : " (disabled)");
 		for (size_t j = 0; j < t->nsamples[i]; j++)
 			printf("            | %s\n", t->samples[i][j]);
@@ -687,6 +689,7 @@ cmd_test_rules(int argc, char **argv)
 		t.pp = post_parser_new();
 		t.samples = xcalloc(t.rs->n, sizeof *t.samples);
 		t.nsamples = xcalloc(t.rs->n, sizeof *t.nsamples);
+		t.hits = xcalloc(t.rs->n, sizeof *t.hits);
 		for (int i = optind; i < argc && rc == 0; i++)
 			if (test_file(&t, argv[i]) != 0)
 				rc = 1;
@@ -702,6 +705,7 @@ cmd_test_rules(int argc, char **argv)
 		}
 		free(t.samples);
 		free(t.nsamples);
+		free(t.hits);
 		match_scratch_free(t.ms);
 		post_parser_free(t.pp);
 		pipeline_free(t.pl);
