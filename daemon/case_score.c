@@ -14,10 +14,13 @@ struct cs_case {
 	char *conv, *customer, *post_id;
 	int64_t deflected_at;
 	int resolved, escalated;
+	int scored;                    /* set by case_score_count */
+	enum case_verdict truth, pred; /* valid when scored */
 };
 
 struct cs_label {
 	char *conv, *post_id, *label;
+	char *author; /* NULL for a brand post */
 	int64_t at;
 };
 
@@ -68,6 +71,7 @@ case_score_free(struct case_score *cs)
 		free(cs->labels[i].conv);
 		free(cs->labels[i].post_id);
 		free(cs->labels[i].label);
+		free(cs->labels[i].author);
 	}
 	free(cs->cases);
 	free(cs->labels);
@@ -76,7 +80,7 @@ case_score_free(struct case_score *cs)
 
 void
 case_score_label(struct case_score *cs, const char *conversation_id, const char *post_id,
-    int64_t at, const char *label)
+    const char *author, int is_brand, int64_t at, const char *label)
 {
 	struct cs_label *l;
 
@@ -85,6 +89,7 @@ case_score_label(struct case_score *cs, const char *conversation_id, const char 
 	l->conv = xstrdup(conversation_id);
 	l->post_id = xstrdup(post_id);
 	l->label = xstrdup(label);
+	l->author = is_brand || author == NULL ? NULL : xstrdup(author);
 	l->at = at;
 }
 
@@ -125,7 +130,7 @@ case_score_finding(struct case_score *cs, const struct finding *f)
 		x->customer = c->customer ? xstrdup(c->customer) : NULL;
 		x->post_id = c->post_id ? xstrdup(c->post_id) : NULL;
 		x->deflected_at = c->deflected_at;
-		x->resolved = x->escalated = 0;
+		x->resolved = x->escalated = x->scored = 0;
 		return;
 	}
 	if ((x = find_case(cs, c)) == NULL)
@@ -159,7 +164,7 @@ case_score_count(struct case_score *cs, struct case_counts *out)
 	qsort(cs->cases, cs->ncases, sizeof *cs->cases, cmp_case);
 	qsort(cs->labels, cs->nlabels, sizeof *cs->labels, cmp_label);
 	for (size_t i = 0; i < cs->ncases; i++) {
-		const struct cs_case *x = &cs->cases[i];
+		struct cs_case *x = &cs->cases[i];
 		int res = 0, esc = 0, seen = 0;
 		enum case_verdict truth, pred;
 
@@ -172,16 +177,34 @@ case_score_count(struct case_score *cs, struct case_counts *out)
 
 			if (lb->at < x->deflected_at || same(lb->post_id, x->post_id))
 				continue;
+			/* Another customer's post in the same thread says nothing of this case. */
+			if (lb->author != NULL && x->customer != NULL && strcmp(lb->author, x->customer) != 0)
+				continue;
 			seen = 1;
 			res |= strcmp(lb->label, "resolution") == 0;
 			esc |= strcmp(lb->label, "escalation") == 0;
 		}
+		x->scored = seen;
 		if (!seen) {
 			out->unlabeled++;
 			continue;
 		}
 		truth = res ? CV_RESOLVED : esc ? CV_ESCALATED : CV_UNRESOLVED;
 		pred = x->resolved ? CV_RESOLVED : x->escalated ? CV_ESCALATED : CV_UNRESOLVED;
+		x->truth = truth;
+		x->pred = pred;
 		out->n[truth][pred]++;
+	}
+}
+
+void
+case_score_misses(const struct case_score *cs, void (*fn)(void *arg, const char *conv,
+    const char *post_id, enum case_verdict truth, enum case_verdict pred), void *arg)
+{
+	for (size_t i = 0; i < cs->ncases; i++) {
+		const struct cs_case *x = &cs->cases[i];
+
+		if (x->scored && x->truth != x->pred)
+			fn(arg, x->conv, x->post_id ? x->post_id : "", x->truth, x->pred);
 	}
 }

@@ -294,7 +294,7 @@ label_post(struct tr *t, struct label *l, const struct post *p, const struct mat
 	}
 	score_post(t, l, m, nm, is_brand);
 	if (l->followup)
-		case_score_label(t->cs, conv, p->id, p->created_at, l->label);
+		case_score_label(t->cs, conv, p->id, p->author, is_brand, p->created_at, l->label);
 }
 
 /* Pipeline callback: the findings of cases in the half asked for. */
@@ -418,6 +418,20 @@ prf(unsigned tp, unsigned fp, unsigned fn, double *p, double *r, double *f)
 	*f = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0.0;
 }
 
+/* Lists one case whose verdict differs from its labels (up to --list of them). */
+static void
+print_case_miss(void *arg, const char *conv, const char *post_id, enum case_verdict truth,
+    enum case_verdict pred)
+{
+	size_t *left = arg;
+
+	if (*left == 0)
+		return;
+	(*left)--;
+	printf("  conversation %s, deflected by %s: labelled %s, tracker says %s\n", conv, post_id,
+	    case_verdict_name(truth), case_verdict_name(pred));
+}
+
 /* Prints the tracker's verdict per case against the labels of its conversation. */
 static void
 report_cases(struct tr *t)
@@ -451,6 +465,12 @@ report_cases(struct tr *t)
 
 	printf("  resolved in public but alerted as unresolved: %u of %u (%.1f%%)\n", missed,
 	    resolved, resolved ? 100.0 * missed / resolved : 0.0);
+	if (t->list > 0 && cc.cases > 0) {
+		size_t left = t->list;
+
+		printf("\ncases whose verdict differs from the labels:\n");
+		case_score_misses(t->cs, print_case_miss, &left);
+	}
 }
 
 /* Prints the fail2ban-regex style report and the label scores. */

@@ -34,9 +34,13 @@ struct case_score;
 
 struct case_score *case_score_new(void);
 void case_score_free(struct case_score *cs);
-/* Records the hand label of a follow-up post (copied). */
+/*
+ * Records the hand label of a follow-up post (copied). A customer's post
+ * counts only for that customer's cases; a brand post for every case of its
+ * conversation.
+ */
 void case_score_label(struct case_score *cs, const char *conversation_id, const char *post_id,
-    int64_t at, const char *label);
+    const char *author, int is_brand, int64_t at, const char *label);
 /* Records a tracker finding (what it needs is copied). */
 void case_score_finding(struct case_score *cs, const struct finding *f);
 /*
@@ -47,6 +51,12 @@ void case_score_finding(struct case_score *cs, const struct finding *f);
  * escalation, else unresolved.
  */
 void case_score_count(struct case_score *cs, struct case_counts *out);
+/*
+ * After case_score_count: calls fn for every scored case whose verdict differs
+ * from its labels, in conversation order, with the deflecting post's id.
+ */
+void case_score_misses(const struct case_score *cs, void (*fn)(void *arg, const char *conv,
+    const char *post_id, enum case_verdict truth, enum case_verdict pred), void *arg);
 
 const char *case_verdict_name(enum case_verdict v);
 

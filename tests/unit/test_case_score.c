@@ -56,13 +56,13 @@ test_counts(void **state)
 	feed(cs, FINDING_DEFLECTION, &d, 100);
 	feed(cs, FINDING_RESOLVED_LATE, &d, 300); /* resolved late, labelled none */
 	feed(cs, FINDING_DEFLECTION, &e, 100); /* no label after the deflection */
-	case_score_label(cs, "c1", "x1", 150, "resolution");
-	case_score_label(cs, "c2", "x2", 120, "escalation");
-	case_score_label(cs, "c2", "x3", 130, "resolution");
-	case_score_label(cs, "c3", "x4", 150, "escalation");
-	case_score_label(cs, "c4", "x5", 150, "none");
-	case_score_label(cs, "c5", "x6", 50, "resolution"); /* before the deflection */
-	case_score_label(cs, "c5", "p5", 100, "deflection"); /* the deflecting post itself */
+	case_score_label(cs, "c1", "x1", NULL, 1, 150, "resolution");
+	case_score_label(cs, "c2", "x2", NULL, 1, 120, "escalation");
+	case_score_label(cs, "c2", "x3", NULL, 1, 130, "resolution");
+	case_score_label(cs, "c3", "x4", NULL, 1, 150, "escalation");
+	case_score_label(cs, "c4", "x5", NULL, 1, 150, "none");
+	case_score_label(cs, "c5", "x6", NULL, 1, 50, "resolution"); /* before the deflection */
+	case_score_label(cs, "c5", "p5", NULL, 1, 100, "deflection"); /* the deflecting post itself */
 	case_score_count(cs, &cc);
 	assert_int_equal(cc.cases, 5);
 	assert_int_equal(cc.unlabeled, 1);
@@ -86,7 +86,7 @@ test_shared_conversation(void **state)
 	feed(cs, FINDING_DEFLECTION, &a, 100);
 	feed(cs, FINDING_DEFLECTION, &b, 200);
 	feed(cs, FINDING_RESOLUTION, &b, 250);
-	case_score_label(cs, "c1", "x1", 250, "resolution");
+	case_score_label(cs, "c1", "x1", NULL, 1, 250, "resolution");
 	case_score_count(cs, &cc);
 	assert_int_equal(cc.cases, 2);
 	assert_int_equal(cc.n[CV_RESOLVED][CV_RESOLVED], 1);
@@ -112,6 +112,25 @@ test_split(void **state)
 	assert_true(fit > 4500 && fit < 5500);
 }
 
+/* A customer's label counts for that customer's case only; a brand's for every case. */
+static void
+test_label_author(void **state)
+{
+	(void)state;
+	struct case_score *cs = case_score_new();
+	struct tcase a = mkcase("c1", "u1", "p1", 100), b = mkcase("c1", "u2", "p2", 100);
+	struct case_counts cc;
+
+	feed(cs, FINDING_DEFLECTION, &a, 100);
+	feed(cs, FINDING_DEFLECTION, &b, 100);
+	case_score_label(cs, "c1", "x1", "u1", 0, 150, "escalation");
+	case_score_label(cs, "c1", "x2", "brand", 1, 160, "none");
+	case_score_count(cs, &cc);
+	assert_int_equal(cc.n[CV_ESCALATED][CV_UNRESOLVED], 1); /* u1's case */
+	assert_int_equal(cc.n[CV_UNRESOLVED][CV_UNRESOLVED], 1); /* u2's: only the brand post */
+	case_score_free(cs);
+}
+
 int
 main(void)
 {
@@ -119,6 +138,7 @@ main(void)
 	    cmocka_unit_test(test_counts),
 	    cmocka_unit_test(test_shared_conversation),
 	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_label_author),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
