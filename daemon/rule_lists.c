@@ -13,8 +13,13 @@
 #include "rules_internal.h"
 #include "xmalloc.h"
 
-/* Lists nest through items; this bounds the expanded size of a hostile file. */
+/*
+ * Lists nest through items, so a small file can ask for a huge expansion:
+ * one pattern or item may grow to LIST_EXPANDED_MAX, all of them together to
+ * LIST_TOTAL_MAX, past which every further use is an error.
+ */
 #define LIST_EXPANDED_MAX (1024 * 1024)
+#define LIST_TOTAL_MAX (32 * 1024 * 1024)
 
 struct rl_item {
 	char *src;  /* as written */
@@ -35,6 +40,7 @@ struct rule_lists {
 	struct rl_list *v;
 	size_t n;
 	int open; /* the last list begun is accepting items */
+	size_t total; /* bytes of every expansion so far, against LIST_TOTAL_MAX */
 };
 
 struct rule_lists *
@@ -180,9 +186,12 @@ expand_into(struct rule_lists *rl, struct buf *b, const char *src, const char *f
 			*uses = xreallocarray(*uses, *nuses + 1, sizeof **uses);
 			(*uses)[(*nuses)++] = l;
 		}
-		if (b->len > LIST_EXPANDED_MAX) {
+		if (b->len > LIST_EXPANDED_MAX || rl->total + b->len > LIST_TOTAL_MAX) {
 			diag_add(d, file, line, col + (int)(p - src),
-			    "pattern longer than %d bytes with its lists expanded", LIST_EXPANDED_MAX);
+			    b->len > LIST_EXPANDED_MAX ?
+			    "pattern longer than %d bytes with its lists expanded" :
+			    "lists expand to more than %d bytes in all", b->len > LIST_EXPANDED_MAX ?
+			    LIST_EXPANDED_MAX : LIST_TOTAL_MAX);
 			return -1;
 		}
 		p = e;
@@ -220,6 +229,7 @@ rule_lists_add(struct rule_lists *rl, const char *item, const char *file, int li
 		return;
 	}
 	pcre2_code_free(c);
+	rl->total += b.len;
 	l->items = xreallocarray(l->items, l->n + 1, sizeof *l->items);
 	l->items[l->n].src = xstrdup(item);
 	l->items[l->n].re = b.s;
@@ -246,6 +256,7 @@ rule_lists_expand(struct rule_lists *rl, const char *src, const char *file, int 
 		buf_free(&b);
 		return NULL;
 	}
+	rl->total += b.len;
 	return b.s;
 }
 
