@@ -92,6 +92,29 @@ class Explain(unittest.TestCase):
         self.assertTrue(any("deflection" in l and "dm-request" in l and '"DM us"' in l
                             for l in lines), out)
 
+    def test_explain_names_list_items(self):
+        with tmpdir() as d:
+            rules = write_rules(d, "[list thx]\nitem = thanks?\nitem = cheers\n"
+                                   "[list ok]\nitem = sorted\nitem = working\\s+now\n"
+                                   "[resolution fixed]\nby = any\n"
+                                   "pattern = \\b{thx}\\b.{0,20}\\b{ok}\\b\n")
+            rc, out, err = run("explain", "--rules", rules, "--by", "customer",
+                               "Cheers mate, working now")
+            self.assertEqual(rc, 0, err)
+            self.assertIn('  list:     {thx} item "cheers" (%s/10-test.rules:3) matched "Cheers"'
+                          % rules, out)
+            self.assertIn('{ok} item "working\\s+now" (%s/10-test.rules:6) matched '
+                          '"working now"' % rules, out)
+
+    def test_check_reports_unknown_and_unused_lists(self):
+        with tmpdir() as d:
+            rules = write_rules(d, "[list thx]\nitem = thanks\n[list spare]\nitem = x\n"
+                                   "[resolution r]\npattern = {thx}\\s+{nope}\n")
+            rc, _, err = run("check", "--rules", rules)
+            self.assertEqual(rc, 1)
+            self.assertIn("%s/10-test.rules:3:7: list \"spare\" is never used" % rules, err)
+            self.assertIn("%s/10-test.rules:6:19: unknown list \"nope\"" % rules, err)
+
     def test_explain_no_match_exits_1(self):
         rc, out, _ = run("explain", "--rules", RULES_DIR, "--by", "customer", "hello there")
         self.assertEqual(rc, 1)
