@@ -161,8 +161,11 @@ case_score_count(struct case_score *cs, struct case_counts *out)
 	size_t l = 0;
 
 	memset(out, 0, sizeof *out);
-	qsort(cs->cases, cs->ncases, sizeof *cs->cases, cmp_case);
-	qsort(cs->labels, cs->nlabels, sizeof *cs->labels, cmp_label);
+	/* qsort may not be handed a NULL array, even an empty one. */
+	if (cs->ncases > 0)
+		qsort(cs->cases, cs->ncases, sizeof *cs->cases, cmp_case);
+	if (cs->nlabels > 0)
+		qsort(cs->labels, cs->nlabels, sizeof *cs->labels, cmp_label);
 	for (size_t i = 0; i < cs->ncases; i++) {
 		struct cs_case *x = &cs->cases[i];
 		int res = 0, esc = 0, seen = 0;
