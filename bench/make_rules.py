@@ -4,7 +4,8 @@ the rule-count scaling benchmark. Variant k of a rule is renamed and each
 of its patterns is prefixed with a word of its own ("brandk" within 40
 characters before the original pattern), so, like most rules of a big pack
 written for other brands and phrasings, it rarely matches, and the cost
-measured is that of carrying many rules, not of many duplicates.
+measured is that of carrying many rules, not of many duplicates. Word list
+sections ("[list NAME]") are written once, before the rules that use them.
 usage: make_rules.py RULES_DIR OUT_DIR N"""
 import os
 import re
@@ -18,14 +19,16 @@ def sections(path):
 
 def main():
     src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    rules = []
+    rules, lists = [], []
     for name in sorted(os.listdir(src)):
         if name.endswith(".rules"):
-            rules.extend(sections(os.path.join(src, name)))
+            for sec in sections(os.path.join(src, name)):
+                (lists if sec.startswith("[list ") else rules).append(sec)
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
         os.unlink(os.path.join(out, f))
     with open(os.path.join(out, "bench.rules"), "w", encoding="utf-8") as f:
+        f.writelines(lists)
         for i in range(n):
             sec = rules[i % len(rules)]
             k = i // len(rules)

@@ -3,7 +3,8 @@
 same input. Every `pattern` of the given rules becomes a SEC Single rule
 (Perl regex, caseless) whose action does nothing; the input is the text of
 N posts, one per line. deflectd runs `test-rules --format ndjson` over the
-same posts with the same rules (normalizing and matching every post).
+same posts with the same rules (normalizing and matching every post). A
+{NAME} word list use is expanded to (?:item|item|...) as deflectd does.
 usage: sec_compare.py DEFLECTD RULES_DIR POSTS.ndjson WORKDIR [N]"""
 import json
 import os
@@ -29,13 +30,23 @@ def main():
     lines = os.path.join(work, "texts.txt")
     with open(lines, "w", encoding="utf-8") as f:
         f.write("\n".join(texts) + "\n")
-    patterns = []
+    patterns, lists, cur = [], {}, None
+    expand = lambda pat: re.sub(r"\{([A-Za-z][\w-]*)\}",
+                                lambda m: "(?:" + "|".join(lists[m.group(1)]) + ")"
+                                if m.group(1) in lists else m.group(0), pat)
     for name in sorted(os.listdir(rules_dir)):
         if name.endswith(".rules"):
             for line in open(os.path.join(rules_dir, name), encoding="utf-8"):
-                m = re.match(r"^pattern\s*=\s*(.*)$", line.rstrip("\n"))
-                if m:
-                    patterns.append(m.group(1))
+                line = line.strip()
+                if line.startswith("["):
+                    cur = line[6:-1].strip() if line.startswith("[list ") else None
+                    if cur:
+                        lists[cur] = []
+                m = re.match(r"^(pattern|item)\s*=\s*(.*)$", line)
+                if m and m.group(1) == "item" and cur:
+                    lists[cur].append(expand(m.group(2)))
+                elif m and m.group(1) == "pattern":
+                    patterns.append(expand(m.group(2)))
     conf = os.path.join(work, "sec.conf")
     with open(conf, "w", encoding="utf-8") as f:
         for i, pat in enumerate(patterns):

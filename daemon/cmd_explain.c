@@ -11,8 +11,19 @@
 #include "cmd.h"
 #include "match.h"
 #include "normalize.h"
+#include "rule_lists.h"
 
 #define EXPLAIN_MAX 256
+
+/* Prints one list item that took part in a match. */
+static void
+print_list_hit(void *arg, const struct rule_list_hit *h)
+{
+	const char *text = arg;
+
+	printf("  list:     {%s} item \"%s\" (%s:%d) matched \"%.*s\"\n", h->list, h->item,
+	    h->file, h->line, (int)(h->end - h->start), text + h->start);
+}
 
 static const char explain_usage[] =
     "usage: deflectd explain [-c FILE] [--rules DIR] [--by brand|customer] [--brand NAME]\n"
@@ -166,6 +177,7 @@ cmd_explain(int argc, char **argv)
 			printf("%s%s", t ? "," : " [", r->tags[t]);
 		printf("%s span %zu-%zu \"%.*s\"\n", r->ntags ? "]" : "", m[i].start, m[i].end,
 		    (int)(m[i].end - m[i].start), norm.s + m[i].start);
+		rule_explain_lists(rs, r, norm.s, norm.len, m[i].start, print_list_hit, norm.s);
 	}
 	if (n == 0)
 		printf("no rule matched\n");

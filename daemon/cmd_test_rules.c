@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "case_score.h"
 #include "cmd.h"
 #include "match.h"
 #include "normalize.h"
@@ -31,6 +32,7 @@ static const char *cls_names[C_N] = {"dm", "channel", "dm+channel", "resolution"
 struct label {
 	char *id;
 	char *label;
+	char *conv; /* the follow-up file's conversation_id, else NULL */
 	int followup; /* from the follow-up file (else the deflection file) */
 	int seen;
 };
@@ -59,6 +61,7 @@ struct tr {
 	int scored[C_N];
 	struct miss *misses;
 	size_t nmisses;
+	uint64_t *hits; /* per rule: posts it matched here (the pipeline's matching is not counted) */
 	char ***samples; /* per rule, up to SAMPLES_PER_RULE lines */
 	size_t *nsamples;
 	char **unmatched; /* brand posts no deflection rule matched (first few) */
@@ -68,18 +71,25 @@ struct tr {
 	int ndjson;
 	size_t list;
 	const struct config *cfg;
+	int split; /* -1: every label; else the enum split_half scored */
+	unsigned split_out; /* labels left out as the other half */
+	struct pipeline *pl; /* the tracker's view, for the case-level scores */
+	struct case_score *cs;
 };
 
 static const char tr_usage[] =
     "usage: deflectd test-rules [-c FILE] [--rules DIR] [--brands LIST] [--labels FILE]...\n"
-    "                           [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
+    "                           [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]...\n"
+    "                           [--split fit|check] FILE...\n"
     "\n"
     "  --labels FILE     score against hand labels (deflection or follow-up label files)\n"
     "  --format ndjson   one {\"id\",\"matches\"} object per post instead of the report\n"
     "  --list N          list up to N false positives and N false negatives per class\n"
     "                    (default 20; 0 lists none)\n"
     "  --min-f1 C=F      exit 1 when class C scores an F1 below F (dm, channel,\n"
-    "                    dm+channel, resolution, escalation, deflection)\n";
+    "                    dm+channel, resolution, escalation, deflection)\n"
+    "  --split fit|check score only the labels of one half of the conversations\n"
+    "                    (FNV-1a 32-bit hash of the conversation id: even fit, odd check)\n";
 
 /* qsort/bsearch comparator on label ids. */
 static int
@@ -133,7 +143,10 @@ load_labels(struct tr *t, const char *path)
 			l = &t->labels[t->nlabels++];
 			l->id = xstrdup(json_string_value(id));
 			l->label = xstrdup(json_string_value(lab));
-			l->followup = json_object_get(o, "conversation_id") != NULL;
+			json_t *conv = json_object_get(o, "conversation_id");
+
+			l->followup = conv != NULL;
+			l->conv = json_is_string(conv) ? xstrdup(json_string_value(conv)) : NULL;
 			l->seen = 0;
 		}
 		json_decref(o);
@@ -264,6 +277,38 @@ print_ndjson(const struct post *p, const struct match *m, size_t nm)
 	json_decref(o);
 }
 
+/*
+ * Scores a labelled post when its conversation is in the half asked for; a
+ * follow-up label also goes to the case-level scores.
+ */
+static void
+label_post(struct tr *t, struct label *l, const struct post *p, const struct match *m,
+    size_t nm, int is_brand)
+{
+	const char *conv = l->conv ? l->conv : p->conversation_id ? p->conversation_id : p->id;
+
+	if (t->split >= 0 && split_half_of(conv) != (enum split_half)t->split) {
+		l->seen = 1;
+		t->split_out++;
+		return;
+	}
+	score_post(t, l, m, nm, is_brand);
+	if (l->followup)
+		case_score_label(t->cs, conv, p->id, p->author, is_brand, p->created_at, l->label);
+}
+
+/* Pipeline callback: the findings of cases in the half asked for. */
+static void
+on_event(void *arg, const struct event *ev)
+{
+	struct tr *t = arg;
+	const char *conv = ev->f->c->conversation_id ? ev->f->c->conversation_id : "";
+
+	if (t->split >= 0 && split_half_of(conv) != (enum split_half)t->split)
+		return;
+	case_score_finding(t->cs, ev->f);
+}
+
 /* Matches one post and records everything the report needs. */
 static void
 test_post(struct tr *t, const struct post *p)
@@ -294,6 +339,7 @@ test_post(struct tr *t, const struct post *p)
 		size_t r = (size_t)(m[i].rule - t->rs->rules);
 
 		deflected |= m[i].rule->kind == RULE_DEFLECTION;
+		t->hits[r]++;
 		if (t->nsamples[r] < SAMPLES_PER_RULE) {
 			t->samples[r] = xreallocarray(t->samples[r], t->nsamples[r] + 1, sizeof(char *));
 			t->samples[r][t->nsamples[r]++] = xasprintf("%s: %.*s[%.*s]%s", p->id,
@@ -309,7 +355,7 @@ test_post(struct tr *t, const struct post *p)
 		t->unmatched_total++;
 	}
 	if (t->nlabels) {
-		struct label key = {(char *)p->id, NULL, 0, 0};
+		struct label key = {(char *)p->id, NULL, NULL, 0, 0};
 		struct label *l = bsearch(&key, t->labels, t->nlabels, sizeof key, cmp_label);
 
 		/* An id may carry a deflection label and a follow-up label. */
@@ -317,7 +363,7 @@ test_post(struct tr *t, const struct post *p)
 			;
 		for (; l != NULL && l < t->labels + t->nlabels && strcmp(l->id, p->id) == 0; l++)
 			if (!l->seen)
-				score_post(t, l, m, nm, is_brand);
+				label_post(t, l, p, m, nm, is_brand);
 	}
 }
 
@@ -355,12 +401,76 @@ test_file(struct tr *t, const char *path)
 			continue;
 		}
 		test_post(t, &p);
-		post_release(&p);
+		pipeline_post(t->pl, &p); /* takes the post over */
 	}
 	reader_free(rd);
 	if (f != stdin)
 		fclose(f);
 	return 0;
+}
+
+/* Precision, recall and F1 from counts; an empty denominator counts as perfect. */
+static void
+prf(unsigned tp, unsigned fp, unsigned fn, double *p, double *r, double *f)
+{
+	*p = tp + fp ? (double)tp / (tp + fp) : 1.0;
+	*r = tp + fn ? (double)tp / (tp + fn) : 1.0;
+	*f = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0.0;
+}
+
+/* Lists one case whose verdict differs from its labels (up to --list of them). */
+static void
+print_case_miss(void *arg, const char *conv, const char *post_id, enum case_verdict truth,
+    enum case_verdict pred)
+{
+	size_t *left = arg;
+
+	if (*left == 0)
+		return;
+	(*left)--;
+	printf("  conversation %s, deflected by %s: labelled %s, tracker says %s\n", conv, post_id,
+	    case_verdict_name(truth), case_verdict_name(pred));
+}
+
+/* Prints the tracker's verdict per case against the labels of its conversation. */
+static void
+report_cases(struct tr *t)
+{
+	struct case_counts cc;
+	unsigned labeled = 0;
+
+	case_score_count(t->cs, &cc);
+	for (int a = 0; a < CV_N; a++)
+		for (int b = 0; b < CV_N; b++)
+			labeled += cc.n[a][b];
+	printf("\nCases: %u opened by the tracker, %u with follow-up labels after the "
+	    "deflection\n", cc.cases, labeled);
+	printf("  %-12s %6s %6s %6s %9s %9s %9s\n", "verdict", "tp", "fp", "fn", "precision",
+	    "recall", "f1");
+	for (int v = 0; v < CV_N; v++) {
+		unsigned tp = cc.n[v][v], fp = 0, fn = 0;
+		double p, r, f;
+
+		for (int o = 0; o < CV_N; o++) {
+			fp += o != v ? cc.n[o][v] : 0;
+			fn += o != v ? cc.n[v][o] : 0;
+		}
+		prf(tp, fp, fn, &p, &r, &f);
+		printf("  %-12s %6u %6u %6u %9.4f %9.4f %9.4f\n", case_verdict_name((enum case_verdict)v),
+		    tp, fp, fn, p, r, f);
+	}
+	unsigned resolved = cc.n[CV_RESOLVED][CV_RESOLVED] + cc.n[CV_RESOLVED][CV_ESCALATED] +
+	    cc.n[CV_RESOLVED][CV_UNRESOLVED];
+	unsigned missed = resolved - cc.n[CV_RESOLVED][CV_RESOLVED];
+
+	printf("  resolved in public but alerted as unresolved: %u of %u (%.1f%%)\n", missed,
+	    resolved, resolved ? 100.0 * missed / resolved : 0.0);
+	if (t->list > 0 && cc.cases > 0) {
+		size_t left = t->list;
+
+		printf("\ncases whose verdict differs from the labels:\n");
+		case_score_misses(t->cs, print_case_miss, &left);
+	}
 }
 
 /* Prints the fail2ban-regex style report and the label scores. */
@@ -375,7 +485,7 @@ report(struct tr *t)
 	for (size_t i = 0; i < t->rs->n; i++) {
 		const struct rule *r = &t->rs->rules[i];
 
-		printf("  %8llu  %-10s %s%s\n", (unsigned long long)r->hits, rule_kind_name(r->kind),
+		printf("  %8llu  %-10s %s%s\n", (unsigned long long)t->hits[i], rule_kind_name(r->kind),
 		    r->id, r->enabled ? "" : " (disabled)");
 		for (size_t j = 0; j < t->nsamples[i]; j++)
 			printf("            | %s\n", t->samples[i][j]);
@@ -391,6 +501,9 @@ report(struct tr *t)
 		unseen += !t->labels[i].seen;
 	printf("\nLabels: %zu (unsure left out), %zu with no post in the input\n", t->nlabels,
 	    unseen);
+	if (t->split >= 0)
+		printf("Split: %s half only (%u labels of the other half left out)\n",
+		    t->split == SPLIT_FIT ? "fit" : "check", t->split_out);
 	printf("  %-12s %6s %6s %6s %9s %9s %9s\n", "class", "tp", "fp", "fn", "precision",
 	    "recall", "f1");
 	for (int c = 0; c < C_N; c++) {
@@ -399,12 +512,12 @@ report(struct tr *t)
 
 		if (!t->scored[c])
 			continue;
-		p = s->tp + s->fp ? (double)s->tp / (s->tp + s->fp) : 1.0;
-		r = s->tp + s->fn ? (double)s->tp / (s->tp + s->fn) : 1.0;
-		f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+		prf(s->tp, s->fp, s->fn, &p, &r, &f);
 		printf("  %-12s %6u %6u %6u %9.4f %9.4f %9.4f\n", cls_names[c], s->tp, s->fp, s->fn,
 		    p, r, f);
 	}
+	if (t->scored[C_RESOLUTION])
+		report_cases(t);
 	for (int c = 0; c < C_N; c++) {
 		for (int fp = 1; fp >= 0; fp--) {
 			size_t shown = 0, total = 0;
@@ -469,9 +582,9 @@ check_thresholds(const struct tr *t, char **mins, size_t nmins)
 			ok = 0;
 			continue;
 		}
-		double p = s->tp + s->fp ? (double)s->tp / (s->tp + s->fp) : 1.0;
-		double r = s->tp + s->fn ? (double)s->tp / (s->tp + s->fn) : 1.0;
-		double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+		double p, r, f;
+
+		prf(s->tp, s->fp, s->fn, &p, &r, &f);
 
 		if (f < want) {
 			fprintf(stderr, "deflectd test-rules: %s F1 %.4f is below %.4f\n",
@@ -493,6 +606,7 @@ cmd_test_rules(int argc, char **argv)
 	    {"format", required_argument, NULL, 'f'},
 	    {"list", required_argument, NULL, 'n'},
 	    {"min-f1", required_argument, NULL, 'm'},
+	    {"split", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -506,6 +620,7 @@ cmd_test_rules(int argc, char **argv)
 
 	memset(&t, 0, sizeof t);
 	t.list = 20;
+	t.split = -1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -547,6 +662,18 @@ cmd_test_rules(int argc, char **argv)
 			}
 			break;
 		}
+		case 's':
+			if (strcmp(optarg, "fit") == 0)
+				t.split = SPLIT_FIT;
+			else if (strcmp(optarg, "check") == 0)
+				t.split = SPLIT_CHECK;
+			else {
+				fprintf(stderr, "deflectd test-rules: --split is fit or check\n");
+				free(labels);
+				free(mins);
+				return 2;
+			}
+			break;
 		case 'f':
 			if (strcmp(optarg, "ndjson") == 0)
 				t.ndjson = 1;
@@ -578,14 +705,23 @@ cmd_test_rules(int argc, char **argv)
 	if (rc == 0) {
 		if (t.nlabels > 0)
 			qsort(t.labels, t.nlabels, sizeof *t.labels, cmp_label);
+		struct pipeline_config pc;
+
 		t.cfg = cfg;
+		/* The whole recording is buffered and tracked in time order, as replay --sort. */
+		cfg->lateness = INT64_MAX / 4;
+		config_pipeline(cfg, &pc, 1);
+		t.pl = pipeline_new(&pc, t.rs, on_event, &t);
+		t.cs = case_score_new();
 		t.ms = match_scratch_new();
 		t.pp = post_parser_new();
 		t.samples = xcalloc(t.rs->n, sizeof *t.samples);
 		t.nsamples = xcalloc(t.rs->n, sizeof *t.nsamples);
+		t.hits = xcalloc(t.rs->n, sizeof *t.hits);
 		for (int i = optind; i < argc && rc == 0; i++)
 			if (test_file(&t, argv[i]) != 0)
 				rc = 1;
+		pipeline_drain(t.pl);
 		if (rc == 0 && !t.ndjson)
 			report(&t);
 		if (rc == 0 && !check_thresholds(&t, mins, nmins))
@@ -597,8 +733,11 @@ cmd_test_rules(int argc, char **argv)
 		}
 		free(t.samples);
 		free(t.nsamples);
+		free(t.hits);
 		match_scratch_free(t.ms);
 		post_parser_free(t.pp);
+		pipeline_free(t.pl);
+		case_score_free(t.cs);
 	}
 	for (size_t i = 0; i < t.nunmatched; i++)
 		free(t.unmatched[i]);
@@ -613,6 +752,7 @@ cmd_test_rules(int argc, char **argv)
 	for (size_t i = 0; i < t.nlabels; i++) {
 		free(t.labels[i].id);
 		free(t.labels[i].label);
+		free(t.labels[i].conv);
 	}
 	free(t.labels);
 	buf_free(&t.norm);

@@ -18,6 +18,7 @@
 #include "normalize.h"
 #include "prefilter.h"
 #include "rules.h"
+#include "rule_lists.h"
 #include "rules_internal.h"
 #include "xmalloc.h"
 
@@ -33,6 +34,7 @@ struct parse_state {
 	size_t first;     /* rules before this index come from earlier files */
 	int overriding;   /* cur is an earlier file's rule this section overrides */
 	unsigned replaced; /* bits of override_keys this override section has replaced */
+	int in_list;      /* inside a "[list NAME]" section */
 };
 
 static const char *kind_names[RULE_KINDS] = {"deflection", "resolution", "escalation"};
@@ -100,6 +102,7 @@ matcher_free(struct matcher *m)
 		return;
 	pcre2_code_free(m->code);
 	free(m->file);
+	free(m->src);
 	for (size_t a = 0; a < m->nalts; a++) {
 		for (size_t i = 0; i < m->alts[a].n; i++)
 			free(m->alts[a].reqs[i].ids);
@@ -180,6 +183,7 @@ ruleset_new(void)
 	struct ruleset *rs = xcalloc(1, sizeof *rs);
 
 	rs->jit = 1;
+	rs->lists = rule_lists_new();
 	return rs;
 }
 
@@ -189,6 +193,7 @@ ruleset_free(struct ruleset *rs)
 	if (rs == NULL)
 		return;
 	prefilter_free(rs->pf);
+	rule_lists_free(rs->lists);
 	for (size_t i = 0; i < rs->nlits; i++)
 		free(rs->lit_rules[i]);
 	free(rs->lit_rules);
@@ -220,7 +225,11 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 		PCRE2_UCHAR msg[256];
 
 		pcre2_get_error_message(code, msg, sizeof msg);
-		if (type == MATCHER_PATTERN)
+		if (type == MATCHER_PATTERN && report_col < 0)
+			diag_add(ps->d, ps->file, it->line, it->value_col,
+			    "pattern error at offset %zu with its lists expanded: %s", (size_t)off,
+			    (char *)msg);
+		else if (type == MATCHER_PATTERN)
 			diag_add(ps->d, ps->file, it->line, it->value_col + (int)off,
 			    "pattern error at offset %zu: %s", (size_t)off, (char *)msg);
 		else
@@ -367,6 +376,57 @@ add_matcher(struct matcher ***v, size_t *n, struct matcher *m)
 	(*v)[(*n)++] = m;
 }
 
+/*
+ * Compiles a pattern, require or unless value: {NAME} list uses are expanded
+ * first, and the pattern as written is kept for explain. NULL on error.
+ */
+static struct matcher *
+compile_pattern(struct parse_state *ps, const struct ini_item *it)
+{
+	int bad;
+	char *re = rule_lists_expand(ps->rs->lists, it->value, ps->file, it->line, it->value_col,
+	    &bad, ps->d);
+	struct matcher *m;
+
+	if (bad)
+		return NULL;
+	if (re == NULL)
+		return matcher_compile(ps, MATCHER_PATTERN, it->value, it, it->value_col);
+	m = matcher_compile(ps, MATCHER_PATTERN, re, it, -1);
+	free(re);
+	if (m != NULL)
+		m->src = xstrdup(it->value);
+	return m;
+}
+
+/* Starts a "[list NAME]" section; its "item" lines go to the rule set's lists. */
+static void
+begin_list(struct parse_state *ps, const struct ini_item *it)
+{
+	const char *name = it->section + 4;
+
+	ps->cur = NULL;
+	ps->in_section = 1;
+	ps->in_list = 1;
+	while (*name == ' ' || *name == '\t')
+		name++;
+	rule_lists_begin(ps->rs->lists, name, ps->file, it->line,
+	    it->col + (int)(name - it->section), ps->d);
+}
+
+/* Handles one line of a list section: "item = REGEX". */
+static void
+list_key(struct parse_state *ps, const struct ini_item *it)
+{
+	if (strcmp(it->key, "item") != 0)
+		diag_add(ps->d, ps->file, it->line, it->col,
+		    "unknown key \"%s\" in a list (expected item = ...)", it->key);
+	else if (*it->value == '\0')
+		diag_add(ps->d, ps->file, it->line, it->value_col, "empty value");
+	else
+		rule_lists_add(ps->rs->lists, it->value, ps->file, it->line, it->value_col, ps->d);
+}
+
 /* Reports an error in the current rule, which marks it unusable. */
 static void
 rule_error(struct parse_state *ps, int line, int col, const char *msg)
@@ -429,6 +489,11 @@ begin_section(struct parse_state *ps, const struct ini_item *it)
 	ps->in_section = 1;
 	ps->overriding = 0;
 	ps->replaced = 0;
+	ps->in_list = 0;
+	if (strncmp(s, "list", 4) == 0 && (s[4] == ' ' || s[4] == '\t')) {
+		begin_list(ps, it);
+		return;
+	}
 	sp = s + strcspn(s, " \t");
 	klen = (size_t)(sp - s);
 	for (int k = 0; k < RULE_KINDS; k++)
@@ -436,7 +501,8 @@ begin_section(struct parse_state *ps, const struct ini_item *it)
 			kind = k;
 	if (kind < 0) {
 		diag_add(ps->d, ps->file, it->line, it->col,
-		    "unknown rule kind \"%.*s\" (expected deflection, resolution or escalation)",
+		    "unknown rule kind \"%.*s\" (expected deflection, resolution, escalation "
+		    "or list)",
 		    (int)klen, s);
 		return;
 	}
@@ -518,7 +584,7 @@ rule_key(struct parse_state *ps, const struct ini_item *it)
 		return;
 	}
 	if (strcmp(k, "pattern") == 0 || strcmp(k, "require") == 0 || strcmp(k, "unless") == 0) {
-		if ((m = matcher_compile(ps, MATCHER_PATTERN, v, it, it->value_col)) == NULL) {
+		if ((m = compile_pattern(ps, it)) == NULL) {
 			r->errors++;
 			r->broken = 1;
 			return;
@@ -824,6 +890,10 @@ on_item(void *arg, const struct ini_item *it)
 		begin_section(ps, it);
 		return;
 	}
+	if (ps->in_list) {
+		list_key(ps, it);
+		return;
+	}
 	if (ps->cur != NULL) {
 		rule_line(ps, it);
 		return;
@@ -857,7 +927,7 @@ ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t
     struct diag *d)
 {
 	size_t first = rs->n;
-	struct parse_state ps = {rs, file, d, NULL, 0, first, 0, 0};
+	struct parse_state ps = {rs, file, d, NULL, 0, first, 0, 0, 0};
 
 	ini_parse(buf, len, file, on_item, &ps, d);
 	check_rules(&ps, first);
@@ -979,6 +1049,7 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	}
 	buf_free(&norm);
 	match_scratch_free(ms);
+	rule_lists_check_unused(rs->lists, d);
 	if (rs->pf != NULL)
 		prefilter_compile(rs->pf);
 	index_literals(rs);

@@ -12,6 +12,7 @@ struct matcher {
 	pcre2_code *code;
 	char *file;    /* where it was written: an override's lines come from another file */
 	int line, col;
+	char *src; /* the pattern as written, when it used a list; else NULL */
 	struct malt *alts; /* what a match holds: one of these branches ... */
 	size_t nalts;      /* ... (0: nothing is known, always run) */
 };

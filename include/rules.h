@@ -16,6 +16,7 @@ enum rule_by { BY_ANY, BY_BRAND, BY_CUSTOMER };
 enum severity { SEV_INFO, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 
 struct matcher; /* one compiled pattern, phrase list or link matcher */
+struct rule_lists;
 
 /* An "example" (must match) or "counter" (must not) line of a rule. */
 struct rule_example {
@@ -85,6 +86,7 @@ struct ruleset {
 	unsigned char *always; /* per rule: a matcher needs no literal, so it always runs */
 	uint64_t limit_hits; /* matches abandoned at the match limit */
 	struct diag warnings; /* "file:line:col: warning: ..." found while loading */
+	struct rule_lists *lists; /* "[list NAME]" sections, in load order */
 };
 
 struct ruleset *ruleset_new(void);

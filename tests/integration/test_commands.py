@@ -92,6 +92,29 @@ class Explain(unittest.TestCase):
         self.assertTrue(any("deflection" in l and "dm-request" in l and '"DM us"' in l
                             for l in lines), out)
 
+    def test_explain_names_list_items(self):
+        with tmpdir() as d:
+            rules = write_rules(d, "[list thx]\nitem = thanks?\nitem = cheers\n"
+                                   "[list ok]\nitem = sorted\nitem = working\\s+now\n"
+                                   "[resolution fixed]\nby = any\n"
+                                   "pattern = \\b{thx}\\b.{0,20}\\b{ok}\\b\n")
+            rc, out, err = run("explain", "--rules", rules, "--by", "customer",
+                               "Cheers mate, working now")
+            self.assertEqual(rc, 0, err)
+            self.assertIn('  list:     {thx} item "cheers" (%s/10-test.rules:3) matched "Cheers"'
+                          % rules, out)
+            self.assertIn('{ok} item "working\\s+now" (%s/10-test.rules:6) matched '
+                          '"working now"' % rules, out)
+
+    def test_check_reports_unknown_and_unused_lists(self):
+        with tmpdir() as d:
+            rules = write_rules(d, "[list thx]\nitem = thanks\n[list spare]\nitem = x\n"
+                                   "[resolution r]\npattern = {thx}\\s+{nope}\n")
+            rc, _, err = run("check", "--rules", rules)
+            self.assertEqual(rc, 1)
+            self.assertIn("%s/10-test.rules:3:7: list \"spare\" is never used" % rules, err)
+            self.assertIn("%s/10-test.rules:6:19: unknown list \"nope\"" % rules, err)
+
     def test_explain_no_match_exits_1(self):
         rc, out, _ = run("explain", "--rules", RULES_DIR, "--by", "customer", "hello there")
         self.assertEqual(rc, 1)
@@ -173,6 +196,90 @@ class TestRules(unittest.TestCase):
                          "--min-f1", "dm=0.9", self.posts)
         self.assertEqual(rc, 1)
         self.assertIn("dm F1 0.6667 is below 0.9000", err)
+
+
+class TestRulesSplitAndCases(unittest.TestCase):
+    """--split scores one half of the conversations; the case table holds the
+    tracker's verdict per case against the labels of its conversation."""
+
+    def setUp(self):
+        self.t = tmpdir()
+        d = self.t.name
+        self.rules = write_rules(d, "[deflection dm]\npattern = \\bdm\\s+us\\b\ntags = dm\n"
+                                    "[resolution fixed]\nby = any\npattern = \\bfixed\\b\n"
+                                    "[escalation still]\nby = customer\n"
+                                    "pattern = \\bstill\\b\n")
+        # FNV-1a 32-bit: "c2" is even (fit), "c1" is odd (check).
+        self.posts = write_posts(d, [
+            post("f0", "my app is broken", "2026-01-01T00:00:00Z", author="ann", conv="c2"),
+            post("f1", "please DM us", "2026-01-01T00:01:00Z", author="B", brand_flag=True,
+                 conv="c2", reply="f0"),
+            post("f2", "fixed now, thanks", "2026-01-01T00:02:00Z", author="ann", conv="c2",
+                 reply="f1"),
+            post("k0", "my card is broken", "2026-01-01T00:00:00Z", author="bob", conv="c1"),
+            post("k1", "please DM us", "2026-01-01T00:01:00Z", author="B", brand_flag=True,
+                 conv="c1", reply="k0"),
+            post("k2", "still broken, but they called and it works", "2026-01-01T00:02:00Z",
+                 author="bob", conv="c1", reply="k1"),
+        ])
+        self.labels = os.path.join(d, "labels.ndjson")
+        with open(self.labels, "w") as f:
+            for i in ("f1", "k1"):
+                f.write(json.dumps({"id": i, "brand": "B", "label": "dm", "unsure": False})
+                        + "\n")
+            for i, conv in (("f2", "c2"), ("k2", "c1")):
+                f.write(json.dumps({"id": i, "conversation_id": conv, "label": "resolution",
+                                    "unsure": False}) + "\n")
+
+    def tearDown(self):
+        self.t.cleanup()
+
+    def scores(self, *extra):
+        rc, out, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
+                           *extra, self.posts)
+        self.assertEqual(rc, 0, err)
+        return out
+
+    def test_whole_set(self):
+        out = self.scores()
+        self.assertNotIn("Split:", out)
+        self.assertRegex(out, r"dm\s+2\s+0\s+0\s")
+        self.assertRegex(out, r"resolution\s+1\s+0\s+1\s")
+        self.assertIn("Cases: 2 opened by the tracker, 2 with follow-up labels", out)
+        self.assertRegex(out, r"resolved\s+1\s+0\s+1\s+1\.0000\s+0\.5000")
+        self.assertRegex(out, r"escalated\s+0\s+1\s+0\s")
+        self.assertIn("resolved in public but alerted as unresolved: 1 of 2 (50.0%)", out)
+
+    def test_fit_half(self):
+        out = self.scores("--split", "fit")
+        self.assertIn("Split: fit half only (2 labels of the other half left out)", out)
+        self.assertRegex(out, r"dm\s+1\s+0\s+0\s")
+        self.assertRegex(out, r"resolution\s+1\s+0\s+0\s")
+        self.assertIn("Cases: 1 opened by the tracker, 1 with follow-up labels", out)
+        self.assertIn("resolved in public but alerted as unresolved: 0 of 1 (0.0%)", out)
+        self.assertIn("0 with no post in the input", out)
+
+    def test_check_half(self):
+        out = self.scores("--split", "check")
+        self.assertIn("Split: check half only (2 labels of the other half left out)", out)
+        self.assertRegex(out, r"resolution\s+0\s+0\s+1\s")
+        self.assertIn("resolved in public but alerted as unresolved: 1 of 1 (100.0%)", out)
+        self.assertIn("resolution false negatives (1):\n  k2 [resolution] still broken", out)
+        self.assertIn("escalation false positives (1):\n  k2 [resolution by still]", out)
+
+    def test_min_f1_on_a_half(self):
+        rc, _, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
+                         "--split", "check", "--min-f1", "resolution=0.5", self.posts)
+        self.assertEqual(rc, 1)
+        self.assertIn("resolution F1 0.0000 is below 0.5000", err)
+        rc, _, err = run("test-rules", "--rules", self.rules, "--labels", self.labels,
+                         "--split", "fit", "--min-f1", "resolution=1", self.posts)
+        self.assertEqual(rc, 0, err)
+
+    def test_bad_split(self):
+        rc, _, err = run("test-rules", "--rules", self.rules, "--split", "half", self.posts)
+        self.assertEqual(rc, 2)
+        self.assertIn("--split is fit or check", err)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@
 #include "buf.h"
 #include "match.h"
 #include "normalize.h"
+#include "rule_lists.h"
 #include "rules.h"
+#include "../../daemon/rules_internal.h"
 #include "xmalloc.h"
 
 /* Reads a small file into a new string. */
@@ -501,6 +503,43 @@ test_why_not(void **state)
 	ruleset_free(rs);
 }
 
+/* Collects explain's list hits as "list=item:span" words. */
+static void
+note_hit(void *arg, const struct rule_list_hit *h)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s=%s:%zu-%zu ", h->list, h->item, h->start,
+	    h->end);
+}
+
+/*
+ * A pattern using lists matches as its expansion; the prefilter reads the
+ * expanded regex (every branch needs a literal, so the rule does not always
+ * run); explain names the item behind each part of a match.
+ */
+static void
+test_lists(void **state)
+{
+	(void)state;
+	struct ruleset *rs = load("[list ok]\nitem = working\\s+now\nitem = sorted\n"
+	    "[list thx]\nitem = thanks?\nitem = cheers\n"
+	    "[resolution r]\npattern = \\b{thx}\\b.{0,10}\\b{ok}\\b\n"
+	    "example = thanks, working now\n");
+	struct one o;
+	char hits[256] = "";
+
+	assert_int_equal(run(rs, "Cheers!! all sorted", ROLE_CUSTOMER, NULL, NULL, NULL, &o), 1);
+	assert_int_equal(run(rs, "sorted, thanks", ROLE_CUSTOMER, NULL, NULL, NULL, &o), 0);
+	assert_true(rs->rules[0].any[0]->nalts > 0);
+	assert_int_equal(rs->always[0], 0);
+	assert_string_equal(rs->rules[0].any[0]->src, "\\b{thx}\\b.{0,10}\\b{ok}\\b");
+	assert_int_equal(rule_explain_lists(rs, &rs->rules[0], "cheers, all sorted", 18, 0,
+	    note_hit, hits), 2);
+	assert_string_equal(hits, "thx=cheers:0-6 ok=sorted:12-18 ");
+	ruleset_free(rs);
+}
+
 int
 main(void)
 {
@@ -517,6 +556,7 @@ main(void)
 	    cmocka_unit_test(test_override_errors),
 	    cmocka_unit_test(test_scope_warnings_brands),
 	    cmocka_unit_test(test_why_not),
+	    cmocka_unit_test(test_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
