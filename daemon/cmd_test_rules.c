@@ -71,7 +71,7 @@ struct tr {
 };
 
 static const char tr_usage[] =
-    "usage: deflectd test-rules [-c FILE] [--rules DIR] [--brands LIST] [--labels FILE]...\n"
+    "usage: deflectd test-rules [-c FILE] [--rules DIR]... [--brands LIST] [--labels FILE]...\n"
     "                           [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
     "\n"
     "  --labels FILE     score against hand labels (deflection or follow-up label files)\n"
@@ -79,7 +79,10 @@ static const char tr_usage[] =
     "  --list N          list up to N false positives and N false negatives per class\n"
     "                    (default 20; 0 lists none)\n"
     "  --min-f1 C=F      exit 1 when class C scores an F1 below F (dm, channel,\n"
-    "                    dm+channel, resolution, escalation, deflection)\n";
+    "                    dm+channel, resolution, escalation, deflection)\n"
+    "  --brands LIST     comma-separated brand accounts, when the input does not\n"
+    "                    say author_is_brand\n"
+    "  --rules DIR       read the rules of DIR (repeatable; later override earlier by id)\n";
 
 /* qsort/bsearch comparator on label ids. */
 static int
