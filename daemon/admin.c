@@ -357,7 +357,7 @@ push_run(struct admin *a, int budget)
 			ps->failed = 1;
 		else if (rc == -1) {
 			ps->rejected++;
-			log_info("push: line %zu: %s", ps->lineno, errbuf);
+			log_warning("push: line %zu: %s", ps->lineno, errbuf);
 			if (json_array_size(ps->errors) < PUSH_MAX_ERRORS)
 				json_array_append_new(ps->errors, json_pack("{s:I, s:s}", "line",
 				    (json_int_t)ps->lineno, "error", errbuf));
