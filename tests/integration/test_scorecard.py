@@ -59,9 +59,11 @@ class CorpusScorecard(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.t = tmpdir()
-        # Alerts go to a port nobody listens on: they stay pending, listed.
+        # Alerts go to a port nobody listens on: they stay pending, listed. The
+        # corpus is years old, so max_alert_age is off or it would hold them all.
         cls.d = Daemon(cls.t.name, window="72h", lateness="10m", rules=shipped_rules(),
-                       extra="[webhook nowhere]\nurl = http://127.0.0.1:1/\n"
+                       extra="max_alert_age = 0s\n"
+                             "[webhook nowhere]\nurl = http://127.0.0.1:1/\n"
                              "secret = whsec_c2NvcmVjYXJkLXRlc3Qtc2VjcmV0\n").start()
         with open(CONVERSATIONS) as f:
             lines = f.read().splitlines(True)
@@ -99,7 +101,7 @@ class CorpusScorecard(unittest.TestCase):
         rc, out, _ = run("replay", "--rules", RULES_DIR, CONVERSATIONS, timeout=300)
         self.assertEqual(rc, 0)
         replayed = sum(1 for line in out.splitlines() if json.loads(line)["type"] == "deflection")
-        self.assertEqual(replayed, 1809)
+        self.assertEqual(replayed, 1808)  # the shipped rules' deflections in the corpus
         self.assertEqual(self.d.db("SELECT count(*) FROM cases"), [(replayed,)])
         for limit in (1000, 137):
             cases, pages = self.walk("/v1/cases", "cases", limit)
