@@ -20,9 +20,17 @@
 
 static const char alerts_usage[] =
     "usage: deflectd alerts [-c FILE] list [--state pending|delivered|dead|silenced|too_old|\n"
-    "                                            grouped|unrouted]\n"
+    "                                            grouped|unrouted] [--limit N]\n"
     "       deflectd alerts [-c FILE] requeue --dead | ID...\n"
-    "       deflectd alerts [-c FILE] enable-webhook NAME\n";
+    "       deflectd alerts [-c FILE] enable-webhook NAME\n"
+    "\n"
+    "  list            one line per webhook delivery, newest first, with why one was\n"
+    "                  not sent\n"
+    "  --state S       only deliveries in state S\n"
+    "  --limit N       show the newest N (default 1000)\n"
+    "  requeue         send again: every dead delivery (--dead) or the alerts named\n"
+    "                  (also silenced, too old or grouped ones)\n"
+    "  enable-webhook  turn on a webhook disabled by a 410 (then reload deflectd)\n";
 
 /* store_rows callback: one delivery as a tab-separated line, counted in *arg. */
 static void

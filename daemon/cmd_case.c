@@ -23,10 +23,18 @@
 static const char case_usage[] =
     "usage: deflectd case [-c FILE] show [--json] ID\n"
     "       deflectd case [-c FILE] [--rules DIR] close ID --as resolved|not-deflection|escalated\n"
-    "                     --note TEXT [--author NAME]\n";
+    "                     --note TEXT [--author NAME]\n"
+    "\n"
+    "  show ID        the case, its timeline, alerts and verdict (--json: as the API)\n"
+    "  close ID       close it with a verdict: --as resolved, not-deflection or\n"
+    "                 escalated, --note why (required), --author (default $USER);\n"
+    "                 --rules DIR gives the label its class (default: the config's)\n";
 
 static const char labels_usage[] =
-    "usage: deflectd labels [-c FILE] export [-o FILE]\n";
+    "usage: deflectd labels [-c FILE] export [-o FILE]\n"
+    "\n"
+    "  export    one deflection label per verdicted post (the newest verdict wins),\n"
+    "            for test-rules --labels; -o FILE instead of standard output\n";
 
 /* A member's string value, or a dash. */
 static const char *

@@ -65,7 +65,12 @@ cmd_check(int argc, char **argv)
 			break;
 		case 's': strict = 1; break;
 		case 'h':
-			printf("usage: deflectd check [-c FILE] [--rules DIR]... [--strict]\n");
+			printf("usage: deflectd check [-c FILE] [--rules DIR]... [--strict]\n"
+			    "\n"
+			    "  -c FILE      the config (default /etc/deflectd/deflectd.conf if it exists)\n"
+			    "  --rules DIR  read the rules of DIR instead of the config's; repeat it (or\n"
+			    "               DIR,DIR) to read several, later overriding earlier by id\n"
+			    "  --strict     rule warnings (rules that can never fire) are errors\n");
 			return 0;
 		default:
 			fprintf(stderr, "usage: deflectd check [-c FILE] [--rules DIR]... [--strict]\n");

@@ -26,8 +26,17 @@ print_list_hit(void *arg, const struct rule_list_hit *h)
 }
 
 static const char explain_usage[] =
-    "usage: deflectd explain [-c FILE] [--rules DIR] [--by brand|customer] [--brand NAME]\n"
-    "                        [--platform NAME] [--lang TAG] [--why-not] TEXT\n";
+    "usage: deflectd explain [-c FILE] [--rules DIR]... [--by brand|customer] [--brand NAME]\n"
+    "                        [--platform NAME] [--lang TAG] [--why-not] TEXT\n"
+    "\n"
+    "  --rules DIR      read the rules of DIR (repeatable; later override earlier by id)\n"
+    "  --by WHO         the text is a brand post (default) or a customer's\n"
+    "  --brand NAME     the brand the thread is with, for rules scoped by brand\n"
+    "  --platform NAME  the post's platform, for rules scoped by platform\n"
+    "  --lang TAG       the post's language, for rules scoped by lang\n"
+    "  --why-not        also list rules whose pattern matched but that were dropped,\n"
+    "                   and why (unless, require, by, scope, enabled = no)\n"
+    "Exit status: 0 when a rule matched, 1 when none did.\n";
 
 /* Ends a rule's "(file:line" with the later files that overrode it. */
 static void

@@ -125,8 +125,8 @@ static void
 replay_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd replay [-c FILE] [--rules DIR] [--window DURATION] [--lateness DURATION]\n"
-	    "                       [--sort] [--brands LIST] [--drain] [--max-line BYTES]\n"
+	    "usage: deflectd replay [-c FILE] [--rules DIR]... [--window DURATION]\n"
+	    "                       [--lateness DURATION] [--sort] [--brands LIST] [--drain] [--max-line BYTES]\n"
 	    "                       [--format native|x|mastodon|bluesky] [--instance HOST] FILE|-\n"
 	    "\n"
 	    "  --window DURATION    default case window (config: window, default 72h)\n"

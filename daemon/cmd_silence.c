@@ -25,7 +25,16 @@ static const char silence_usage[] =
     "                        --comment TEXT [--author NAME] FIELD=VALUE...\n"
     "       deflectd silence [-c FILE] list [--state active|pending|expired] [--json]\n"
     "       deflectd silence [-c FILE] expire ID...\n"
-    "FIELD is one of: brand rule tag customer conversation platform\n";
+    "\n"
+    "  add             keep alerts whose FIELD=VALUE matchers all hold from every\n"
+    "                  webhook; FIELD is one of: brand rule tag customer conversation\n"
+    "                  platform; prints the new silence's id\n"
+    "  --start TIME    when it starts (RFC 3339; default now)\n"
+    "  --end TIME      when it ends (RFC 3339), or --duration D from the start\n"
+    "  --comment TEXT  why (required)\n"
+    "  --author NAME   who (default $USER)\n"
+    "  list            silences, oldest first; --state filters, --json as the API\n"
+    "  expire          end silences now\n";
 
 /* Builds the add request from the command line; NULL with a message printed. */
 static json_t *

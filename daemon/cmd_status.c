@@ -97,7 +97,11 @@ cmd_status(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
-		case 'h': printf("usage: deflectd status [-c FILE]\n"); return 0;
+		case 'h':
+			printf("usage: deflectd status [-c FILE]\n\n"
+			    "Readiness, posts, cases, alerts, silences, sources, webhooks and the\n"
+			    "scorecard of the daemon at the config's admin_listen.\n");
+			return 0;
 		default: fprintf(stderr, "usage: deflectd status [-c FILE]\n"); return 2;
 		}
 	}

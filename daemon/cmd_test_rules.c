@@ -78,7 +78,7 @@ struct tr {
 };
 
 static const char tr_usage[] =
-    "usage: deflectd test-rules [-c FILE] [--rules DIR] [--brands LIST] [--labels FILE]...\n"
+    "usage: deflectd test-rules [-c FILE] [--rules DIR]... [--brands LIST] [--labels FILE]...\n"
     "                           [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]...\n"
     "                           [--split fit|check] FILE...\n"
     "\n"
@@ -89,7 +89,10 @@ static const char tr_usage[] =
     "  --min-f1 C=F      exit 1 when class C scores an F1 below F (dm, channel,\n"
     "                    dm+channel, resolution, escalation, deflection)\n"
     "  --split fit|check score only the labels of one half of the conversations\n"
-    "                    (FNV-1a 32-bit hash of the conversation id: even fit, odd check)\n";
+    "                    (FNV-1a 32-bit hash of the conversation id: even fit, odd check)\n"
+    "  --brands LIST     comma-separated brand accounts, when the input does not\n"
+    "                    say author_is_brand\n"
+    "  --rules DIR       read the rules of DIR (repeatable; later override earlier by id)\n";
 
 /* qsort/bsearch comparator on label ids. */
 static int

@@ -802,7 +802,7 @@ static void
 daemon_usage(FILE *f)
 {
 	fprintf(f, "usage: deflectd [-v] [--log-level error|warning|notice|info|debug] [-c FILE]\n"
-		   "                [--rules DIR]\n"
+		   "                [--rules DIR]...\n"
 		   "       deflectd -V | --version\n"
 		   "       deflectd COMMAND ... (see deflectd --help)\n");
 }

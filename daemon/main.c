@@ -19,24 +19,26 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd [-v] [--log-level LEVEL] [-c FILE] [--rules DIR]\n"
-	    "                  run the daemon in the foreground\n"
+	    "usage: deflectd [-v] [--log-level LEVEL] [-c FILE] [--rules DIR]...\n"
+	    "                  run the daemon in the foreground (LEVEL: error, warning,\n"
+	    "                  notice, info, debug; -v is debug)\n"
 	    "       deflectd -V | --version\n"
 	    "       deflectd COMMAND [OPTIONS]   (deflectd COMMAND --help for each)\n"
 	    "\n"
 	    "  check      [-c FILE] [--rules DIR]... [--strict]\n"
 	    "             validate the config and every rule (examples included)\n"
-	    "  replay     [-c FILE] [--rules DIR] [--window D] [--lateness D] [--sort]\n"
+	    "  replay     [-c FILE] [--rules DIR]... [--window D] [--lateness D] [--sort]\n"
 	    "             [--brands LIST] [--drain] [--max-line BYTES]\n"
 	    "             [--format native|x|mastodon|bluesky] [--instance HOST] FILE|-\n"
 	    "             run the pipeline over a recording; findings as NDJSON\n"
-	    "  test-rules [-c FILE] [--rules DIR] [--brands LIST] [--labels FILE]...\n"
+	    "  test-rules [-c FILE] [--rules DIR]... [--brands LIST] [--labels FILE]...\n"
 	    "             [--format text|ndjson] [--list N] [--min-f1 CLASS=F1]... FILE...\n"
 	    "             rule hits, samples, and scores against labels\n"
-	    "  explain    [-c FILE] [--rules DIR] [--by brand|customer] [--brand NAME]\n"
+	    "  explain    [-c FILE] [--rules DIR]... [--by brand|customer] [--brand NAME]\n"
 	    "             [--platform NAME] [--lang TAG] [--why-not] TEXT\n"
 	    "             which rules match a text, and where\n"
-	    "  alerts     [-c FILE] list [--state S] | requeue --dead|ID... | enable-webhook NAME\n"
+	    "  alerts     [-c FILE] list [--state S] [--limit N] | requeue --dead|ID...\n"
+	    "             | enable-webhook NAME\n"
 	    "             alert deliveries and dead letters\n"
 	    "  silence    [-c FILE] add [--start T] [--end T | --duration D] --comment TEXT\n"
 	    "             [--author NAME] FIELD=VALUE... | list [--state S] [--json] | expire ID...\n"
@@ -56,7 +58,11 @@ usage(FILE *f)
 	    "  labels     [-c FILE] export [-o FILE]\n"
 	    "             operator verdicts as labels for test-rules --labels\n"
 	    "\n"
-	    "Durations take a unit: 90s, 15m, 72h, 3d. Exit status: 0 ok, 1 error, 2 usage.\n");
+	    "Without -c (and --rules) the config is /etc/deflectd/deflectd.conf when it\n"
+	    "exists. --rules DIR replaces the config's rule directories; given again (or as\n"
+	    "DIR,DIR) later directories override earlier rules by id.\n"
+	    "Durations take a unit: 90s, 15m, 72h, 3d, 1w, or a sum (1d12h).\n"
+	    "Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
 void
