@@ -22,7 +22,7 @@
 
 static const char case_usage[] =
     "usage: deflectd case [-c FILE] show [--json] ID\n"
-    "       deflectd case [-c FILE] [--rules DIR] close ID --as resolved|not-deflection|escalated\n"
+    "       deflectd case [-c FILE] [--rules DIR]... close ID --as resolved|not-deflection|escalated\n"
     "                     --note TEXT [--author NAME]\n"
     "\n"
     "  show ID        the case, its timeline, alerts and verdict (--json: as the API)\n"
@@ -156,6 +156,7 @@ cmd_case(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL, *as = NULL, *note = NULL;
+	char rules_buf[CMD_RULES_MAX] = "";
 	const char *author = NULL, *sub, *id;
 	struct ruleset *rs = NULL;
 	struct config *cfg;
@@ -167,7 +168,11 @@ cmd_case(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
-		case 'r': rules_dir = optarg; break;
+		case 'r':
+			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+				return 2;
+			rules_dir = rules_buf;
+			break;
 		case 'j': as_json = 1; break;
 		case 'a': as = optarg; break;
 		case 'n': note = optarg; break;

@@ -32,7 +32,7 @@ static void
 report_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: deflectd report [-c FILE] [--rules DIR] [--since T] [--until T]\n"
+	    "usage: deflectd report [-c FILE] [--rules DIR]... [--since T] [--until T]\n"
 	    "                       [--format html|csv|json] [-o FILE] [--brands LIST] [--sort]\n"
 	    "                       FILE...\n"
 	    "\n"
@@ -146,6 +146,7 @@ cmd_report(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL, *output = NULL, *brands = NULL;
+	char rules_buf[CMD_RULES_MAX] = "";
 	struct scorecard_period p = {"all", SCORECARD_OPEN_SINCE, SCORECARD_OPEN_UNTIL};
 	enum report_format fmt = REPORT_HTML;
 	int sort = 0, ch, rc = 0;
@@ -154,7 +155,11 @@ cmd_report(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config_path = optarg; break;
-		case 'r': rules_dir = optarg; break;
+		case 'r':
+			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+				return 2;
+			rules_dir = rules_buf;
+			break;
 		case 'o': output = optarg; break;
 		case 'b': brands = optarg; break;
 		case 'S': sort = 1; break;

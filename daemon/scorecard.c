@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "post.h"
+#include "ini.h"
 #include "scorecard.h"
 #include "xmalloc.h"
 
@@ -319,49 +320,60 @@ cmp_str(const void *a, const void *b)
 }
 
 void
-scorecard_rules_version(const char *dir, char *out, size_t outlen)
+scorecard_rules_version(const char *dirs, char *out, size_t outlen)
 {
-	DIR *dp = dir ? opendir(dir) : NULL;
-	EVP_MD_CTX *md;
-	struct dirent *e;
-	char **names = NULL, chunk[4096];
-	size_t n = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char **dv = NULL, chunk[4096];
+	size_t ndirs = 0, nfiles = 0;
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int hl = 0;
 
 	snprintf(out, outlen, "unknown");
-	if (dp == NULL)
+	if (dirs == NULL || ini_split_list(dirs, &dv, &ndirs) != 0 || ndirs == 0) {
+		EVP_MD_CTX_free(md);
 		return;
-	while ((e = readdir(dp)) != NULL) {
-		size_t l = strlen(e->d_name);
-
-		if (l > 6 && strcmp(e->d_name + l - 6, ".rules") == 0 && e->d_name[0] != '.') {
-			names = xreallocarray(names, n + 1, sizeof *names);
-			names[n++] = xstrdup(e->d_name);
-		}
 	}
-	closedir(dp);
-	qsort(names, n, sizeof *names, cmp_str);
-	md = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	/* Each file's name and bytes, so a renamed or reordered file changes the version. */
-	for (size_t i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", dir, names[i]);
-		FILE *f = fopen(path, "rb");
-		size_t r;
+	for (size_t d = 0; d < ndirs; d++) {
+		DIR *dp = opendir(dv[d]);
+		struct dirent *e;
+		char **names = NULL;
+		size_t n = 0;
 
-		EVP_DigestUpdate(md, names[i], strlen(names[i]) + 1);
-		while (f != NULL && (r = fread(chunk, 1, sizeof chunk, f)) > 0)
-			EVP_DigestUpdate(md, chunk, r);
-		if (f != NULL)
-			fclose(f);
-		free(path);
-		free(names[i]);
+		if (dp == NULL)
+			continue;
+		while ((e = readdir(dp)) != NULL) {
+			size_t l = strlen(e->d_name);
+
+			if (l > 6 && strcmp(e->d_name + l - 6, ".rules") == 0 && e->d_name[0] != '.') {
+				names = xreallocarray(names, n + 1, sizeof *names);
+				names[n++] = xstrdup(e->d_name);
+			}
+		}
+		closedir(dp);
+		qsort(names, n, sizeof *names, cmp_str);
+		/* A directory boundary, then each file's name and bytes, in load order. */
+		EVP_DigestUpdate(md, "/", 1);
+		for (size_t i = 0; i < n; i++) {
+			char *path = xasprintf("%s/%s", dv[d], names[i]);
+			FILE *f = fopen(path, "rb");
+			size_t r;
+
+			EVP_DigestUpdate(md, names[i], strlen(names[i]) + 1);
+			while (f != NULL && (r = fread(chunk, 1, sizeof chunk, f)) > 0)
+				EVP_DigestUpdate(md, chunk, r);
+			if (f != NULL)
+				fclose(f);
+			free(path);
+			free(names[i]);
+		}
+		free(names);
+		nfiles += n;
 	}
-	free(names);
+	ini_strv_free(dv, ndirs);
 	EVP_DigestFinal_ex(md, h, &hl);
 	EVP_MD_CTX_free(md);
 	if (hl >= 6)
 		snprintf(out, outlen, "sha256:%02x%02x%02x%02x%02x%02x (%zu rule file%s)", h[0], h[1],
-		    h[2], h[3], h[4], h[5], n, n == 1 ? "" : "s");
+		    h[2], h[3], h[4], h[5], nfiles, nfiles == 1 ? "" : "s");
 }

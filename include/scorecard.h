@@ -49,7 +49,8 @@ json_t *scorecard_brands(struct store *st, const struct scorecard_period *p);
 json_t *scorecard_document(struct store *st, const struct scorecard_period *p, int64_t as_of,
     const char *brand);
 
-/* "sha256:" and 12 hex digits over the *.rules files of dir in load order, or "unknown". */
-void scorecard_rules_version(const char *dir, char *out, size_t outlen);
+/* "sha256:" and 12 hex digits over the *.rules files of dirs (one directory or a
+ * comma-separated list) in load order, or "unknown". */
+void scorecard_rules_version(const char *dirs, char *out, size_t outlen);
 
 #endif

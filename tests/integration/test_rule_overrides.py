@@ -1,4 +1,5 @@
 """Local overrides of shipped rules, check's warnings and explain --why-not, run as a user would."""
+import json
 import os
 import re
 import signal
@@ -93,6 +94,27 @@ class Overrides(unittest.TestCase):
             rules = {f["conversation_id"]: f["rule"] for f in findings(out)
                      if f["type"] == "deflection"}
             self.assertEqual(rules, {"a": "call-us", "b": "dm-request"})
+
+    def test_report_and_case_close_take_rules_more_than_once(self):
+        """report reads --rules DIR --rules DIR as replay does: the local override holds."""
+        with tmpdir() as t:
+            local = local_dir(t, "[deflection call-us]\nenabled = no\n")
+            posts = write_posts(t, [
+                post("1", "my order is broken", "2024-01-01T00:00:00Z", conv="a"),
+                post("2", "@cust please call us at 555", "2024-01-01T00:01:00Z",
+                     author="Acme", brand_flag=True, conv="a", reply="1"),
+                post("3", "my parcel is lost", "2024-01-01T00:00:00Z", author="kim", conv="b"),
+                post("4", "@kim please DM us your order number", "2024-01-01T00:01:00Z",
+                     author="Acme", brand_flag=True, conv="b", reply="3"),
+            ])
+            deflections = {}
+            for args in (("--rules", SHIPPED), ("--rules", SHIPPED, "--rules", local)):
+                rc, out, err = run("report", *args, "--format", "json", posts)
+                self.assertEqual(rc, 0, err)
+                doc = json.loads(out)
+                deflections[len(args)] = doc["totals"]["deflections"]
+                self.assertIn("rule file", doc["methods"]["rules_version"])
+            self.assertEqual(deflections, {2: 2, 4: 1})
 
     def test_narrower_unless_and_added_pattern(self):
         with tmpdir() as t:
