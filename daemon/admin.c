@@ -689,6 +689,23 @@ status_reason(int code)
 	}
 }
 
+/* A query parameter's value (NULL when absent or empty); the caller frees it. */
+static char *
+query_param(struct evhttp_request *req, const char *name)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	char *v = NULL;
+
+	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
+		return NULL;
+	const char *x = evhttp_find_header(&params, name);
+	if (x != NULL && *x != '\0')
+		v = xstrdup(x);
+	evhttp_clear_headers(&params);
+	return v;
+}
+
 /* GET /v1/silences?state=, POST /v1/silences (a new silence). */
 static void
 on_silences(struct evhttp_request *req, void *arg)
