@@ -226,7 +226,7 @@ cmd_replay(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL, *brands = NULL;
-	char rules_buf[CMD_RULES_MAX] = "";
+	char rules_buf[LOAD_RULES_MAX] = "";
 	int64_t window = -1, lateness = -1;
 	int sort = 0, drain = 0, ch;
 	long max_line = READER_DEFAULT_MAX;
@@ -242,7 +242,7 @@ cmd_replay(int argc, char **argv)
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'r':
-			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+			if (load_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
 				return 2;
 			rules_dir = rules_buf;
 			break;
@@ -300,7 +300,7 @@ cmd_replay(int argc, char **argv)
 		fprintf(stderr, "deflectd replay: %s: %m\n", path);
 		return 1;
 	}
-	if (cmd_load(config_path, rules_dir, &cfg, &rs) != 0) {
+	if (load_quiet(config_path, rules_dir, &cfg, &rs) != 0) {
 		if (in != stdin)
 			fclose(in);
 		return 1;

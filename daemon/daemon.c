@@ -22,7 +22,7 @@
 #include "admin.h"
 #include "alert.h"
 #include "buf.h"
-#include "cmd.h"
+#include "load.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -626,7 +626,7 @@ reload(struct deflectd *d)
 
 	notify_reloading();
 	log_info("reloading %s", d->config_path ? d->config_path : "(defaults)");
-	if (cmd_load_as(d->config_path, d->cfg->rules_dir_override, &cfg, &rs, 1) != 0) {
+	if (load_daemon(d->config_path, d->cfg->rules_dir_override, &cfg, &rs) != 0) {
 		d->reload_failures++;
 		log_warnx("reload failed; still running the previous configuration and rules");
 		notify_send("READY=1");
@@ -823,7 +823,7 @@ daemon_main(int argc, char **argv)
 	struct deflectd d;
 	struct pipeline_config pc;
 	const char *rules_dir = NULL;
-	char rules_buf[CMD_RULES_MAX] = "", err[1024];
+	char rules_buf[LOAD_RULES_MAX] = "", err[1024];
 	int ch, verbose = 0;
 	struct timespec started;
 
@@ -835,7 +835,7 @@ daemon_main(int argc, char **argv)
 		switch (ch) {
 		case 'c': d.config_path = optarg; break;
 		case 'r':
-			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+			if (load_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
 				return 2;
 			rules_dir = rules_buf;
 			break;
@@ -864,7 +864,7 @@ daemon_main(int argc, char **argv)
 		log_set_level(d.log_level_override);
 	if (d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
-	if (cmd_load_as(d.config_path, rules_dir, &d.cfg, &d.rs, 1) != 0)
+	if (load_daemon(d.config_path, rules_dir, &d.cfg, &d.rs) != 0)
 		fatalx("configuration has errors; not starting");
 	if (d.log_level_override == 0)
 		log_set_level(d.cfg->log_level);
