@@ -29,10 +29,7 @@
 #include "notify.h"
 #include "silence.h"
 #include "record.h"
-#include "source_bluesky.h"
-#include "source_file.h"
-#include "source_mastodon.h"
-#include "source_x.h"
+#include "source.h"
 #include "verdict.h"
 #include "version.h"
 #include "webhook.h"
@@ -410,6 +407,138 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 	if (!failed && posname != NULL && store_position_set(d->store, posname, posvalue) != 0)
 		failed = 1;
 	return daemon_ingest_end(d, !failed);
+}
+
+/* The daemon's side of one started source (source.h). */
+struct ingest {
+	struct deflectd *d;
+	struct source_stats *stats;
+};
+
+/* A started source: its type's stop and its handle. */
+struct running_source {
+	const struct source_type *type;
+	void *src;
+	struct ingest *in;
+};
+
+struct event_base *
+ingest_base(struct ingest *in)
+{
+	return in->d->base;
+}
+
+const struct config *
+ingest_config(struct ingest *in)
+{
+	return in->d->cfg;
+}
+
+struct source_stats *
+ingest_stats(struct ingest *in)
+{
+	return in->stats;
+}
+
+int
+ingest_lines(struct ingest *in, const struct buf *lines, const char *what, const char *posname,
+    const char *posvalue)
+{
+	return daemon_ingest_lines(in->d, in->stats, lines, what, posname, posvalue);
+}
+
+int
+ingest_begin(struct ingest *in)
+{
+	return daemon_ingest_begin(in->d);
+}
+
+int
+ingest_line(struct ingest *in, const char *line, size_t len, char *err, size_t errlen)
+{
+	return daemon_ingest_line(in->d, in->stats, line, len, err, errlen);
+}
+
+int
+ingest_position_set(struct ingest *in, const char *posname, const char *value)
+{
+	return store_position_set(in->d->store, posname, value);
+}
+
+int
+ingest_end(struct ingest *in, int ok)
+{
+	return daemon_ingest_end(in->d, ok);
+}
+
+char *
+ingest_position(struct ingest *in, const char *posname)
+{
+	return store_position_get(in->d->store, posname);
+}
+
+void
+ingest_foreach_case(struct ingest *in, void (*fn)(void *arg, const struct tcase *c), void *arg)
+{
+	tracker_foreach(pipeline_tracker(in->d->pl), fn, arg);
+}
+
+struct post_parser *
+ingest_parser(struct ingest *in)
+{
+	return in->d->pp;
+}
+
+char *
+ingest_token(struct ingest *in, const struct config_section *sec, char *err, size_t errlen)
+{
+	return daemon_source_token(in->d->cfg, sec, err, errlen);
+}
+
+/*
+ * Starts every [source], type by type in the table's order; the counters of
+ * each are "TYPE:SECTION". -1 with a message in err (the daemon stops).
+ */
+static int
+sources_start(struct deflectd *d, char *err, size_t errlen)
+{
+	for (const struct source_type *t = source_types; t->name != NULL; t++) {
+		for (size_t i = 0; t->start != NULL && i < d->cfg->nsources; i++) {
+			const struct config_section *sec = &d->cfg->sources[i];
+			const char *type = config_value(sec, "type");
+			struct ingest *in;
+			void *src;
+
+			if (type == NULL || strcmp(type, t->name) != 0)
+				continue;
+			in = xcalloc(1, sizeof *in);
+			in->d = d;
+			char *stat = xasprintf("%s:%s", t->name, sec->name);
+			in->stats = daemon_source(d, stat);
+			free(stat);
+			if ((src = t->start(sec, in, err, errlen)) == NULL) {
+				free(in);
+				return -1;
+			}
+			d->running = xreallocarray(d->running, d->nrunning + 1, sizeof *d->running);
+			d->running[d->nrunning++] = (struct running_source){t, src, in};
+		}
+	}
+	return 0;
+}
+
+/* Stops every started source, the last started first. */
+static void
+sources_stop(struct deflectd *d)
+{
+	while (d->nrunning > 0) {
+		struct running_source *r = &d->running[--d->nrunning];
+
+		r->type->stop(r->src);
+		free(r->in);
+	}
+	free(d->running);
+	d->running = NULL;
 }
 
 char *
@@ -888,10 +1017,7 @@ daemon_main(int argc, char **argv)
 		fatalx("%s: cannot restore state", store_path(d.store));
 	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
 		fatalx("%s", err);
-	source_bluesky_start_all(&d);
-	if (source_file_start_all(&d, err, sizeof err) != 0 ||
-	    source_mastodon_start_all(&d, err, sizeof err) != 0 ||
-	    source_x_start_all(&d, err, sizeof err) != 0)
+	if (sources_start(&d, err, sizeof err) != 0)
 		fatalx("%s", err);
 
 	struct timeval one = {1, 0};
@@ -928,10 +1054,7 @@ daemon_main(int argc, char **argv)
 		event_free(d.watchdog);
 	event_free(d.tick);
 	event_free(d.more);
-	source_file_stop_all(&d);
-	source_bluesky_stop_all(&d);
-	source_mastodon_stop_all(&d);
-	source_x_stop_all(&d);
+	sources_stop(&d);
 	admin_free(d.admin);
 	webhooks_free(d.hooks);
 	pipeline_free(d.pl);

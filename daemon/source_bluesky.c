@@ -24,7 +24,7 @@
 
 #include "buf.h"
 #include "curlev.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
 #include "map_bluesky.h"
 #include "post.h"
@@ -45,7 +45,7 @@ struct feed {
 };
 
 struct bsky {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *url;
 	int64_t interval;
@@ -107,7 +107,7 @@ page_span(struct bsky *b, const struct buf *lines, int64_t *oldest, int64_t *new
 		struct post post;
 		char err[64];
 
-		if (post_parse(b->d->pp, p, n, &post, err, sizeof err) == 0) {
+		if (post_parse(ingest_parser(b->in), p, n, &post, err, sizeof err) == 0) {
 			int64_t at = post.created_at < now ? post.created_at : now;
 
 			if (*newest == 0 || at > *newest)
@@ -138,7 +138,7 @@ feed_position(const struct feed *f)
 static void
 feed_restore(struct bsky *b, struct feed *f)
 {
-	char *v = store_position_get(b->d->store, f->posname);
+	char *v = ingest_position(b->in, f->posname);
 	json_t *o, *seen, *high, *cur;
 
 	if (v == NULL)
@@ -175,7 +175,7 @@ static int
 store_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct feed *next)
 {
 	char *pos = feed_position(next);
-	int rc = daemon_ingest_lines(b->d, b->stats, lines, f->account, f->posname, pos);
+	int rc = ingest_lines(b->in, lines, f->account, f->posname, pos);
 
 	if (rc == 0)
 		*f = *next;
@@ -268,7 +268,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 			if (r->feed != NULL)
 				feed_page(b, r->feed, &lines, cursor);
 			else
-				daemon_ingest_lines(b->d, b->stats, &lines, r->what, NULL, NULL);
+				ingest_lines(b->in, &lines, r->what, NULL, NULL);
 		}
 	}
 	buf_free(&lines);
@@ -366,7 +366,7 @@ poll_once(struct bsky *b)
 	for (size_t i = 0; i < b->nfeeds; i++)
 		if (!out_already(b, &b->feeds[i], NULL))
 			fetch_feed(b, &b->feeds[i]);
-	tracker_foreach(pipeline_tracker(b->d->pl), collect_root, &o);
+	ingest_foreach_case(b->in, collect_root, &o);
 	for (size_t i = 0; i < o.n; i++) {
 		char *uri = curl_easy_escape(esc, o.roots[i], 0);
 		char *path = xasprintf("/xrpc/app.bsky.feed.getPostThread?uri=%s&depth=20", uri);
@@ -389,79 +389,68 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	poll_once(arg);
 }
 
-void
-source_bluesky_start_all(struct deflectd *d)
+void *
+source_bluesky_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
-		const char *iv = config_value(sec, "poll_interval");
-		struct bsky *b;
+	const struct config *cfg = ingest_config(in);
+	const char *url = config_value(sec, "url"), *iv = config_value(sec, "poll_interval");
+	struct bsky *b;
 
-		if (type == NULL || strcmp(type, "bluesky") != 0)
+	(void)err; /* config.c has checked the keys: nothing left to refuse */
+	(void)errlen;
+	b = xcalloc(1, sizeof *b);
+	b->in = in;
+	b->name = xstrdup(sec->name);
+	b->url = xstrdup(url ? url : "https://public.api.bsky.app");
+	while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
+		b->url[strlen(b->url) - 1] = '\0';
+	b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
+	b->stats = ingest_stats(in);
+	b->stats->network = 1;
+	for (size_t k = 0; k < cfg->naccounts; k++) {
+		const struct brand_account *a = &cfg->accounts[k];
+		struct feed *f;
+
+		if (a->platform == NULL || strcmp(a->platform, "bluesky") != 0)
 			continue;
-		b = xcalloc(1, sizeof *b);
-		b->d = d;
-		b->name = xstrdup(sec->name);
-		b->url = xstrdup(url ? url : "https://public.api.bsky.app");
-		while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
-			b->url[strlen(b->url) - 1] = '\0';
-		b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
-		char *stat = xasprintf("bluesky:%s", sec->name);
-		b->stats = daemon_source(d, stat);
-		b->stats->network = 1;
-		free(stat);
-		for (size_t k = 0; k < d->cfg->naccounts; k++) {
-			const struct brand_account *a = &d->cfg->accounts[k];
-			struct feed *f;
-
-			if (a->platform == NULL || strcmp(a->platform, "bluesky") != 0)
-				continue;
-			b->feeds = xreallocarray(b->feeds, b->nfeeds + 1, sizeof *b->feeds);
-			f = &b->feeds[b->nfeeds++];
-			memset(f, 0, sizeof *f);
-			f->account = xstrdup(a->account);
-			f->posname = xasprintf("bluesky:%s/%s", sec->name, a->account);
-			feed_restore(b, f);
-		}
-		b->cv = curlev_new(d->base);
-		b->timer = event_new(d->base, -1, EV_PERSIST, on_timer, b);
-		struct timeval tv = {(time_t)b->interval, 0};
-		event_add(b->timer, &tv);
-		d->bsky = xreallocarray(d->bsky, d->nbsky + 1, sizeof *d->bsky);
-		d->bsky[d->nbsky++] = b;
-		log_info("source %s: polling %s every %llds", b->name, b->url,
-		    (long long)b->interval);
-		poll_once(b);
+		b->feeds = xreallocarray(b->feeds, b->nfeeds + 1, sizeof *b->feeds);
+		f = &b->feeds[b->nfeeds++];
+		memset(f, 0, sizeof *f);
+		f->account = xstrdup(a->account);
+		f->posname = xasprintf("bluesky:%s/%s", sec->name, a->account);
+		feed_restore(b, f);
 	}
+	b->cv = curlev_new(ingest_base(in));
+	b->timer = event_new(ingest_base(in), -1, EV_PERSIST, on_timer, b);
+	struct timeval tv = {(time_t)b->interval, 0};
+	event_add(b->timer, &tv);
+	log_info("source %s: polling %s every %llds", b->name, b->url, (long long)b->interval);
+	poll_once(b);
+	return b;
 }
 
 void
-source_bluesky_stop_all(struct deflectd *d)
+source_bluesky_stop(void *src)
 {
-	for (size_t i = 0; i < d->nbsky; i++) {
-		struct bsky *b = d->bsky[i];
+	struct bsky *b = src;
 
-		event_free(b->timer);
-		/* Abandoned: the next start polls again. */
-		while (b->out != NULL) {
-			struct request *r = b->out;
+	event_free(b->timer);
+	/* Abandoned: the next start polls again. */
+	while (b->out != NULL) {
+		struct request *r = b->out;
 
-			b->out = r->next;
-			curlev_remove(b->cv, r->easy);
-			request_free(r);
-		}
-		curlev_free(b->cv);
-		for (size_t k = 0; k < b->nfeeds; k++) {
-			free(b->feeds[k].account);
-			free(b->feeds[k].posname);
-		}
-		free(b->feeds);
-		free(b->name);
-		free(b->url);
-		free(b);
+		b->out = r->next;
+		curlev_remove(b->cv, r->easy);
+		request_free(r);
 	}
-	free(d->bsky);
-	d->bsky = NULL;
-	d->nbsky = 0;
+	curlev_free(b->cv);
+	for (size_t k = 0; k < b->nfeeds; k++) {
+		free(b->feeds[k].account);
+		free(b->feeds[k].posname);
+	}
+	free(b->feeds);
+	free(b->name);
+	free(b->url);
+	free(b);
 }

@@ -31,7 +31,7 @@
 
 #include "buf.h"
 #include "curlev.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
 #include "map_mastodon.h"
 #include "post.h"
@@ -68,7 +68,7 @@ struct acct {
 };
 
 struct masto {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *url;       /* the instance, for REST */
 	char *streaming; /* the streaming base; NULL until known */
@@ -129,7 +129,7 @@ ingest(struct masto *m, const struct buf *lines, const char *what, const char *k
     const char *value)
 {
 	learn(m, lines);
-	return daemon_ingest_lines(m->d, m->stats, lines, what, key, value);
+	return ingest_lines(m->in, lines, what, key, value);
 }
 
 /* map_mastodon callback: the conversation of a status seen before, or NULL. */
@@ -493,7 +493,7 @@ next_account(struct masto *m)
 	m->cursor[0] = '\0';
 	if (m->round >= m->naccts)
 		return;
-	pos = store_position_get(m->d->store, m->accts[m->round].key);
+	pos = ingest_position(m->in, m->accts[m->round].key);
 	if (pos != NULL && plausible_id(pos))
 		snprintf(m->cursor, sizeof m->cursor, "%s", pos);
 	else if (pos != NULL)
@@ -717,7 +717,7 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (m->contexts == 0)
-		tracker_foreach(pipeline_tracker(m->d->pl), follow_case, m);
+		ingest_foreach_case(m->in, follow_case, m);
 	catchup(m);
 }
 
@@ -826,72 +826,61 @@ stream_base(const char *v)
 	return s;
 }
 
-int
-source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
+void *
+source_mastodon_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
-		const char *streaming = config_value(sec, "streaming_url");
-		struct masto *m;
+	struct event_base *base = ingest_base(in);
+	const char *url = config_value(sec, "url");
+	const char *streaming = config_value(sec, "streaming_url");
+	struct masto *m;
 
-		if (type == NULL || strcmp(type, "mastodon") != 0)
-			continue;
-		m = xcalloc(1, sizeof *m);
-		m->d = d;
-		m->name = xstrdup(sec->name);
-		m->url = xstrdup(url);
-		trim_slashes(m->url);
-		/* Local accounts come without a host: theirs is the instance's. */
-		const char *h = strstr(m->url, "://");
-		h = h ? h + 3 : m->url;
-		m->host = config_value(sec, "instance") ? xstrdup(config_value(sec, "instance"))
-		                              : xstrndup(h, strcspn(h, "/:"));
-		m->stream = xstrdup(config_value(sec, "stream") ? config_value(sec, "stream") : "user");
-		m->stall = duration(sec, "stall_timeout", 30);
-		m->poll = duration(sec, "poll_interval", 60);
-		m->backoff_base = duration(sec, "backoff_base", 5);
-		m->backoff_max = duration(sec, "backoff_max", 320); /* config.c checked them */
-		m->token = daemon_source_token(d->cfg, sec, err, errlen);
-		if (m->token == NULL) {
-			masto_free(m);
-			return -1;
-		}
-		char *stat = xasprintf("mastodon:%s", sec->name);
-		m->stats = daemon_source(d, stat);
-		m->stats->network = 1;
-		free(stat);
-		m->cv = curlev_new(d->base);
-		m->sse = sse_new(SSE_DEFAULT_MAX, on_event, NULL, m);
-		m->conv = json_object();
-		m->idle = evtimer_new(d->base, on_idle, m);
-		m->retry = evtimer_new(d->base, on_retry, m);
-		m->kick = evtimer_new(d->base, on_kick, m);
-		m->follow = event_new(d->base, -1, EV_PERSIST, on_follow, m);
-		struct timeval tv = {(time_t)m->poll, 0};
-		event_add(m->follow, &tv);
-		take_accounts(m, d->cfg);
-		d->masto = xreallocarray(d->masto, d->nmasto + 1, sizeof *d->masto);
-		d->masto[d->nmasto++] = m;
-		if (streaming != NULL) {
-			char *base = stream_base(streaming);
-
-			start_stream(m, base);
-			free(base);
-		} else if (rest_get(m, REQ_INSTANCE, "instance", "/api/v2/instance") == NULL) {
-			start_stream(m, m->url);
-		}
-		catchup(m);
+	m = xcalloc(1, sizeof *m);
+	m->in = in;
+	m->name = xstrdup(sec->name);
+	m->url = xstrdup(url);
+	trim_slashes(m->url);
+	/* Local accounts come without a host: theirs is the instance's. */
+	const char *h = strstr(m->url, "://");
+	h = h ? h + 3 : m->url;
+	m->host = config_value(sec, "instance") ? xstrdup(config_value(sec, "instance"))
+	                              : xstrndup(h, strcspn(h, "/:"));
+	m->stream = xstrdup(config_value(sec, "stream") ? config_value(sec, "stream") : "user");
+	m->stall = duration(sec, "stall_timeout", 30);
+	m->poll = duration(sec, "poll_interval", 60);
+	m->backoff_base = duration(sec, "backoff_base", 5);
+	m->backoff_max = duration(sec, "backoff_max", 320); /* config.c checked them */
+	m->token = ingest_token(in, sec, err, errlen);
+	if (m->token == NULL) {
+		masto_free(m);
+		return NULL;
 	}
-	return 0;
+	m->stats = ingest_stats(in);
+	m->stats->network = 1;
+	m->cv = curlev_new(base);
+	m->sse = sse_new(SSE_DEFAULT_MAX, on_event, NULL, m);
+	m->conv = json_object();
+	m->idle = evtimer_new(base, on_idle, m);
+	m->retry = evtimer_new(base, on_retry, m);
+	m->kick = evtimer_new(base, on_kick, m);
+	m->follow = event_new(base, -1, EV_PERSIST, on_follow, m);
+	struct timeval tv = {(time_t)m->poll, 0};
+	event_add(m->follow, &tv);
+	take_accounts(m, ingest_config(in));
+	if (streaming != NULL) {
+		char *sb = stream_base(streaming);
+
+		start_stream(m, sb);
+		free(sb);
+	} else if (rest_get(m, REQ_INSTANCE, "instance", "/api/v2/instance") == NULL) {
+		start_stream(m, m->url);
+	}
+	catchup(m);
+	return m;
 }
 
 void
-source_mastodon_stop_all(struct deflectd *d)
+source_mastodon_stop(void *src)
 {
-	for (size_t i = 0; i < d->nmasto; i++)
-		masto_free(d->masto[i]);
-	free(d->masto);
-	d->masto = NULL;
-	d->nmasto = 0;
+	masto_free(src);
 }

@@ -31,7 +31,7 @@
 
 #include "buf.h"
 #include "curlev.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
 #include "map_x.h"
 #include "post.h"
@@ -52,7 +52,7 @@ enum catchup { CATCHUP_NONE, CATCHUP_DUE, CATCHUP_OUT };
 #define SEARCH_LAG 30
 
 struct xsrc {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *url;
 	char *token;
@@ -118,7 +118,7 @@ newest_id(struct xsrc *x, const struct buf *lines, char top[24])
 		struct post post;
 		char err[64];
 
-		if (post_parse(x->d->pp, p, n, &post, err, sizeof err) == 0) {
+		if (post_parse(ingest_parser(x->in), p, n, &post, err, sizeof err) == 0) {
 			if (strlen(post.id) < 24 && strspn(post.id, "0123456789") == strlen(post.id) &&
 			    post_id_cmp(post.id, top) > 0)
 				strcpy(top, post.id);
@@ -138,9 +138,9 @@ take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
 	char pos[24];
 
 	if (to == NULL || post_id_cmp(to, x->since) <= 0)
-		return daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
+		return ingest_lines(x->in, lines, what, NULL, NULL);
 	strcpy(pos, to);
-	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, pos) != 0)
+	if (ingest_lines(x->in, lines, what, x->posname, pos) != 0)
 		return -1;
 	strcpy(x->since, pos);
 	return 0;
@@ -503,7 +503,7 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 
 		if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, &skipped, err,
 		    sizeof err) >= 0)
-			daemon_ingest_lines(x->d, x->stats, &lines, r->what, NULL, NULL);
+			ingest_lines(x->in, &lines, r->what, NULL, NULL);
 		else
 			log_warnx("source %s: %s: %s", x->name, r->what, err);
 		buf_free(&lines);
@@ -571,7 +571,7 @@ catch_up(struct xsrc *x, const char *next_token)
 	CURL *esc;
 	struct req *r;
 
-	brand_query(x->d->cfg, &q);
+	brand_query(ingest_config(x->in), &q);
 	if (x->since[0] == '\0' || q.len == 0) {
 		buf_free(&q);
 		x->catchup = CATCHUP_NONE;
@@ -640,7 +640,7 @@ set_rules(struct xsrc *x)
 	json_t *doc;
 	char *s;
 
-	brand_query(x->d->cfg, &q);
+	brand_query(ingest_config(x->in), &q);
 	if (q.len == 0) {
 		buf_free(&q);
 		return;
@@ -683,7 +683,7 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	catch_up_due(x);
 	if (x->inflight == 0)
-		tracker_foreach(pipeline_tracker(x->d->pl), follow_case, x);
+		ingest_foreach_case(x->in, follow_case, x);
 }
 
 static void
@@ -715,69 +715,57 @@ xsrc_free(struct xsrc *x)
 	free(x);
 }
 
-int
-source_x_start_all(struct deflectd *d, char *err, size_t errlen)
+void *
+source_x_start(const struct config_section *sec, struct ingest *in, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
-		const char *st = config_value(sec, "stall_timeout"), *pi = config_value(sec, "poll_interval");
-		const char *sc = config_value(sec, "backoff_scale");
-		struct xsrc *x;
+	struct event_base *base = ingest_base(in);
+	const char *url = config_value(sec, "url");
+	const char *st = config_value(sec, "stall_timeout"), *pi = config_value(sec, "poll_interval");
+	const char *sc = config_value(sec, "backoff_scale");
+	struct xsrc *x;
 
-		if (type == NULL || strcmp(type, "x") != 0)
-			continue;
-		x = xcalloc(1, sizeof *x);
-		x->d = d;
-		x->name = xstrdup(sec->name);
-		x->url = xstrdup(url ? url : "https://api.x.com");
-		while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
-			x->url[strlen(x->url) - 1] = '\0';
-		x->stall = st ? parse_duration(st) : 30;
-		x->poll = pi ? parse_duration(pi) : 300;
-		x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */
-		x->token = daemon_source_token(d->cfg, sec, err, errlen);
-		if (x->token == NULL) {
-			xsrc_free(x);
-			return -1;
-		}
-		char *stat = xasprintf("x:%s", sec->name);
-		x->stats = daemon_source(d, stat);
-		x->stats->network = 1;
-		free(stat);
-		x->posname = xasprintf("x:%s/since_id", sec->name);
-		char *since = store_position_get(d->store, x->posname);
-		if (since != NULL && strlen(since) < sizeof x->since &&
-		    strspn(since, "0123456789") == strlen(since)) {
-			strcpy(x->since, since);
-			x->catchup = CATCHUP_DUE; /* the time it was down is a gap */
-		} else if (since != NULL) {
-			log_warnx("source %s: saved since_id \"%s\" is damaged; starting from the "
-			    "stream", x->name, since);
-		}
-		free(since);
-		x->cv = curlev_new(d->base);
-		x->idle = evtimer_new(d->base, on_idle, x);
-		x->retry = evtimer_new(d->base, on_retry, x);
-		x->kick = evtimer_new(d->base, on_kick, x);
-		x->follow = event_new(d->base, -1, EV_PERSIST, on_follow, x);
-		struct timeval tv = {(time_t)x->poll, 0};
-		event_add(x->follow, &tv);
-		d->xs = xreallocarray(d->xs, d->nxs + 1, sizeof *d->xs);
-		d->xs[d->nxs++] = x;
-		log_info("source %s: filtered stream at %s", x->name, x->url);
-		set_rules(x);
-		connect_stream(x);
+	x = xcalloc(1, sizeof *x);
+	x->in = in;
+	x->name = xstrdup(sec->name);
+	x->url = xstrdup(url ? url : "https://api.x.com");
+	while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
+		x->url[strlen(x->url) - 1] = '\0';
+	x->stall = st ? parse_duration(st) : 30;
+	x->poll = pi ? parse_duration(pi) : 300;
+	x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */
+	x->token = ingest_token(in, sec, err, errlen);
+	if (x->token == NULL) {
+		xsrc_free(x);
+		return NULL;
 	}
-	return 0;
+	x->stats = ingest_stats(in);
+	x->stats->network = 1;
+	x->posname = xasprintf("x:%s/since_id", sec->name);
+	char *since = ingest_position(in, x->posname);
+	if (since != NULL && strlen(since) < sizeof x->since &&
+	    strspn(since, "0123456789") == strlen(since)) {
+		strcpy(x->since, since);
+		x->catchup = CATCHUP_DUE; /* the time it was down is a gap */
+	} else if (since != NULL) {
+		log_warnx("source %s: saved since_id \"%s\" is damaged; starting from the "
+		    "stream", x->name, since);
+	}
+	free(since);
+	x->cv = curlev_new(base);
+	x->idle = evtimer_new(base, on_idle, x);
+	x->retry = evtimer_new(base, on_retry, x);
+	x->kick = evtimer_new(base, on_kick, x);
+	x->follow = event_new(base, -1, EV_PERSIST, on_follow, x);
+	struct timeval tv = {(time_t)x->poll, 0};
+	event_add(x->follow, &tv);
+	log_info("source %s: filtered stream at %s", x->name, x->url);
+	set_rules(x);
+	connect_stream(x);
+	return x;
 }
 
 void
-source_x_stop_all(struct deflectd *d)
+source_x_stop(void *src)
 {
-	for (size_t i = 0; i < d->nxs; i++)
-		xsrc_free(d->xs[i]);
-	free(d->xs);
-	d->xs = NULL;
-	d->nxs = 0;
+	xsrc_free(src);
 }

@@ -16,25 +16,12 @@
 #include "config.h"
 #include "pipeline.h"
 #include "rules.h"
+#include "source.h"
 #include "store.h"
 
-struct source_file;
 struct admin;
 struct webhooks;
-struct bsky;
-struct masto;
-struct xsrc;
-
-/* Counters of one input (push, or a [source]); shown in /metrics and status. */
-struct source_stats {
-	char *name;
-	uint64_t posts, duplicates, bad;
-	uint64_t future; /* of bad: dated more than clock_skew ahead */
-	int network;       /* a network source: the fields below mean something */
-	int connected;     /* streaming, or the last poll answered */
-	int64_t last_byte; /* wall clock of the last byte received, 0 = never */
-	uint64_t reconnects, stalls, errors;
-};
+struct running_source;
 
 struct deflectd {
 	struct event_base *base;
@@ -46,14 +33,8 @@ struct deflectd {
 	struct store *store;
 	struct admin *admin;
 	struct webhooks *hooks;
-	struct source_file **files;
-	size_t nfiles;
-	struct bsky **bsky;
-	size_t nbsky;
-	struct masto **masto;
-	size_t nmasto;
-	struct xsrc **xs;
-	size_t nxs;
+	struct running_source *running; /* the started [source]s (source.h's table) */
+	size_t nrunning;
 	struct event *tick;
 	struct event *more; /* a backlog of posts to track goes on at the next turn */
 	struct event *watchdog;
