@@ -1,7 +1,9 @@
 /*
  * The long-running daemon: one libevent loop owning the config, the rules,
- * the pipeline and the state database. Signals, reload and the clock live
- * here; sources and the admin listener feed it through daemon_ingest_*.
+ * the pipeline and the state database. Signals, reload, the watchdog and
+ * the clock live here. Loading config and rules is load.c's; the sources
+ * are source.c's table, started here without knowing any type, each fed
+ * through its ingest handle; the admin listener calls daemon_ingest_*.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -588,21 +590,17 @@ static char *
 source_token(const struct config *cfg, const struct config_section *sec, const char **key,
     int *line, char *why, size_t whylen)
 {
-	const char *type = config_value(sec, "type"), *name;
+	const struct source_type *t = source_type_find(config_value(sec, "type"));
+	const char *name;
 
 	*line = sec->line;
-	if (type != NULL && strcmp(type, "x") == 0)
-		*key = "bearer_token_file";
-	else if (type != NULL && strcmp(type, "mastodon") == 0)
-		*key = "token_file";
-	else {
-		*key = NULL;
+	*key = t != NULL ? t->token_key : NULL;
+	if (*key == NULL)
 		return NULL;
-	}
 	name = config_value_at(sec, *key, line);
-	if (name == NULL && strcmp(type, "x") == 0)
-		name = "x.token";
-	if (name == NULL) { /* config.c requires token_file of a mastodon source */
+	if (name == NULL)
+		name = t->token_default;
+	if (name == NULL) {
 		snprintf(why, whylen, "not set");
 		return NULL;
 	}

@@ -4,6 +4,7 @@
  * no type by name.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "source.h"
 #include "source_bluesky.h"
@@ -13,10 +14,20 @@
 
 /* The order is the start order, as it was before the table. */
 const struct source_type source_types[] = {
-    {"bluesky", source_bluesky_start, source_bluesky_stop},
-    {"file", source_file_start, source_file_stop},
-    {"mastodon", source_mastodon_start, source_mastodon_stop},
-    {"x", source_x_start, source_x_stop},
-    {"push", NULL, NULL},
-    {NULL, NULL, NULL},
+    {"bluesky", NULL, NULL, source_bluesky_start, source_bluesky_stop},
+    {"file", NULL, NULL, source_file_start, source_file_stop},
+    /* config.c requires token_file of a mastodon source. */
+    {"mastodon", "token_file", NULL, source_mastodon_start, source_mastodon_stop},
+    {"x", "bearer_token_file", "x.token", source_x_start, source_x_stop},
+    {"push", NULL, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
+
+const struct source_type *
+source_type_find(const char *name)
+{
+	for (const struct source_type *t = source_types; name != NULL && t->name != NULL; t++)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}

@@ -1,8 +1,9 @@
 /*
- * The running daemon's one context, and what its sources and admin listener
- * may call. Input enters through daemon_ingest_*: every batch of lines is
- * one state-database transaction, so a post is acknowledged (HTTP 200, or a
- * file offset saved) only once it and everything it caused are on disk.
+ * The running daemon's one context, and what its admin listener may call.
+ * Input enters through daemon_ingest_* (sources reach them through their
+ * ingest handle, source.h): every batch of lines is one state-database
+ * transaction, so a post is acknowledged (HTTP 200, or a file offset saved)
+ * only once it and everything it caused are on disk.
  */
 #ifndef DEFLECTD_DAEMON_H
 #define DEFLECTD_DAEMON_H
@@ -109,8 +110,8 @@ int daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const stru
  */
 char *daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen);
 /*
- * Reads the token of a source that has one (x: bearer_token_file, x.token
- * unless set; mastodon: token_file). NULL with "FILE:LINE: [source NAME]:
+ * Reads the token of a source whose type has one (its row in source.c names
+ * the key and the default file). NULL with "FILE:LINE: [source NAME]:
  * KEY: reason" in err; NULL with err empty for a type that needs none.
  */
 char *daemon_source_token(const struct config *cfg, const struct config_section *sec,

@@ -75,6 +75,8 @@ char *ingest_token(struct ingest *in, const struct config_section *sec, char *er
 /* A type of source: one row of source_types[]. */
 struct source_type {
 	const char *name; /* [source] type = NAME */
+	/* The key naming its secret token's file (NULL: none), and the file when unset. */
+	const char *token_key, *token_default;
 	/*
 	 * Starts one section of this type; NULL with a message in err. NULL
 	 * start: the type has nothing to run (push comes in by the admin API).
@@ -86,5 +88,7 @@ struct source_type {
 
 /* Every source type, in the order the daemon starts them; ends with a NULL name. */
 extern const struct source_type source_types[];
+/* The row of the type called name, or NULL. */
+const struct source_type *source_type_find(const char *name);
 
 #endif
