@@ -485,12 +485,6 @@ ingest_foreach_case(struct ingest *in, void (*fn)(void *arg, const struct tcase 
 	tracker_foreach(pipeline_tracker(in->d->pl), fn, arg);
 }
 
-struct post_parser *
-ingest_parser(struct ingest *in)
-{
-	return in->d->pp;
-}
-
 char *
 ingest_token(struct ingest *in, const struct config_section *sec, char *err, size_t errlen)
 {

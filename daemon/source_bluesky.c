@@ -26,6 +26,7 @@
 #include "curlev.h"
 #include "source.h"
 #include "log.h"
+#include "map.h"
 #include "map_bluesky.h"
 #include "post.h"
 #include "source_bluesky.h"
@@ -91,33 +92,21 @@ request_free(struct request *r)
 static void fetch_feed(struct bsky *b, struct feed *f);
 
 /*
- * The oldest and newest post times among lines; 0 and 0 when there are none.
- * createdAt is the client's clock, so a time ahead of ours counts as now: a
- * post from the future must not put every later one behind "seen".
+ * The oldest and newest post times of a page (what the mapping told back);
+ * 0 and 0 when there are none. createdAt is the client's clock, so a time
+ * ahead of ours counts as now: a post from the future must not put every
+ * later one behind "seen".
  */
 static void
-page_span(struct bsky *b, const struct buf *lines, int64_t *oldest, int64_t *newest)
+page_span(const struct map_span *span, int64_t *oldest, int64_t *newest)
 {
 	int64_t now = (int64_t)time(NULL);
 
 	*oldest = *newest = 0;
-	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		struct post post;
-		char err[64];
-
-		if (post_parse(ingest_parser(b->in), p, n, &post, err, sizeof err) == 0) {
-			int64_t at = post.created_at < now ? post.created_at : now;
-
-			if (*newest == 0 || at > *newest)
-				*newest = at;
-			if (*oldest == 0 || at < *oldest)
-				*oldest = at;
-			post_release(&post);
-		}
-		p += n + 1;
-	}
+	if (span->posts == 0)
+		return;
+	*oldest = span->oldest < now ? span->oldest : now;
+	*newest = span->newest < now ? span->newest : now;
 }
 
 /* The feed's position as stored. */
@@ -189,13 +178,14 @@ store_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct
  * yet reach what an earlier round read.
  */
 static void
-feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const char *cursor)
+feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct map_span *span,
+    const char *cursor)
 {
 	int64_t oldest, newest;
 	struct feed next = *f;
 	int more;
 
-	page_span(b, lines, &oldest, &newest);
+	page_span(span, &oldest, &newest);
 	if (f->cursor[0] == '\0') /* the newest page opens a round */
 		next.high = newest > f->seen ? newest : f->seen;
 	next.pages = f->pages + 1;
@@ -229,6 +219,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 	struct request *r = arg;
 	struct bsky *b = r->b;
 	struct buf lines = BUF_INIT;
+	struct map_span span = {0};
 	char err[256] = "", cursor[512] = "";
 	size_t skipped = 0;
 	long status = 0;
@@ -256,8 +247,8 @@ on_done(void *arg, CURL *e, CURLcode result)
 		    "HTTP 429 (rate limited): trying again next poll" : "HTTP error");
 	} else {
 		rc = r->feed == NULL ? map_bluesky_thread(r->body.s, r->body.len, &lines, &skipped,
-		    err, sizeof err) : map_bluesky_feed(r->body.s, r->body.len, &lines, cursor,
-		    sizeof cursor, &skipped, err, sizeof err);
+		    err, sizeof err) : map_bluesky_feed_span(r->body.s, r->body.len, &lines, cursor,
+		    sizeof cursor, &skipped, &span, err, sizeof err);
 		if (rc < 0) {
 			b->stats->errors++;
 			log_warnx("source %s: %s: %s", b->name, r->what, err);
@@ -266,7 +257,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 				log_warning("source %s: %s: %zu posts skipped: %s", b->name, r->what,
 				    skipped, err);
 			if (r->feed != NULL)
-				feed_page(b, r->feed, &lines, cursor);
+				feed_page(b, r->feed, &lines, &span, cursor);
 			else
 				ingest_lines(b->in, &lines, r->what, NULL, NULL);
 		}

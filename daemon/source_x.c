@@ -33,6 +33,7 @@
 #include "curlev.h"
 #include "source.h"
 #include "log.h"
+#include "map.h"
 #include "map_x.h"
 #include "post.h"
 #include "reader.h"
@@ -108,26 +109,6 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 1;
 }
 
-/* Raises top to the newest tweet id among lines. */
-static void
-newest_id(struct xsrc *x, const struct buf *lines, char top[24])
-{
-	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		struct post post;
-		char err[64];
-
-		if (post_parse(ingest_parser(x->in), p, n, &post, err, sizeof err) == 0) {
-			if (strlen(post.id) < 24 && strspn(post.id, "0123456789") == strlen(post.id) &&
-			    post_id_cmp(post.id, top) > 0)
-				strcpy(top, post.id);
-			post_release(&post);
-		}
-		p += n + 1;
-	}
-}
-
 /*
  * Takes tweets in, saving since = to with them when to is newer (to may be
  * NULL: nothing to save). 0 once durable.
@@ -148,11 +129,10 @@ take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
 
 /* Streamed tweets: they move since only while no gap waits to be read. */
 static void
-take_streamed(struct xsrc *x, const struct buf *lines)
+take_streamed(struct xsrc *x, const struct buf *lines, const struct map_span *span)
 {
-	char top[24] = "";
+	const char *top = span->newest_id;
 
-	newest_id(x, lines, top);
 	if (post_id_cmp(top, x->high) > 0)
 		strcpy(x->high, top);
 	/* Refused while the state database fails: a gap for catch-up to read. */
@@ -177,6 +157,7 @@ static void
 stream_line(struct xsrc *x, const char *s, size_t len)
 {
 	struct buf lines = BUF_INIT;
+	struct map_span span;
 	char err[256];
 	size_t skipped = 0;
 	int rc;
@@ -185,7 +166,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		len--;
 	if (len == 0)
 		return; /* keep-alive */
-	rc = map_x(s, len, &lines, &skipped, err, sizeof err);
+	rc = map_x_span(s, len, &lines, &skipped, &span, err, sizeof err);
 	if (rc == -2) {
 		x->stats->errors++;
 		log_warnx("source %s: stream error: %s", x->name, err);
@@ -193,7 +174,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		x->stats->bad++;
 		log_warning("source %s: malformed stream line: %s", x->name, err);
 	} else {
-		take_streamed(x, &lines);
+		take_streamed(x, &lines, &span);
 	}
 	buf_free(&lines);
 }
@@ -435,12 +416,15 @@ catchup_page(struct xsrc *x, struct req *r)
 	json_t *doc = json_loadb(r->body.s ? r->body.s : "", r->body.len, 0, NULL);
 	const char *next = json_string_value(json_object_get(json_object_get(doc, "meta"),
 	    "next_token"));
-	int rc = map_x(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, err, sizeof err);
+	struct map_span span;
+	int rc = map_x_span(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, &span, err,
+	    sizeof err);
 
 	if (rc < 0) {
 		give_up(x, err);
 	} else {
-		newest_id(x, &lines, x->found);
+		if (post_id_cmp(span.newest_id, x->found) > 0)
+			strcpy(x->found, span.newest_id);
 		free(x->resume);
 		x->resume = NULL;
 		if (next == NULL) {

@@ -17,7 +17,6 @@
 
 #include "buf.h"
 #include "config.h"
-#include "post.h"
 #include "tracker.h"
 
 /* Counters of one input (push, or a [source]); shown in /metrics and status. */
@@ -63,8 +62,6 @@ char *ingest_position(struct ingest *in, const char *posname);
 /* Calls fn for every open case (catch-ups follow their conversations). */
 void ingest_foreach_case(struct ingest *in, void (*fn)(void *arg, const struct tcase *c),
     void *arg);
-/* The daemon's post parser, for a source that reads the posts it maps. */
-struct post_parser *ingest_parser(struct ingest *in);
 /*
  * The section's secret token (x: bearer_token_file, mastodon: token_file).
  * NULL with "FILE:LINE: [source NAME]: KEY: reason" in err.
