@@ -37,6 +37,7 @@
 #include "post.h"
 #include "source_mastodon.h"
 #include "sse.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 /* Mastodon's largest page of an account's statuses. */
@@ -81,9 +82,8 @@ struct masto {
 	struct source_stats *stats;
 	struct curlev *cv;
 	struct sse *sse;
-	CURL *live;      /* the stream, when connected */
-	struct curl_slist *live_headers;
-	struct event *idle, *retry, *follow, *kick;
+	struct stream *st; /* the streaming API */
+	struct event *follow, *kick;
 	int failures;    /* consecutive failed connections, for the backoff */
 	uint64_t connections;
 	json_t *conv;    /* status id -> conversation id */
@@ -235,53 +235,32 @@ on_event(void *arg, const char *event, const char *data, size_t len, const char 
 	ingest(m, &m->lines, "status", NULL, NULL);
 }
 
-/* Re-arms the stall timer: any byte, heartbeat or event, proves the stream alive. */
-static void
-alive(struct masto *m)
-{
-	struct timeval tv = {(time_t)m->stall, 0};
-
-	event_add(m->idle, &tv);
-}
-
 /*
  * The end of the stream's headers: a 200 means the stream is up, and a
  * round run from now on covers whatever it missed before. libcurl refuses
  * new transfers from inside its callbacks, so the round starts from the loop.
  */
-static size_t
-on_stream_header(char *data, size_t size, size_t n, void *arg)
+static void
+on_stream_headers(void *arg, long status)
 {
 	struct masto *m = arg;
-	long status = 0;
 	struct timeval now = {0, 0};
 
-	if (size * n > 2 || (size * n > 0 && data[0] != '\r' && data[0] != '\n'))
-		return size * n;
-	curl_easy_getinfo(m->live, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200) {
 		m->stats->connected = 1;
 		m->failures = 0;
 		log_info("source %s: stream connected", m->name);
 		evtimer_add(m->kick, &now);
 	}
-	return size * n;
 }
 
-/* Bytes of the stream: fed to the SSE parser when the stream answered 200. */
-static size_t
-on_stream_bytes(char *data, size_t size, size_t n, void *arg)
+/* Bytes of a stream that answered 200: fed to the SSE parser. */
+static void
+on_stream_bytes(void *arg, const char *data, size_t len)
 {
 	struct masto *m = arg;
-	long status = 0;
 
-	alive(m);
-	m->stats->last_byte = (int64_t)time(NULL);
-	curl_easy_getinfo(m->live, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		return size * n; /* an error body: the status decides, in on_stream_done */
-	sse_feed(m->sse, data, size * n);
-	return size * n;
+	sse_feed(m->sse, data, len);
 }
 
 /* Schedules the next connection: exponential backoff from base, capped. */
@@ -297,67 +276,42 @@ schedule_reconnect(struct masto *m)
 	m->failures++;
 	m->stats->connected = 0;
 	m->stats->reconnects++;
-	struct timeval tv = {(time_t)delay, 0};
-	evtimer_add(m->retry, &tv);
+	stream_retry_in(m->st, (double)delay * 1000);
 	log_info("source %s: reconnecting in %llds", m->name, (long long)delay);
-}
-
-/* Drops the stream's transfer, if any. */
-static void
-drop_stream(struct masto *m)
-{
-	if (m->live != NULL) {
-		curlev_remove(m->cv, m->live);
-		curl_easy_cleanup(m->live);
-		m->live = NULL;
-	}
-	curl_slist_free_all(m->live_headers);
-	m->live_headers = NULL;
-	if (m->idle != NULL)
-		event_del(m->idle);
 }
 
 /* The stream ended (the server closed it, or an error). */
 static void
-on_stream_done(void *arg, CURL *e, CURLcode result)
+on_stream_ended(void *arg, CURLcode result, long status)
 {
 	struct masto *m = arg;
-	long status = 0;
 	char why[64];
 
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (result != CURLE_OK || status != 200)
 		m->stats->errors++;
 	log_warnx("source %s: stream ended: %s", m->name, result != CURLE_OK || status != 200 ?
 	    failure(result, status, why, sizeof why) : "closed by the server");
-	curl_easy_cleanup(e);
-	m->live = NULL;
-	drop_stream(m);
 	schedule_reconnect(m);
 }
 
-/* Nothing came for stall_timeout: cut and reconnect. */
+/* Nothing came for stall_timeout (stream.c has cut it): reconnect. */
 static void
-on_idle(evutil_socket_t fd, short what, void *arg)
+on_stream_stalled(void *arg)
 {
-	struct masto *m = arg;
-
-	(void)fd;
-	(void)what;
-	m->stats->stalls++;
-	log_warnx("source %s: no byte for %llds: stream stalled", m->name, (long long)m->stall);
-	drop_stream(m);
-	schedule_reconnect(m);
+	schedule_reconnect(arg);
 }
 
 /* The backoff delay is over: connect again. */
 static void
-on_retry(evutil_socket_t fd, short what, void *arg)
+on_stream_retry(void *arg)
 {
-	(void)fd;
-	(void)what;
 	connect_stream(arg);
 }
+
+static const struct stream_ops masto_stream_ops = {
+    on_stream_headers, on_stream_bytes, NULL, on_stream_ended, on_stream_stalled,
+    on_stream_retry,
+};
 
 /* Opens the stream; its end, a stall or a refusal schedules the next try. */
 static void
@@ -365,30 +319,13 @@ connect_stream(struct masto *m)
 {
 	char *url = xasprintf("%s/api/v1/streaming/%s", m->streaming, m->stream);
 
-	drop_stream(m);
+	stream_drop(m->st);
 	sse_reset(m->sse);
-	m->live = curl_easy_init();
-	m->live_headers = curlev_bearer(NULL, m->token);
-	curl_easy_setopt(m->live, CURLOPT_URL, url);
-	curl_easy_setopt(m->live, CURLOPT_HTTPHEADER, m->live_headers);
-	curl_easy_setopt(m->live, CURLOPT_USERAGENT, "deflectd/0.1");
-	curl_easy_setopt(m->live, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(m->live, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(m->live, CURLOPT_CONNECTTIMEOUT, (long)m->stall);
-	curl_easy_setopt(m->live, CURLOPT_HEADERFUNCTION, on_stream_header);
-	curl_easy_setopt(m->live, CURLOPT_HEADERDATA, m);
-	curl_easy_setopt(m->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
-	curl_easy_setopt(m->live, CURLOPT_WRITEDATA, m);
-	free(url);
 	if (m->connections++ > 0)
 		log_info("source %s: reconnecting to the stream", m->name);
-	if (curlev_add(m->cv, m->live, on_stream_done, m) != 0) {
-		curl_easy_cleanup(m->live);
-		m->live = NULL;
+	if (stream_connect(m->st, url, m->token) != 0)
 		schedule_reconnect(m);
-		return;
-	}
-	alive(m);
+	free(url);
 }
 
 /* Starts the stream at base (an http(s) URL without a trailing slash). */
@@ -743,7 +680,7 @@ duration(const struct config_section *sec, const char *key, int64_t dflt)
 static void
 masto_free(struct masto *m)
 {
-	drop_stream(m);
+	stream_free(m->st);
 	while (m->out != NULL) {
 		struct req *r = m->out;
 
@@ -751,10 +688,6 @@ masto_free(struct masto *m)
 		curlev_remove(m->cv, r->easy);
 		req_free(r);
 	}
-	if (m->idle)
-		event_free(m->idle);
-	if (m->retry)
-		event_free(m->retry);
 	if (m->follow)
 		event_free(m->follow);
 	if (m->kick)
@@ -860,8 +793,7 @@ source_mastodon_start(const struct config_section *sec, struct ingest *in, char 
 	m->cv = curlev_new(base);
 	m->sse = sse_new(SSE_DEFAULT_MAX, on_event, NULL, m);
 	m->conv = json_object();
-	m->idle = evtimer_new(base, on_idle, m);
-	m->retry = evtimer_new(base, on_retry, m);
+	m->st = stream_new(base, m->cv, m->name, m->stats, m->stall, &masto_stream_ops, m);
 	m->kick = evtimer_new(base, on_kick, m);
 	m->follow = event_new(base, -1, EV_PERSIST, on_follow, m);
 	struct timeval tv = {(time_t)m->poll, 0};

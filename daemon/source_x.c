@@ -38,6 +38,7 @@
 #include "post.h"
 #include "reader.h"
 #include "source_x.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 #define FIELDS "tweet.fields=conversation_id,in_reply_to_user_id,referenced_tweets," \
@@ -62,11 +63,8 @@ struct xsrc {
 	double scale; /* backoff_scale: tests shrink X's schedules */
 	struct source_stats *stats;
 	struct curlev *cv;
-	CURL *live;
-	struct curl_slist *live_headers;
-	struct buf line;  /* the stream's unfinished line */
-	int skipping;     /* inside a line over the cap */
-	struct event *idle, *retry, *follow;
+	struct stream *st; /* the filtered stream */
+	struct event *follow;
 	int tries;        /* consecutive failures of the current kind */
 	enum failure last;
 	struct req *out;  /* rules and search requests in flight */
@@ -179,27 +177,12 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 	buf_free(&lines);
 }
 
+/* Bytes of a stream that answered 200: it is up; they are split into capped lines. */
 static void
-alive(struct xsrc *x)
-{
-	struct timeval tv = {(time_t)x->stall, 0};
-
-	event_add(x->idle, &tv);
-}
-
-/* Bytes of the stream: split into capped lines as they come. */
-static size_t
-on_stream_bytes(char *data, size_t size, size_t n, void *arg)
+on_stream_bytes(void *arg, const char *data, size_t len)
 {
 	struct xsrc *x = arg;
-	size_t len = size * n;
-	long status = 0;
 
-	alive(x);
-	x->stats->last_byte = (int64_t)time(NULL);
-	curl_easy_getinfo(x->live, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		return len; /* an error body: the status decides, in on_stream_done */
 	if (x->up_since == 0) {
 		/* Up: once search has caught up with this moment, read the gap. */
 		struct timeval tv = {(time_t)(SEARCH_LAG * x->scale),
@@ -212,30 +195,14 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 	}
 	x->stats->connected = 1;
 	x->tries = 0;
-	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t k = nl ? (size_t)(nl - (data + i)) : len - i;
+	stream_lines(x->st, data, len, READER_DEFAULT_MAX);
+}
 
-		if (!x->skipping) {
-			if (x->line.len + k > READER_DEFAULT_MAX) {
-				x->stats->bad++;
-				log_warning("source %s: stream line over %d bytes skipped", x->name,
-				    READER_DEFAULT_MAX);
-				x->skipping = 1;
-				buf_reset(&x->line);
-			} else {
-				buf_add(&x->line, data + i, k);
-			}
-		}
-		if (nl == NULL)
-			break;
-		if (!x->skipping)
-			stream_line(x, x->line.s, x->line.len);
-		x->skipping = 0;
-		buf_reset(&x->line);
-		i += k + 1;
-	}
-	return len;
+/* stream.c's line callback. */
+static void
+on_stream_line(void *arg, const char *s, size_t len)
+{
+	stream_line(arg, s, len);
 }
 
 /* X's reconnect schedules, in milliseconds, scaled for tests. */
@@ -256,8 +223,7 @@ schedule_reconnect(struct xsrc *x, enum failure f)
 	else
 		ms = 60000.0 * (1 << (x->tries > 10 ? 10 : x->tries - 1));
 	ms *= x->scale;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
-	evtimer_add(x->retry, &tv);
+	stream_retry_in(x->st, ms);
 	gap_begins(x);
 	x->stats->reconnects++;
 	x->stats->connected = 0;
@@ -266,32 +232,12 @@ schedule_reconnect(struct xsrc *x, enum failure f)
 	log_info("source %s: reconnecting in %.0f ms", x->name, ms);
 }
 
+/* The stream ended: what it answered decides the schedule. */
 static void
-drop_stream(struct xsrc *x)
-{
-	if (x->live != NULL) {
-		curlev_remove(x->cv, x->live);
-		curl_easy_cleanup(x->live);
-		x->live = NULL;
-	}
-	curl_slist_free_all(x->live_headers);
-	x->live_headers = NULL;
-	buf_reset(&x->line);
-	x->skipping = 0;
-	if (x->idle != NULL) /* NULL when the source failed before it started */
-		event_del(x->idle);
-}
-
-static void
-on_stream_done(void *arg, CURL *e, CURLcode result)
+on_stream_ended(void *arg, CURLcode result, long status)
 {
 	struct xsrc *x = arg;
-	long status = 0;
 
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(e);
-	x->live = NULL;
-	drop_stream(x);
 	if (result != CURLE_OK || status == 0) {
 		log_warnx("source %s: stream: %s", x->name, curl_easy_strerror(result));
 		schedule_reconnect(x, FAIL_NETWORK);
@@ -307,51 +253,34 @@ on_stream_done(void *arg, CURL *e, CURLcode result)
 	}
 }
 
+/* The stream went silent (stream.c has cut it). */
 static void
-on_idle(evutil_socket_t fd, short what, void *arg)
+on_stream_stalled(void *arg)
 {
-	struct xsrc *x = arg;
-
-	(void)fd;
-	(void)what;
-	x->stats->stalls++;
-	log_warnx("source %s: no byte for %llds: stream stalled", x->name, (long long)x->stall);
-	drop_stream(x);
-	schedule_reconnect(x, FAIL_NETWORK);
+	schedule_reconnect(arg, FAIL_NETWORK);
 }
 
+/* The backoff is over. */
 static void
-on_retry(evutil_socket_t fd, short what, void *arg)
+on_stream_retry(void *arg)
 {
-	(void)fd;
-	(void)what;
 	connect_stream(arg);
 }
+
+static const struct stream_ops x_stream_ops = {
+    NULL, on_stream_bytes, on_stream_line, on_stream_ended, on_stream_stalled,
+    on_stream_retry,
+};
 
 static void
 connect_stream(struct xsrc *x)
 {
 	char *url = xasprintf("%s/2/tweets/search/stream?" FIELDS, x->url);
+	int rc = stream_connect(x->st, url, x->token);
 
-	drop_stream(x);
-	x->live = curl_easy_init();
-	x->live_headers = curlev_bearer(NULL, x->token);
-	curl_easy_setopt(x->live, CURLOPT_URL, url);
-	curl_easy_setopt(x->live, CURLOPT_HTTPHEADER, x->live_headers);
-	curl_easy_setopt(x->live, CURLOPT_USERAGENT, "deflectd/0.1");
-	curl_easy_setopt(x->live, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->live, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x->live, CURLOPT_CONNECTTIMEOUT, (long)x->stall);
-	curl_easy_setopt(x->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
-	curl_easy_setopt(x->live, CURLOPT_WRITEDATA, x);
 	free(url);
-	if (curlev_add(x->cv, x->live, on_stream_done, x) != 0) {
-		curl_easy_cleanup(x->live);
-		x->live = NULL;
+	if (rc != 0)
 		schedule_reconnect(x, FAIL_NETWORK);
-		return;
-	}
-	alive(x);
 }
 
 static void
@@ -673,7 +602,7 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 static void
 xsrc_free(struct xsrc *x)
 {
-	drop_stream(x);
+	stream_free(x->st);
 	while (x->out != NULL) {
 		struct req *r = x->out;
 
@@ -681,17 +610,12 @@ xsrc_free(struct xsrc *x)
 		curlev_remove(x->cv, r->easy);
 		req_free(r);
 	}
-	if (x->idle)
-		event_free(x->idle);
-	if (x->retry)
-		event_free(x->retry);
 	if (x->follow)
 		event_free(x->follow);
 	if (x->kick)
 		event_free(x->kick);
 	curlev_free(x->cv);
 	free(x->resume);
-	buf_free(&x->line);
 	free(x->name);
 	free(x->url);
 	free(x->token);
@@ -736,8 +660,7 @@ source_x_start(const struct config_section *sec, struct ingest *in, char *err, s
 	}
 	free(since);
 	x->cv = curlev_new(base);
-	x->idle = evtimer_new(base, on_idle, x);
-	x->retry = evtimer_new(base, on_retry, x);
+	x->st = stream_new(base, x->cv, x->name, x->stats, x->stall, &x_stream_ops, x);
 	x->kick = evtimer_new(base, on_kick, x);
 	x->follow = event_new(base, -1, EV_PERSIST, on_follow, x);
 	struct timeval tv = {(time_t)x->poll, 0};
