@@ -9,7 +9,9 @@
  * posts came since than a page holds: a long poll interval, a restart), the
  * source follows the cursor back until it does, saving the cursor and the
  * round's newest time with each page, so a restart mid-way resumes there.
- * Posts seen again are refused by the state database.
+ * Posts seen again are refused by the state database. The page's time span
+ * comes back from the mapping (map.h): the posts are parsed once, by the
+ * ingest; the daemon is reached only through the ingest handle.
  */
 #include <stdio.h>
 #include <stdlib.h>

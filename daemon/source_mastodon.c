@@ -19,6 +19,10 @@
  * stall_timeout is cut and reconnected with backoff; our own idle timer
  * decides, since libcurl's low-speed limits would cut a quiet healthy
  * stream. Everything runs through libcurl multi on the loop.
+ *
+ * Owns: the REST rounds and context requests, the backoff and what an event
+ * means. The transfer and its timers are stream.c's, the SSE framing
+ * sse.c's; the daemon is reached only through the ingest handle.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,6 +19,10 @@
  * every older one of the gap precedes, and another round follows. Ids grow
  * with time, which is what makes an id a position. Posts seen twice are
  * refused by the state database.
+ *
+ * Owns: the rules, the catch-up and follow-up requests, X's backoff and what
+ * a stream line means. The transfer, stall timer and line framing are
+ * stream.c's; the daemon is reached only through the ingest handle.
  */
 #include <stdio.h>
 #include <stdlib.h>
