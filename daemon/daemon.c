@@ -492,24 +492,27 @@ ingest_token(struct ingest *in, const struct config_section *sec, char *err, siz
 }
 
 /*
- * Starts every [source], type by type in the table's order; the counters of
- * each are "TYPE:SECTION". -1 with a message in err (the daemon stops).
+ * Starts every [source], type by type in the table's start order; the
+ * counters of each are "TYPE:SECTION". -1 with a message in err (the
+ * daemon stops).
  */
 static int
 sources_start(struct deflectd *d, char *err, size_t errlen)
 {
-	for (const struct source_type *t = source_types; t->name != NULL; t++) {
+	const struct source_type *t;
+
+	for (size_t k = 0; (t = source_type_started(k)) != NULL; k++) {
 		for (size_t i = 0; t->start != NULL && i < d->cfg->nsources; i++) {
 			const struct config_section *sec = &d->cfg->sources[i];
 			const char *type = config_value(sec, "type");
 			struct ingest *in;
 			void *src;
 
-			if (type == NULL || strcmp(type, t->name) != 0)
+			if (type == NULL || strcmp(type, t->conf.type) != 0)
 				continue;
 			in = xcalloc(1, sizeof *in);
 			in->d = d;
-			char *stat = xasprintf("%s:%s", t->name, sec->name);
+			char *stat = xasprintf("%s:%s", t->conf.type, sec->name);
 			in->stats = daemon_source(d, stat);
 			free(stat);
 			if ((src = t->start(sec, in, err, errlen)) == NULL) {

@@ -11,6 +11,7 @@
 #include "ini.h"
 #include "load.h"
 #include "log.h"
+#include "source.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -136,7 +137,7 @@ load_config_rules(const char *config_path, const char *rules_dir, struct config 
 	/* Without -c, the installed config is used when there is one. */
 	if (config_path == NULL && rules_dir == NULL && stat(CONFIG_DEFAULT_PATH, &st) == 0)
 		config_path = CONFIG_DEFAULT_PATH;
-	cfg = config_path ? config_load(config_path, &d) : config_default();
+	cfg = config_path ? config_load(config_path, source_config_type, &d) : config_default();
 	if (cfg != NULL && rsp != NULL) {
 		char *dirs = rules_dir ? xstrdup(rules_dir) : config_rules_dirs(cfg);
 

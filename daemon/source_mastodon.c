@@ -763,6 +763,36 @@ stream_base(const char *v)
 	return s;
 }
 
+/* Does v start with scheme:// and have something after it? */
+static int
+has_scheme(const char *v, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strncmp(v, scheme, n) == 0 && strncmp(v + n, "://", 3) == 0 && v[n + 3] != '\0' &&
+	    v[n + 3] != '/';
+}
+
+/*
+ * A Mastodon source's url is the instance's HTTP(S) base; its streaming_url
+ * may also be written as the instance reports it, ws:// or wss://.
+ */
+void
+source_mastodon_check(const struct config_section *sec, const char *file, struct diag *d)
+{
+	int line = sec->line;
+	const char *v;
+
+	if ((v = config_value_at(sec, "url", &line)) != NULL && !has_scheme(v, "http") &&
+	    !has_scheme(v, "https"))
+		diag_add(d, file, line, 1, "[source %s]: url must start with http:// or "
+		    "https://", sec->name);
+	if ((v = config_value_at(sec, "streaming_url", &line)) != NULL && !has_scheme(v, "http") &&
+	    !has_scheme(v, "https") && !has_scheme(v, "ws") && !has_scheme(v, "wss"))
+		diag_add(d, file, line, 1, "[source %s]: streaming_url must start with "
+		    "https://, http://, wss:// or ws://", sec->name);
+}
+
 void *
 source_mastodon_start(const struct config_section *sec, struct ingest *in, char *err,
     size_t errlen)

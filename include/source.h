@@ -71,9 +71,11 @@ char *ingest_token(struct ingest *in, const struct config_section *sec, char *er
 
 /* A type of source: one row of source_types[]. */
 struct source_type {
-	const char *name; /* [source] type = NAME */
+	/* [source] type = NAME, its keys and checks (config.c reads these) */
+	struct config_source_type conf;
 	/* The key naming its secret token's file (NULL: none), and the file when unset. */
 	const char *token_key, *token_default;
+	int start_order; /* 0, 1, ...: each row its own, with no gap */
 	/*
 	 * Starts one section of this type; NULL with a message in err. NULL
 	 * start: the type has nothing to run (push comes in by the admin API).
@@ -83,9 +85,13 @@ struct source_type {
 	void (*stop)(void *src);
 };
 
-/* Every source type, in the order the daemon starts them; ends with a NULL name. */
+/* Every source type, in the order messages list them; ends with a NULL type. */
 extern const struct source_type source_types[];
+/* The row started i-th (start_order i), or NULL past the last. */
+const struct source_type *source_type_started(size_t i);
 /* The row of the type called name, or NULL. */
 const struct source_type *source_type_find(const char *name);
+/* The config's view of row i, NULL past the last (a config_source_types_fn). */
+const struct config_source_type *source_config_type(size_t i);
 
 #endif

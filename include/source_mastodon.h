@@ -14,5 +14,8 @@ void *source_mastodon_start(const struct config_section *sec, struct ingest *in,
     size_t errlen);
 /* Stops it; requests in flight are abandoned. */
 void source_mastodon_stop(void *src);
+/* The config's check of a [source] of type mastodon: its urls' schemes. */
+void source_mastodon_check(const struct config_section *sec, const char *file,
+    struct diag *d);
 
 #endif
