@@ -113,7 +113,7 @@ cmd_alerts(int argc, char **argv)
 		    "silenced, too_old, grouped or unrouted)\n", state);
 		return 2;
 	}
-	if ((st = cmd_open_state(config_path, NULL, &cfg, NULL)) == NULL)
+	if ((st = load_open_state(config_path, NULL, &cfg, NULL)) == NULL)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
 		/*
@@ -218,7 +218,7 @@ cmd_send_test_alert(int argc, char **argv)
 	}
 	if (optind < argc)
 		only = argv[optind++];
-	if (optind != argc || cmd_load(config_path, NULL, &cfg, NULL) != 0)
+	if (optind != argc || load_quiet(config_path, NULL, &cfg, NULL) != 0)
 		return optind != argc ? 2 : 1;
 
 	/* A clearly marked test: "test": true and a case nobody could mistake. */

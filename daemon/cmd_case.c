@@ -196,7 +196,7 @@ cmd_case(int argc, char **argv)
 	if (author == NULL)
 		author = getenv("USER") && *getenv("USER") ? getenv("USER") : "operator";
 	/* close reads the rules too: the label takes the deflection rule's dm/channel tag. */
-	st = cmd_open_state(config_path, rules_dir, &cfg, strcmp(sub, "close") == 0 ? &rs : NULL);
+	st = load_open_state(config_path, rules_dir, &cfg, strcmp(sub, "close") == 0 ? &rs : NULL);
 	if (st == NULL)
 		return 1;
 	if (strcmp(sub, "show") == 0)
@@ -239,7 +239,7 @@ cmd_labels(int argc, char **argv)
 		fputs(labels_usage, stderr);
 		return 2;
 	}
-	if ((st = cmd_open_state(config_path, NULL, &cfg, NULL)) == NULL)
+	if ((st = load_open_state(config_path, NULL, &cfg, NULL)) == NULL)
 		return 1;
 	if (out != NULL && (f = fopen(out, "w")) == NULL) {
 		fprintf(stderr, "deflectd labels: %s: %m\n", out);

@@ -48,7 +48,7 @@ cmd_check(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL;
-	char rules_buf[CMD_RULES_MAX] = "";
+	char rules_buf[LOAD_RULES_MAX] = "";
 	struct config *cfg;
 	struct ruleset *rs;
 	struct diag warn = DIAG_INIT;
@@ -59,7 +59,7 @@ cmd_check(int argc, char **argv)
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'r':
-			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+			if (load_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
 				return 2;
 			rules_dir = rules_buf;
 			break;
@@ -82,7 +82,7 @@ cmd_check(int argc, char **argv)
 		return 2;
 	}
 	/* Warnings of a rule set that does not load wait until its errors are fixed. */
-	if (cmd_load_warn(config_path, rules_dir, &cfg, &rs, &warn, 0) != 0) {
+	if (load_config_rules(config_path, rules_dir, &cfg, &rs, &warn, LOAD_STDERR) != 0) {
 		diag_free(&warn);
 		return 1;
 	}
@@ -95,8 +95,8 @@ cmd_check(int argc, char **argv)
 	admin_check(cfg, &d, host, sizeof host, &port, NULL);
 	webhooks_check(cfg, &d);
 	daemon_check_sources(cfg, &d);
-	cmd_print_diag(&d);
-	cmd_print_diag(&warn);
+	load_print_diag(&d);
+	load_print_diag(&warn);
 	if (d.n > 0 || (strict && warn.n > 0)) {
 		if (d.n == 0)
 			fprintf(stderr, "%zu warning%s, errors with --strict\n", warn.n,
@@ -109,7 +109,7 @@ cmd_check(int argc, char **argv)
 	}
 	/* Apart from the rule warnings: they say what to add, not what is wrong (no --strict). */
 	config_idle_warnings(cfg, &d);
-	cmd_print_diag(&d);
+	load_print_diag(&d);
 	diag_free(&d);
 	if (warn.n > 0)
 		printf("configuration OK (%zu rules, %zu warning%s%s)\n", rs->n, warn.n,

@@ -122,7 +122,7 @@ cmd_explain(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *rules_dir = NULL;
-	char rules_buf[CMD_RULES_MAX] = "";
+	char rules_buf[LOAD_RULES_MAX] = "";
 	struct match_input in = {0};
 	struct match m[EXPLAIN_MAX];
 	struct buf norm = BUF_INIT;
@@ -136,7 +136,7 @@ cmd_explain(int argc, char **argv)
 		switch (ch) {
 		case 'c': config_path = optarg; break;
 		case 'r':
-			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+			if (load_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
 				return 2;
 			rules_dir = rules_buf;
 			break;
@@ -162,7 +162,7 @@ cmd_explain(int argc, char **argv)
 		fputs(explain_usage, stderr);
 		return 2;
 	}
-	if (cmd_load(config_path, rules_dir, &cfg, &rs) != 0)
+	if (load_quiet(config_path, rules_dir, &cfg, &rs) != 0)
 		return 1;
 	normalize(argv[optind], strlen(argv[optind]), &norm);
 	in.text = norm.s;

@@ -206,7 +206,7 @@ cmd_report(int argc, char **argv)
 	char err[512], rv[96];
 	uint64_t posts = 0, bad = 0;
 
-	if (cmd_load(config_path, rules_dir, &cfg, &rs) != 0)
+	if (load_quiet(config_path, rules_dir, &cfg, &rs) != 0)
 		return 1;
 	if (brands != NULL)
 		config_add_brand_list(cfg, brands);

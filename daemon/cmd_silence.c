@@ -165,7 +165,7 @@ cmd_silence(int argc, char **argv)
 
 		author = pw ? pw->pw_name : NULL;
 	}
-	if (cmd_load(config_path, NULL, &cfg, NULL) != 0)
+	if (load_quiet(config_path, NULL, &cfg, NULL) != 0)
 		return 1;
 	if ((st = store_open(cfg->state_dir, err, sizeof err)) == NULL) {
 		fprintf(stderr, "deflectd: %s\n", err);

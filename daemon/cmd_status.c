@@ -107,10 +107,10 @@ cmd_status(int argc, char **argv)
 	}
 	if (optind != argc)
 		return 2;
-	if (cmd_load(config_path, NULL, &cfg, NULL) != 0)
+	if (load_quiet(config_path, NULL, &cfg, NULL) != 0)
 		return 1;
 	if (admin_check(cfg, &d, host, sizeof host, &port, &token) != 0) {
-		cmd_print_diag(&d);
+		load_print_diag(&d);
 		diag_free(&d);
 		config_free(cfg);
 		return 1;

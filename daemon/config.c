@@ -30,24 +30,13 @@ struct cparse {
 	char *daemon_keys[16]; /* [daemon] keys set so far, to refuse a second setting */
 	int daemon_lines[16];
 	size_t ndaemon_keys;
+	config_source_types_fn types; /* the [source] types there are */
 };
 
 /* Keys a [webhook] section may hold, space-separated. */
 static const char *webhook_keys = "url secret_file secret format types brands tags "
     "min_severity timeout max_age concurrency retry_base retry_max group_by group_wait "
     "group_interval rate_limit";
-
-/* The keys each type of source reads, space-separated; any other is a mistake. */
-static const struct {
-	const char *type, *keys;
-} source_types[] = {
-	{"file", "type path format"},
-	{"push", "type"},
-	{"x", "type url bearer_token_file stall_timeout poll_interval backoff_scale"},
-	{"mastodon", "type url streaming_url token_file instance stream stall_timeout "
-	    "poll_interval backoff_base backoff_max"},
-	{"bluesky", "type url poll_interval"},
-};
 
 /* Is word one of the space-separated words of list? */
 static int
@@ -63,12 +52,26 @@ in_words(const char *list, const char *word)
 	return 0;
 }
 
+/* The source type called type, or NULL. */
+static const struct config_source_type *
+source_type(const struct cparse *p, const char *type)
+{
+	const struct config_source_type *t;
+
+	for (size_t i = 0; p->types != NULL && (t = p->types(i)) != NULL; i++)
+		if (strcmp(t->type, type) == 0)
+			return t;
+	return NULL;
+}
+
 /* Does some type of source read key? (check_source_keys asks about its own type.) */
 static int
-source_key(const char *key)
+source_key(const struct cparse *p, const char *key)
 {
-	for (size_t k = 0; k < sizeof source_types / sizeof source_types[0]; k++)
-		if (in_words(source_types[k].keys, key))
+	const struct config_source_type *t;
+
+	for (size_t i = 0; p->types != NULL && (t = p->types(i)) != NULL; i++)
+		if (in_words(t->keys, key))
 			return 1;
 	return 0;
 }
@@ -463,7 +466,7 @@ on_item(void *arg, const struct ini_item *it)
 		break;
 	case SEC_DAEMON: daemon_key(p, &copy); break;
 	case SEC_BRAND: brand_key(p, &copy); break;
-	case SEC_SOURCE: raw_key(p, &copy, source_key(copy.key), "source"); break;
+	case SEC_SOURCE: raw_key(p, &copy, source_key(p, copy.key), "source"); break;
 	case SEC_WEBHOOK: raw_key(p, &copy, in_words(webhook_keys, copy.key), "webhook"); break;
 	case SEC_BAD: break;
 	}
@@ -641,36 +644,6 @@ config_value(const struct config_section *sec, const char *key)
 	return config_value_at(sec, key, &line);
 }
 
-/* Does v start with scheme:// and have something after it? */
-static int
-has_scheme(const char *v, const char *scheme)
-{
-	size_t n = strlen(scheme);
-
-	return strncmp(v, scheme, n) == 0 && strncmp(v + n, "://", 3) == 0 && v[n + 3] != '\0' &&
-	    v[n + 3] != '/';
-}
-
-/*
- * A Mastodon source's url is the instance's HTTP(S) base; its streaming_url
- * may also be written as the instance reports it, ws:// or wss://.
- */
-static void
-check_mastodon_urls(struct cparse *p, const struct config_section *sec)
-{
-	int line = sec->line;
-	const char *v;
-
-	if ((v = config_value_at(sec, "url", &line)) != NULL && !has_scheme(v, "http") &&
-	    !has_scheme(v, "https"))
-		diag_add(p->d, p->file, line, 1, "[source %s]: url must start with http:// or "
-		    "https://", sec->name);
-	if ((v = config_value_at(sec, "streaming_url", &line)) != NULL && !has_scheme(v, "http") &&
-	    !has_scheme(v, "https") && !has_scheme(v, "ws") && !has_scheme(v, "wss"))
-		diag_add(p->d, p->file, line, 1, "[source %s]: streaming_url must start with "
-		    "https://, http://, wss:// or ws://", sec->name);
-}
-
 /*
  * Checks every key of a source of a known type: that its type reads it, and
  * that durations and numbers parse, so that check -c finds what would stop
@@ -680,11 +653,9 @@ static void
 check_source_keys(struct cparse *p, const struct config_section *sec, const char *type)
 {
 	static const char *streams = "user public public/local public/remote";
-	const char *keys = NULL;
+	const struct config_source_type *t = source_type(p, type);
+	const char *keys = t != NULL ? t->keys : NULL;
 
-	for (size_t k = 0; k < sizeof source_types / sizeof source_types[0]; k++)
-		if (strcmp(source_types[k].type, type) == 0)
-			keys = source_types[k].keys;
 	if (keys == NULL)
 		return;
 	for (size_t i = 0; i < sec->nkv; i++) {
@@ -712,38 +683,66 @@ check_source_keys(struct cparse *p, const struct config_section *sec, const char
 }
 
 /* Checks what a section needs as a whole, once all its keys are read. */
+/* The keys a section of type t cannot do without (a comma-separated list): "needs a url and a token_file". */
+static void
+needs(struct cparse *p, const struct config_section *sec, const struct config_source_type *t)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int line, missing = 0;
+	struct buf what = BUF_INIT;
+
+	if (t->needs == NULL || ini_split_list(t->needs, &v, &n) != 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		line = sec->line;
+		missing |= config_value_at(sec, v[k], &line) == NULL;
+		buf_printf(&what, "%sa %s", k == 0 ? "" : k + 1 == n ? " and " : ", ", v[k]);
+	}
+	if (missing)
+		diag_add(p->d, p->file, sec->line, 1, "[source %s] of type %s needs %s", sec->name,
+		    t->type, what.s);
+	ini_strv_free(v, n);
+	buf_free(&what);
+}
+
 static void
 check_sections(struct cparse *p)
 {
-	static const char *types[] = {"file", "push", "bluesky", "mastodon", "x", NULL};
 	static const char *formats[] = {"native", NULL};
 
 	for (size_t i = 0; i < p->c->nsources; i++) {
 		const struct config_section *sec = &p->c->sources[i];
-		int line = sec->line, ok = 0;
+		int line = sec->line, ok;
 		const char *type = config_value_at(sec, "type", &line);
+		const struct config_source_type *t;
 
 		if (type == NULL) {
 			diag_add(p->d, p->file, sec->line, 1, "[source %s] needs a type (file or push)",
 			    sec->name);
 			continue;
 		}
-		for (size_t k = 0; types[k]; k++)
-			ok |= strcmp(type, types[k]) == 0;
-		if (!ok)
+		if ((t = source_type(p, type)) == NULL) {
+			struct buf names = BUF_INIT;
+			const struct config_source_type *u;
+			size_t n = 0;
+
+			while (p->types != NULL && p->types(n) != NULL)
+				n++;
+			for (size_t k = 0; k < n; k++) {
+				u = p->types(k);
+				buf_printf(&names, "%s%s", k == 0 ? "" : k + 1 == n ? " or " : ", ",
+				    u->type);
+			}
 			diag_add(p->d, p->file, line, 1, "[source %s]: type \"%s\" is not supported by "
-			    "this version (file, push, x, mastodon or bluesky)", sec->name, type);
-		else
+			    "this version (%s)", sec->name, type, names.s ? names.s : "");
+			buf_free(&names);
+		} else {
 			check_source_keys(p, sec, type);
-		if (strcmp(type, "file") == 0 && config_value_at(sec, "path", &line) == NULL)
-			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type file needs a path",
-			    sec->name);
-		if (strcmp(type, "mastodon") == 0 && (config_value_at(sec, "url", &line) == NULL ||
-		    config_value_at(sec, "token_file", &line) == NULL))
-			diag_add(p->d, p->file, sec->line, 1, "[source %s] of type mastodon needs a url "
-			    "and a token_file", sec->name);
-		if (strcmp(type, "mastodon") == 0)
-			check_mastodon_urls(p, sec);
+			needs(p, sec, t);
+			if (t->check != NULL)
+				t->check(sec, p->file, p->d);
+		}
 		const char *fmt = config_value_at(sec, "format", &line);
 		ok = fmt == NULL;
 		for (size_t k = 0; fmt != NULL && formats[k]; k++)
@@ -758,7 +757,8 @@ check_sections(struct cparse *p)
 }
 
 struct config *
-config_parse(const char *path, const char *buf, size_t len, struct diag *d)
+config_parse(const char *path, const char *buf, size_t len, config_source_types_fn types,
+    struct diag *d)
 {
 	struct cparse p;
 	size_t nerr = d->n;
@@ -770,6 +770,7 @@ config_parse(const char *path, const char *buf, size_t len, struct diag *d)
 	p.file = path;
 	p.dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
 	p.d = d;
+	p.types = types;
 	ini_parse(buf, len, path, on_item, &p, d);
 	check_sections(&p);
 	for (size_t i = 0; i < p.ndaemon_keys; i++)
@@ -783,7 +784,7 @@ config_parse(const char *path, const char *buf, size_t len, struct diag *d)
 }
 
 struct config *
-config_load(const char *path, struct diag *d)
+config_load(const char *path, config_source_types_fn types, struct diag *d)
 {
 	FILE *f = fopen(path, "rb");
 	struct buf b = BUF_INIT;
@@ -804,7 +805,7 @@ config_load(const char *path, struct diag *d)
 		return NULL;
 	}
 	fclose(f);
-	c = config_parse(path, b.s ? b.s : "", b.len, d);
+	c = config_parse(path, b.s ? b.s : "", b.len, types, d);
 	buf_free(&b);
 	return c;
 }

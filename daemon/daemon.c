@@ -1,7 +1,9 @@
 /*
  * The long-running daemon: one libevent loop owning the config, the rules,
- * the pipeline and the state database. Signals, reload and the clock live
- * here; sources and the admin listener feed it through daemon_ingest_*.
+ * the pipeline and the state database. Signals, reload, the watchdog and
+ * the clock live here. Loading config and rules is load.c's; the sources
+ * are source.c's table, started here without knowing any type, each fed
+ * through its ingest handle; the admin listener calls daemon_ingest_*.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,17 +24,14 @@
 #include "admin.h"
 #include "alert.h"
 #include "buf.h"
-#include "cmd.h"
+#include "load.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
 #include "silence.h"
 #include "record.h"
-#include "source_bluesky.h"
-#include "source_file.h"
-#include "source_mastodon.h"
-#include "source_x.h"
+#include "source.h"
 #include "verdict.h"
 #include "version.h"
 #include "webhook.h"
@@ -412,6 +411,135 @@ daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const struct b
 	return daemon_ingest_end(d, !failed);
 }
 
+/* The daemon's side of one started source (source.h). */
+struct ingest {
+	struct deflectd *d;
+	struct source_stats *stats;
+};
+
+/* A started source: its type's stop and its handle. */
+struct running_source {
+	const struct source_type *type;
+	void *src;
+	struct ingest *in;
+};
+
+struct event_base *
+ingest_base(struct ingest *in)
+{
+	return in->d->base;
+}
+
+const struct config *
+ingest_config(struct ingest *in)
+{
+	return in->d->cfg;
+}
+
+struct source_stats *
+ingest_stats(struct ingest *in)
+{
+	return in->stats;
+}
+
+int
+ingest_lines(struct ingest *in, const struct buf *lines, const char *what, const char *posname,
+    const char *posvalue)
+{
+	return daemon_ingest_lines(in->d, in->stats, lines, what, posname, posvalue);
+}
+
+int
+ingest_begin(struct ingest *in)
+{
+	return daemon_ingest_begin(in->d);
+}
+
+int
+ingest_line(struct ingest *in, const char *line, size_t len, char *err, size_t errlen)
+{
+	return daemon_ingest_line(in->d, in->stats, line, len, err, errlen);
+}
+
+int
+ingest_position_set(struct ingest *in, const char *posname, const char *value)
+{
+	return store_position_set(in->d->store, posname, value);
+}
+
+int
+ingest_end(struct ingest *in, int ok)
+{
+	return daemon_ingest_end(in->d, ok);
+}
+
+char *
+ingest_position(struct ingest *in, const char *posname)
+{
+	return store_position_get(in->d->store, posname);
+}
+
+void
+ingest_foreach_case(struct ingest *in, void (*fn)(void *arg, const struct tcase *c), void *arg)
+{
+	tracker_foreach(pipeline_tracker(in->d->pl), fn, arg);
+}
+
+char *
+ingest_token(struct ingest *in, const struct config_section *sec, char *err, size_t errlen)
+{
+	return daemon_source_token(in->d->cfg, sec, err, errlen);
+}
+
+/*
+ * Starts every [source], type by type in the table's start order; the
+ * counters of each are "TYPE:SECTION". -1 with a message in err (the
+ * daemon stops).
+ */
+static int
+sources_start(struct deflectd *d, char *err, size_t errlen)
+{
+	const struct source_type *t;
+
+	for (size_t k = 0; (t = source_type_started(k)) != NULL; k++) {
+		for (size_t i = 0; t->start != NULL && i < d->cfg->nsources; i++) {
+			const struct config_section *sec = &d->cfg->sources[i];
+			const char *type = config_value(sec, "type");
+			struct ingest *in;
+			void *src;
+
+			if (type == NULL || strcmp(type, t->conf.type) != 0)
+				continue;
+			in = xcalloc(1, sizeof *in);
+			in->d = d;
+			char *stat = xasprintf("%s:%s", t->conf.type, sec->name);
+			in->stats = daemon_source(d, stat);
+			free(stat);
+			if ((src = t->start(sec, in, err, errlen)) == NULL) {
+				free(in);
+				return -1;
+			}
+			d->running = xreallocarray(d->running, d->nrunning + 1, sizeof *d->running);
+			d->running[d->nrunning++] = (struct running_source){t, src, in};
+		}
+	}
+	return 0;
+}
+
+/* Stops every started source, the last started first. */
+static void
+sources_stop(struct deflectd *d)
+{
+	while (d->nrunning > 0) {
+		struct running_source *r = &d->running[--d->nrunning];
+
+		r->type->stop(r->src);
+		free(r->in);
+	}
+	free(d->running);
+	d->running = NULL;
+}
+
 char *
 daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen)
 {
@@ -459,21 +587,17 @@ static char *
 source_token(const struct config *cfg, const struct config_section *sec, const char **key,
     int *line, char *why, size_t whylen)
 {
-	const char *type = config_value(sec, "type"), *name;
+	const struct source_type *t = source_type_find(config_value(sec, "type"));
+	const char *name;
 
 	*line = sec->line;
-	if (type != NULL && strcmp(type, "x") == 0)
-		*key = "bearer_token_file";
-	else if (type != NULL && strcmp(type, "mastodon") == 0)
-		*key = "token_file";
-	else {
-		*key = NULL;
+	*key = t != NULL ? t->token_key : NULL;
+	if (*key == NULL)
 		return NULL;
-	}
 	name = config_value_at(sec, *key, line);
-	if (name == NULL && strcmp(type, "x") == 0)
-		name = "x.token";
-	if (name == NULL) { /* config.c requires token_file of a mastodon source */
+	if (name == NULL)
+		name = t->token_default;
+	if (name == NULL) {
 		snprintf(why, whylen, "not set");
 		return NULL;
 	}
@@ -626,7 +750,7 @@ reload(struct deflectd *d)
 
 	notify_reloading();
 	log_info("reloading %s", d->config_path ? d->config_path : "(defaults)");
-	if (cmd_load_as(d->config_path, d->cfg->rules_dir_override, &cfg, &rs, 1) != 0) {
+	if (load_daemon(d->config_path, d->cfg->rules_dir_override, &cfg, &rs) != 0) {
 		d->reload_failures++;
 		log_warnx("reload failed; still running the previous configuration and rules");
 		notify_send("READY=1");
@@ -823,7 +947,7 @@ daemon_main(int argc, char **argv)
 	struct deflectd d;
 	struct pipeline_config pc;
 	const char *rules_dir = NULL;
-	char rules_buf[CMD_RULES_MAX] = "", err[1024];
+	char rules_buf[LOAD_RULES_MAX] = "", err[1024];
 	int ch, verbose = 0;
 	struct timespec started;
 
@@ -835,7 +959,7 @@ daemon_main(int argc, char **argv)
 		switch (ch) {
 		case 'c': d.config_path = optarg; break;
 		case 'r':
-			if (cmd_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
+			if (load_rules_arg(rules_buf, sizeof rules_buf, optarg) != 0)
 				return 2;
 			rules_dir = rules_buf;
 			break;
@@ -864,7 +988,7 @@ daemon_main(int argc, char **argv)
 		log_set_level(d.log_level_override);
 	if (d.config_path == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		d.config_path = CONFIG_DEFAULT_PATH;
-	if (cmd_load_as(d.config_path, rules_dir, &d.cfg, &d.rs, 1) != 0)
+	if (load_daemon(d.config_path, rules_dir, &d.cfg, &d.rs) != 0)
 		fatalx("configuration has errors; not starting");
 	if (d.log_level_override == 0)
 		log_set_level(d.cfg->log_level);
@@ -888,10 +1012,7 @@ daemon_main(int argc, char **argv)
 		fatalx("%s: cannot restore state", store_path(d.store));
 	if ((d.admin = admin_new(&d, err, sizeof err)) == NULL)
 		fatalx("%s", err);
-	source_bluesky_start_all(&d);
-	if (source_file_start_all(&d, err, sizeof err) != 0 ||
-	    source_mastodon_start_all(&d, err, sizeof err) != 0 ||
-	    source_x_start_all(&d, err, sizeof err) != 0)
+	if (sources_start(&d, err, sizeof err) != 0)
 		fatalx("%s", err);
 
 	struct timeval one = {1, 0};
@@ -928,10 +1049,7 @@ daemon_main(int argc, char **argv)
 		event_free(d.watchdog);
 	event_free(d.tick);
 	event_free(d.more);
-	source_file_stop_all(&d);
-	source_bluesky_stop_all(&d);
-	source_mastodon_stop_all(&d);
-	source_x_stop_all(&d);
+	sources_stop(&d);
 	admin_free(d.admin);
 	webhooks_free(d.hooks);
 	pipeline_free(d.pl);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "map.h"
 #include "map_bluesky.h"
 #include "post.h"
 #include "xmalloc.h"
@@ -47,6 +48,7 @@
 /* What one response's posts have come to so far. */
 struct mapping {
 	struct buf *out;
+	struct map_span *span; /* the posts appended, when the caller asked */
 	json_t *seen; /* uris already given a line, as keys */
 	size_t skipped;
 	int lines;
@@ -207,7 +209,8 @@ author_name(json_t *pv, const char *where, json_t **who, char *err, size_t errle
 
 /* Reads record.createdAt, which clients write with milliseconds, as whole seconds in UTC. */
 static int
-created_at(json_t *record, const char *where, char *out, size_t outlen, char *err, size_t errlen)
+created_at(json_t *record, const char *where, char *out, size_t outlen, int64_t *tp, char *err,
+    size_t errlen)
 {
 	json_t *v;
 	const char *s;
@@ -223,6 +226,7 @@ created_at(json_t *record, const char *where, char *out, size_t outlen, char *er
 		return -1;
 	}
 	rfc3339_format(t, out, outlen);
+	*tp = t;
 	return 0;
 }
 
@@ -272,11 +276,13 @@ emit(struct buf *out, json_t *post)
  * and -1 for a post that cannot be mapped, which appends nothing.
  */
 static int
-map_post(json_t *pv, const char *where, json_t *seen, struct buf *out, char *err, size_t errlen)
+map_post(json_t *pv, const char *where, json_t *seen, struct buf *out, struct map_span *span,
+    char *err, size_t errlen)
 {
 	json_t *uri, *who, *record, *text, *lang, *reply, *root = NULL, *parent = NULL, *post;
 	const char *rkey;
 	char when[32], *url;
+	int64_t t;
 
 	if (pv == NULL || json_is_null(pv)) {
 		seterr(err, errlen, "%s: missing", where);
@@ -299,7 +305,7 @@ map_post(json_t *pv, const char *where, json_t *seen, struct buf *out, char *err
 	if (author_name(pv, where, &who, err, errlen) != 0 ||
 	    object_field(pv, "record", "record", where, 1, &record, err, errlen) != 0 ||
 	    string_field(record, "text", "record.text", where, 1, 1, &text, err, errlen) != 0 ||
-	    created_at(record, where, when, sizeof when, err, errlen) != 0 ||
+	    created_at(record, where, when, sizeof when, &t, err, errlen) != 0 ||
 	    first_lang(record, where, &lang, err, errlen) != 0 ||
 	    object_field(record, "reply", "record.reply", where, 0, &reply, err, errlen) != 0)
 		return -1;
@@ -322,6 +328,7 @@ map_post(json_t *pv, const char *where, json_t *seen, struct buf *out, char *err
 	json_decref(post);
 	free(url);
 	json_object_set_new(seen, json_string_value(uri), json_true());
+	map_span_add(span, json_string_value(uri), t);
 	return 1;
 }
 
@@ -333,9 +340,9 @@ take(struct mapping *m, json_t *pv, const char *where)
 	int r;
 
 	if (m->skipped == 0)
-		r = map_post(pv, where, m->seen, m->out, m->err, m->errlen);
+		r = map_post(pv, where, m->seen, m->out, m->span, m->err, m->errlen);
 	else
-		r = map_post(pv, where, m->seen, m->out, scratch, sizeof scratch);
+		r = map_post(pv, where, m->seen, m->out, m->span, scratch, sizeof scratch);
 	if (r < 0)
 		m->skipped++;
 	else
@@ -426,6 +433,14 @@ int
 map_bluesky_feed(const char *json, size_t len, struct buf *out, char *cursor, size_t cursorlen,
     size_t *skipped, char *err, size_t errlen)
 {
+	return map_bluesky_feed_span(json, len, out, cursor, cursorlen, skipped, NULL, err,
+	    errlen);
+}
+
+int
+map_bluesky_feed_span(const char *json, size_t len, struct buf *out, char *cursor,
+    size_t cursorlen, size_t *skipped, struct map_span *span, char *err, size_t errlen)
+{
 	struct mapping m;
 	json_t *doc, *feed, *cur, *item;
 	size_t i, mark;
@@ -433,6 +448,8 @@ map_bluesky_feed(const char *json, size_t len, struct buf *out, char *cursor, si
 	int rc;
 
 	start(&m, out, skipped, err, errlen);
+	m.span = span;
+	map_span_reset(span);
 	mark = out->len;
 	if (cursor != NULL && cursorlen > 0)
 		cursor[0] = '\0';
@@ -478,6 +495,8 @@ map_bluesky_feed(const char *json, size_t len, struct buf *out, char *cursor, si
 		*skipped = m.skipped;
 	rc = m.lines;
 done:
+	if (rc < 0)
+		map_span_reset(span); /* the lines were taken back */
 	json_decref(m.seen);
 	json_decref(doc);
 	return rc;

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "map.h"
 #include "map_x.h"
 #include "post.h"
 
@@ -219,7 +220,8 @@ references(json_t *tweet, const char *base, json_t **parent, int *retweet, char 
  * seconds in UTC, in the one form rfc3339_format() writes.
  */
 static int
-created_at(json_t *tweet, const char *base, char *out, size_t outlen, char *err, size_t errlen)
+created_at(json_t *tweet, const char *base, char *out, size_t outlen, int64_t *tp, char *err,
+    size_t errlen)
 {
 	json_t *v;
 	const char *s;
@@ -234,6 +236,7 @@ created_at(json_t *tweet, const char *base, char *out, size_t outlen, char *err,
 		return -1;
 	}
 	rfc3339_format(t, out, outlen);
+	*tp = t;
 	return 0;
 }
 
@@ -282,11 +285,12 @@ emit(struct buf *out, json_t *post)
  * -1 for a malformed tweet, which appends nothing.
  */
 static int
-map_tweet(json_t *tweet, const char *base, json_t *users, struct buf *out, char *err,
-    size_t errlen)
+map_tweet(json_t *tweet, const char *base, json_t *users, struct buf *out,
+    struct map_span *span, char *err, size_t errlen)
 {
 	json_t *id, *text, *author_id, *conv, *lang, *parent, *username, *post;
 	char when[32], url[160];
+	int64_t t;
 	int retweet;
 
 	if (!json_is_object(tweet)) {
@@ -297,7 +301,7 @@ map_tweet(json_t *tweet, const char *base, json_t *users, struct buf *out, char 
 	    tweet_text(tweet, base, &text, err, errlen) != 0 ||
 	    id_field(tweet, base, "author_id", 1, &author_id, err, errlen) != 0 ||
 	    id_field(tweet, base, "conversation_id", 1, &conv, err, errlen) != 0 ||
-	    created_at(tweet, base, when, sizeof when, err, errlen) != 0 ||
+	    created_at(tweet, base, when, sizeof when, &t, err, errlen) != 0 ||
 	    string_field(tweet, base, "lang", 0, 0, &lang, err, errlen) != 0 ||
 	    references(tweet, base, &parent, &retweet, err, errlen) != 0)
 		return -1;
@@ -326,6 +330,7 @@ map_tweet(json_t *tweet, const char *base, json_t *users, struct buf *out, char 
 	json_object_set_new(post, "lang", lang ? json_incref(lang) : json_null());
 	emit(out, post);
 	json_decref(post);
+	map_span_add(span, json_string_value(id), t);
 	return 1;
 }
 
@@ -372,6 +377,13 @@ no_data(json_t *doc, char *err, size_t errlen)
 int
 map_x(const char *json, size_t len, struct buf *out, size_t *skipped, char *err, size_t errlen)
 {
+	return map_x_span(json, len, out, skipped, NULL, err, errlen);
+}
+
+int
+map_x_span(const char *json, size_t len, struct buf *out, size_t *skipped,
+    struct map_span *span, char *err, size_t errlen)
+{
 	json_error_t je;
 	json_t *doc, *data, *users, *tweet;
 	size_t i, nskipped = 0;
@@ -380,6 +392,7 @@ map_x(const char *json, size_t len, struct buf *out, size_t *skipped, char *err,
 
 	if (skipped != NULL)
 		*skipped = 0;
+	map_span_reset(span);
 	if (errlen > 0)
 		err[0] = '\0';
 	if (blank(json, len))
@@ -405,7 +418,7 @@ map_x(const char *json, size_t len, struct buf *out, size_t *skipped, char *err,
 		goto done;
 	}
 	if (json_is_object(data)) {
-		n = map_tweet(data, "data", users, out, err, errlen);
+		n = map_tweet(data, "data", users, out, span, err, errlen);
 		goto done;
 	}
 	if (!json_is_array(data)) {
@@ -417,9 +430,9 @@ map_x(const char *json, size_t len, struct buf *out, size_t *skipped, char *err,
 		snprintf(base, sizeof base, "data[%zu]", i);
 		/* Only the first reason is kept; later ones go to scratch. */
 		if (nskipped == 0)
-			r = map_tweet(tweet, base, users, out, err, errlen);
+			r = map_tweet(tweet, base, users, out, span, err, errlen);
 		else
-			r = map_tweet(tweet, base, users, out, scratch, sizeof scratch);
+			r = map_tweet(tweet, base, users, out, span, scratch, sizeof scratch);
 		if (r < 0)
 			nskipped++;
 		else

@@ -9,7 +9,9 @@
  * posts came since than a page holds: a long poll interval, a restart), the
  * source follows the cursor back until it does, saving the cursor and the
  * round's newest time with each page, so a restart mid-way resumes there.
- * Posts seen again are refused by the state database.
+ * Posts seen again are refused by the state database. The page's time span
+ * comes back from the mapping (map.h): the posts are parsed once, by the
+ * ingest; the daemon is reached only through the ingest handle.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +26,9 @@
 
 #include "buf.h"
 #include "curlev.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
+#include "map.h"
 #include "map_bluesky.h"
 #include "post.h"
 #include "source_bluesky.h"
@@ -45,7 +48,7 @@ struct feed {
 };
 
 struct bsky {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *url;
 	int64_t interval;
@@ -91,33 +94,21 @@ request_free(struct request *r)
 static void fetch_feed(struct bsky *b, struct feed *f);
 
 /*
- * The oldest and newest post times among lines; 0 and 0 when there are none.
- * createdAt is the client's clock, so a time ahead of ours counts as now: a
- * post from the future must not put every later one behind "seen".
+ * The oldest and newest post times of a page (what the mapping told back);
+ * 0 and 0 when there are none. createdAt is the client's clock, so a time
+ * ahead of ours counts as now: a post from the future must not put every
+ * later one behind "seen".
  */
 static void
-page_span(struct bsky *b, const struct buf *lines, int64_t *oldest, int64_t *newest)
+page_span(const struct map_span *span, int64_t *oldest, int64_t *newest)
 {
 	int64_t now = (int64_t)time(NULL);
 
 	*oldest = *newest = 0;
-	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		struct post post;
-		char err[64];
-
-		if (post_parse(b->d->pp, p, n, &post, err, sizeof err) == 0) {
-			int64_t at = post.created_at < now ? post.created_at : now;
-
-			if (*newest == 0 || at > *newest)
-				*newest = at;
-			if (*oldest == 0 || at < *oldest)
-				*oldest = at;
-			post_release(&post);
-		}
-		p += n + 1;
-	}
+	if (span->posts == 0)
+		return;
+	*oldest = span->oldest < now ? span->oldest : now;
+	*newest = span->newest < now ? span->newest : now;
 }
 
 /* The feed's position as stored. */
@@ -138,7 +129,7 @@ feed_position(const struct feed *f)
 static void
 feed_restore(struct bsky *b, struct feed *f)
 {
-	char *v = store_position_get(b->d->store, f->posname);
+	char *v = ingest_position(b->in, f->posname);
 	json_t *o, *seen, *high, *cur;
 
 	if (v == NULL)
@@ -175,7 +166,7 @@ static int
 store_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct feed *next)
 {
 	char *pos = feed_position(next);
-	int rc = daemon_ingest_lines(b->d, b->stats, lines, f->account, f->posname, pos);
+	int rc = ingest_lines(b->in, lines, f->account, f->posname, pos);
 
 	if (rc == 0)
 		*f = *next;
@@ -189,13 +180,14 @@ store_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct
  * yet reach what an earlier round read.
  */
 static void
-feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const char *cursor)
+feed_page(struct bsky *b, struct feed *f, const struct buf *lines, const struct map_span *span,
+    const char *cursor)
 {
 	int64_t oldest, newest;
 	struct feed next = *f;
 	int more;
 
-	page_span(b, lines, &oldest, &newest);
+	page_span(span, &oldest, &newest);
 	if (f->cursor[0] == '\0') /* the newest page opens a round */
 		next.high = newest > f->seen ? newest : f->seen;
 	next.pages = f->pages + 1;
@@ -229,6 +221,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 	struct request *r = arg;
 	struct bsky *b = r->b;
 	struct buf lines = BUF_INIT;
+	struct map_span span = {0};
 	char err[256] = "", cursor[512] = "";
 	size_t skipped = 0;
 	long status = 0;
@@ -256,8 +249,8 @@ on_done(void *arg, CURL *e, CURLcode result)
 		    "HTTP 429 (rate limited): trying again next poll" : "HTTP error");
 	} else {
 		rc = r->feed == NULL ? map_bluesky_thread(r->body.s, r->body.len, &lines, &skipped,
-		    err, sizeof err) : map_bluesky_feed(r->body.s, r->body.len, &lines, cursor,
-		    sizeof cursor, &skipped, err, sizeof err);
+		    err, sizeof err) : map_bluesky_feed_span(r->body.s, r->body.len, &lines, cursor,
+		    sizeof cursor, &skipped, &span, err, sizeof err);
 		if (rc < 0) {
 			b->stats->errors++;
 			log_warnx("source %s: %s: %s", b->name, r->what, err);
@@ -266,9 +259,9 @@ on_done(void *arg, CURL *e, CURLcode result)
 				log_warning("source %s: %s: %zu posts skipped: %s", b->name, r->what,
 				    skipped, err);
 			if (r->feed != NULL)
-				feed_page(b, r->feed, &lines, cursor);
+				feed_page(b, r->feed, &lines, &span, cursor);
 			else
-				daemon_ingest_lines(b->d, b->stats, &lines, r->what, NULL, NULL);
+				ingest_lines(b->in, &lines, r->what, NULL, NULL);
 		}
 	}
 	buf_free(&lines);
@@ -366,7 +359,7 @@ poll_once(struct bsky *b)
 	for (size_t i = 0; i < b->nfeeds; i++)
 		if (!out_already(b, &b->feeds[i], NULL))
 			fetch_feed(b, &b->feeds[i]);
-	tracker_foreach(pipeline_tracker(b->d->pl), collect_root, &o);
+	ingest_foreach_case(b->in, collect_root, &o);
 	for (size_t i = 0; i < o.n; i++) {
 		char *uri = curl_easy_escape(esc, o.roots[i], 0);
 		char *path = xasprintf("/xrpc/app.bsky.feed.getPostThread?uri=%s&depth=20", uri);
@@ -389,79 +382,68 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	poll_once(arg);
 }
 
-void
-source_bluesky_start_all(struct deflectd *d)
+void *
+source_bluesky_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
-		const char *iv = config_value(sec, "poll_interval");
-		struct bsky *b;
+	const struct config *cfg = ingest_config(in);
+	const char *url = config_value(sec, "url"), *iv = config_value(sec, "poll_interval");
+	struct bsky *b;
 
-		if (type == NULL || strcmp(type, "bluesky") != 0)
+	(void)err; /* config.c has checked the keys: nothing left to refuse */
+	(void)errlen;
+	b = xcalloc(1, sizeof *b);
+	b->in = in;
+	b->name = xstrdup(sec->name);
+	b->url = xstrdup(url ? url : "https://public.api.bsky.app");
+	while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
+		b->url[strlen(b->url) - 1] = '\0';
+	b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
+	b->stats = ingest_stats(in);
+	b->stats->network = 1;
+	for (size_t k = 0; k < cfg->naccounts; k++) {
+		const struct brand_account *a = &cfg->accounts[k];
+		struct feed *f;
+
+		if (a->platform == NULL || strcmp(a->platform, "bluesky") != 0)
 			continue;
-		b = xcalloc(1, sizeof *b);
-		b->d = d;
-		b->name = xstrdup(sec->name);
-		b->url = xstrdup(url ? url : "https://public.api.bsky.app");
-		while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
-			b->url[strlen(b->url) - 1] = '\0';
-		b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
-		char *stat = xasprintf("bluesky:%s", sec->name);
-		b->stats = daemon_source(d, stat);
-		b->stats->network = 1;
-		free(stat);
-		for (size_t k = 0; k < d->cfg->naccounts; k++) {
-			const struct brand_account *a = &d->cfg->accounts[k];
-			struct feed *f;
-
-			if (a->platform == NULL || strcmp(a->platform, "bluesky") != 0)
-				continue;
-			b->feeds = xreallocarray(b->feeds, b->nfeeds + 1, sizeof *b->feeds);
-			f = &b->feeds[b->nfeeds++];
-			memset(f, 0, sizeof *f);
-			f->account = xstrdup(a->account);
-			f->posname = xasprintf("bluesky:%s/%s", sec->name, a->account);
-			feed_restore(b, f);
-		}
-		b->cv = curlev_new(d->base);
-		b->timer = event_new(d->base, -1, EV_PERSIST, on_timer, b);
-		struct timeval tv = {(time_t)b->interval, 0};
-		event_add(b->timer, &tv);
-		d->bsky = xreallocarray(d->bsky, d->nbsky + 1, sizeof *d->bsky);
-		d->bsky[d->nbsky++] = b;
-		log_info("source %s: polling %s every %llds", b->name, b->url,
-		    (long long)b->interval);
-		poll_once(b);
+		b->feeds = xreallocarray(b->feeds, b->nfeeds + 1, sizeof *b->feeds);
+		f = &b->feeds[b->nfeeds++];
+		memset(f, 0, sizeof *f);
+		f->account = xstrdup(a->account);
+		f->posname = xasprintf("bluesky:%s/%s", sec->name, a->account);
+		feed_restore(b, f);
 	}
+	b->cv = curlev_new(ingest_base(in));
+	b->timer = event_new(ingest_base(in), -1, EV_PERSIST, on_timer, b);
+	struct timeval tv = {(time_t)b->interval, 0};
+	event_add(b->timer, &tv);
+	log_info("source %s: polling %s every %llds", b->name, b->url, (long long)b->interval);
+	poll_once(b);
+	return b;
 }
 
 void
-source_bluesky_stop_all(struct deflectd *d)
+source_bluesky_stop(void *src)
 {
-	for (size_t i = 0; i < d->nbsky; i++) {
-		struct bsky *b = d->bsky[i];
+	struct bsky *b = src;
 
-		event_free(b->timer);
-		/* Abandoned: the next start polls again. */
-		while (b->out != NULL) {
-			struct request *r = b->out;
+	event_free(b->timer);
+	/* Abandoned: the next start polls again. */
+	while (b->out != NULL) {
+		struct request *r = b->out;
 
-			b->out = r->next;
-			curlev_remove(b->cv, r->easy);
-			request_free(r);
-		}
-		curlev_free(b->cv);
-		for (size_t k = 0; k < b->nfeeds; k++) {
-			free(b->feeds[k].account);
-			free(b->feeds[k].posname);
-		}
-		free(b->feeds);
-		free(b->name);
-		free(b->url);
-		free(b);
+		b->out = r->next;
+		curlev_remove(b->cv, r->easy);
+		request_free(r);
 	}
-	free(d->bsky);
-	d->bsky = NULL;
-	d->nbsky = 0;
+	curlev_free(b->cv);
+	for (size_t k = 0; k < b->nfeeds; k++) {
+		free(b->feeds[k].account);
+		free(b->feeds[k].posname);
+	}
+	free(b->feeds);
+	free(b->name);
+	free(b->url);
+	free(b);
 }

@@ -15,7 +15,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
 #include "reader.h"
 #include "source_file.h"
@@ -26,7 +26,7 @@
 #define POLL_MS 250
 
 struct source_file {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *path;
 	char *posname; /* key of the saved position */
@@ -47,7 +47,7 @@ save_position(struct source_file *s)
 	char v[96];
 
 	snprintf(v, sizeof v, "%ju:%jd:%" PRIu64, (uintmax_t)s->ino, (intmax_t)s->offset, s->line);
-	return store_position_set(s->d->store, s->posname, v);
+	return ingest_position_set(s->in, s->posname, v);
 }
 
 /* Opens the file, at the saved offset when it is the same file as before. */
@@ -68,7 +68,7 @@ open_file(struct source_file *s)
 	s->line = 0;
 	buf_reset(&s->pending);
 	s->skipping = 0;
-	pos = store_position_get(s->d->store, s->posname);
+	pos = ingest_position(s->in, s->posname);
 	if (pos != NULL && sscanf(pos, "%ju:%jd:%" SCNu64, &ino, &off, &line) == 3 &&
 	    ino == (uintmax_t)sb.st_ino && off <= (intmax_t)sb.st_size) {
 		s->offset = (off_t)off;
@@ -89,13 +89,12 @@ open_file(struct source_file *s)
 static void
 consume(struct source_file *s)
 {
-	struct deflectd *d = s->d;
 	char *p = s->pending.s, *end = p + s->pending.len, *nl;
 	off_t offset = s->offset;
 	uint64_t line = s->line;
 	int failed = 0, any = 0;
 
-	if (daemon_ingest_begin(d) != 0)
+	if (ingest_begin(s->in) != 0)
 		return;
 	while (!failed && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		size_t n = (size_t)(nl - p);
@@ -109,7 +108,7 @@ consume(struct source_file *s)
 			if (n > 0 && p[n - 1] == '\r')
 				n--;
 			if (n > 0) {
-				int rc = daemon_ingest_line(d, s->stats, p, n, err, sizeof err);
+				int rc = ingest_line(s->in, p, n, err, sizeof err);
 
 				if (rc == -2)
 					failed = 1;
@@ -133,7 +132,7 @@ consume(struct source_file *s)
 			s->line = old_line;
 		}
 	}
-	if (daemon_ingest_end(d, !failed) != 0) {
+	if (ingest_end(s->in, !failed) != 0) {
 		/* Nothing was kept: read those bytes again next time. */
 		lseek(s->fd, s->offset, SEEK_SET);
 		buf_reset(&s->pending);
@@ -207,62 +206,51 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 	poll_file(arg);
 }
 
-int
-source_file_start_all(struct deflectd *d, char *err, size_t errlen)
+void *
+source_file_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *path = config_value(sec, "path"), *fmt = config_value(sec, "format");
-		struct source_file *s;
+	const struct config *cfg = ingest_config(in);
+	const char *path = config_value(sec, "path"), *fmt = config_value(sec, "format");
+	struct source_file *s;
 
-		if (type == NULL || strcmp(type, "file") != 0)
-			continue;
-		if (path == NULL) {
-			snprintf(err, errlen, "%s:%d: [source %s] needs a path", d->cfg->path, sec->line,
-			    sec->name);
-			return -1;
-		}
-		if (fmt != NULL && strcmp(fmt, "native") != 0) {
-			snprintf(err, errlen, "%s:%d: [source %s]: format %s is not supported for file "
-			    "sources yet (native only)", d->cfg->path, sec->line, sec->name, fmt);
-			return -1;
-		}
-		s = xcalloc(1, sizeof *s);
-		s->d = d;
-		s->name = xstrdup(sec->name);
-		s->path = path[0] == '/' || d->cfg->path == NULL || strrchr(d->cfg->path, '/') == NULL
-		    ? xstrdup(path)
-		    : xasprintf("%.*s/%s", (int)(strrchr(d->cfg->path, '/') - d->cfg->path),
-			  d->cfg->path, path);
-		s->posname = xasprintf("file:%s", sec->name);
-		s->stats = daemon_source(d, s->posname);
-		s->fd = -1;
-		s->ev = event_new(d->base, -1, EV_PERSIST, on_poll, s);
-		struct timeval tv = {0, POLL_MS * 1000};
-		event_add(s->ev, &tv);
-		d->files = xreallocarray(d->files, d->nfiles + 1, sizeof *d->files);
-		d->files[d->nfiles++] = s;
-		poll_file(s);
+	if (path == NULL) {
+		snprintf(err, errlen, "%s:%d: [source %s] needs a path", cfg->path, sec->line,
+		    sec->name);
+		return NULL;
 	}
-	return 0;
+	if (fmt != NULL && strcmp(fmt, "native") != 0) {
+		snprintf(err, errlen, "%s:%d: [source %s]: format %s is not supported for file "
+		    "sources yet (native only)", cfg->path, sec->line, sec->name, fmt);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof *s);
+	s->in = in;
+	s->name = xstrdup(sec->name);
+	s->path = path[0] == '/' || cfg->path == NULL || strrchr(cfg->path, '/') == NULL
+	    ? xstrdup(path)
+	    : xasprintf("%.*s/%s", (int)(strrchr(cfg->path, '/') - cfg->path), cfg->path, path);
+	s->posname = xasprintf("file:%s", sec->name);
+	s->stats = ingest_stats(in);
+	s->fd = -1;
+	s->ev = event_new(ingest_base(in), -1, EV_PERSIST, on_poll, s);
+	struct timeval tv = {0, POLL_MS * 1000};
+	event_add(s->ev, &tv);
+	poll_file(s);
+	return s;
 }
 
 void
-source_file_stop_all(struct deflectd *d)
+source_file_stop(void *src)
 {
-	for (size_t i = 0; i < d->nfiles; i++) {
-		struct source_file *s = d->files[i];
+	struct source_file *s = src;
 
-		event_free(s->ev);
-		if (s->fd >= 0)
-			close(s->fd);
-		buf_free(&s->pending);
-		free(s->name);
-		free(s->path);
-		free(s->posname);
-		free(s);
-	}
-	free(d->files);
-	d->files = NULL;
-	d->nfiles = 0;
+	event_free(s->ev);
+	if (s->fd >= 0)
+		close(s->fd);
+	buf_free(&s->pending);
+	free(s->name);
+	free(s->path);
+	free(s->posname);
+	free(s);
 }

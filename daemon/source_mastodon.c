@@ -19,6 +19,10 @@
  * stall_timeout is cut and reconnected with backoff; our own idle timer
  * decides, since libcurl's low-speed limits would cut a quiet healthy
  * stream. Everything runs through libcurl multi on the loop.
+ *
+ * Owns: the REST rounds and context requests, the backoff and what an event
+ * means. The transfer and its timers are stream.c's, the SSE framing
+ * sse.c's; the daemon is reached only through the ingest handle.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +35,13 @@
 
 #include "buf.h"
 #include "curlev.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
 #include "map_mastodon.h"
 #include "post.h"
 #include "source_mastodon.h"
 #include "sse.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 /* Mastodon's largest page of an account's statuses. */
@@ -68,7 +73,7 @@ struct acct {
 };
 
 struct masto {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *url;       /* the instance, for REST */
 	char *streaming; /* the streaming base; NULL until known */
@@ -81,9 +86,8 @@ struct masto {
 	struct source_stats *stats;
 	struct curlev *cv;
 	struct sse *sse;
-	CURL *live;      /* the stream, when connected */
-	struct curl_slist *live_headers;
-	struct event *idle, *retry, *follow, *kick;
+	struct stream *st; /* the streaming API */
+	struct event *follow, *kick;
 	int failures;    /* consecutive failed connections, for the backoff */
 	uint64_t connections;
 	json_t *conv;    /* status id -> conversation id */
@@ -129,7 +133,7 @@ ingest(struct masto *m, const struct buf *lines, const char *what, const char *k
     const char *value)
 {
 	learn(m, lines);
-	return daemon_ingest_lines(m->d, m->stats, lines, what, key, value);
+	return ingest_lines(m->in, lines, what, key, value);
 }
 
 /* map_mastodon callback: the conversation of a status seen before, or NULL. */
@@ -235,53 +239,32 @@ on_event(void *arg, const char *event, const char *data, size_t len, const char 
 	ingest(m, &m->lines, "status", NULL, NULL);
 }
 
-/* Re-arms the stall timer: any byte, heartbeat or event, proves the stream alive. */
-static void
-alive(struct masto *m)
-{
-	struct timeval tv = {(time_t)m->stall, 0};
-
-	event_add(m->idle, &tv);
-}
-
 /*
  * The end of the stream's headers: a 200 means the stream is up, and a
  * round run from now on covers whatever it missed before. libcurl refuses
  * new transfers from inside its callbacks, so the round starts from the loop.
  */
-static size_t
-on_stream_header(char *data, size_t size, size_t n, void *arg)
+static void
+on_stream_headers(void *arg, long status)
 {
 	struct masto *m = arg;
-	long status = 0;
 	struct timeval now = {0, 0};
 
-	if (size * n > 2 || (size * n > 0 && data[0] != '\r' && data[0] != '\n'))
-		return size * n;
-	curl_easy_getinfo(m->live, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200) {
 		m->stats->connected = 1;
 		m->failures = 0;
 		log_info("source %s: stream connected", m->name);
 		evtimer_add(m->kick, &now);
 	}
-	return size * n;
 }
 
-/* Bytes of the stream: fed to the SSE parser when the stream answered 200. */
-static size_t
-on_stream_bytes(char *data, size_t size, size_t n, void *arg)
+/* Bytes of a stream that answered 200: fed to the SSE parser. */
+static void
+on_stream_bytes(void *arg, const char *data, size_t len)
 {
 	struct masto *m = arg;
-	long status = 0;
 
-	alive(m);
-	m->stats->last_byte = (int64_t)time(NULL);
-	curl_easy_getinfo(m->live, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		return size * n; /* an error body: the status decides, in on_stream_done */
-	sse_feed(m->sse, data, size * n);
-	return size * n;
+	sse_feed(m->sse, data, len);
 }
 
 /* Schedules the next connection: exponential backoff from base, capped. */
@@ -297,67 +280,42 @@ schedule_reconnect(struct masto *m)
 	m->failures++;
 	m->stats->connected = 0;
 	m->stats->reconnects++;
-	struct timeval tv = {(time_t)delay, 0};
-	evtimer_add(m->retry, &tv);
+	stream_retry_in(m->st, (double)delay * 1000);
 	log_info("source %s: reconnecting in %llds", m->name, (long long)delay);
-}
-
-/* Drops the stream's transfer, if any. */
-static void
-drop_stream(struct masto *m)
-{
-	if (m->live != NULL) {
-		curlev_remove(m->cv, m->live);
-		curl_easy_cleanup(m->live);
-		m->live = NULL;
-	}
-	curl_slist_free_all(m->live_headers);
-	m->live_headers = NULL;
-	if (m->idle != NULL)
-		event_del(m->idle);
 }
 
 /* The stream ended (the server closed it, or an error). */
 static void
-on_stream_done(void *arg, CURL *e, CURLcode result)
+on_stream_ended(void *arg, CURLcode result, long status)
 {
 	struct masto *m = arg;
-	long status = 0;
 	char why[64];
 
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (result != CURLE_OK || status != 200)
 		m->stats->errors++;
 	log_warnx("source %s: stream ended: %s", m->name, result != CURLE_OK || status != 200 ?
 	    failure(result, status, why, sizeof why) : "closed by the server");
-	curl_easy_cleanup(e);
-	m->live = NULL;
-	drop_stream(m);
 	schedule_reconnect(m);
 }
 
-/* Nothing came for stall_timeout: cut and reconnect. */
+/* Nothing came for stall_timeout (stream.c has cut it): reconnect. */
 static void
-on_idle(evutil_socket_t fd, short what, void *arg)
+on_stream_stalled(void *arg)
 {
-	struct masto *m = arg;
-
-	(void)fd;
-	(void)what;
-	m->stats->stalls++;
-	log_warnx("source %s: no byte for %llds: stream stalled", m->name, (long long)m->stall);
-	drop_stream(m);
-	schedule_reconnect(m);
+	schedule_reconnect(arg);
 }
 
 /* The backoff delay is over: connect again. */
 static void
-on_retry(evutil_socket_t fd, short what, void *arg)
+on_stream_retry(void *arg)
 {
-	(void)fd;
-	(void)what;
 	connect_stream(arg);
 }
+
+static const struct stream_ops masto_stream_ops = {
+    on_stream_headers, on_stream_bytes, NULL, on_stream_ended, on_stream_stalled,
+    on_stream_retry,
+};
 
 /* Opens the stream; its end, a stall or a refusal schedules the next try. */
 static void
@@ -365,30 +323,13 @@ connect_stream(struct masto *m)
 {
 	char *url = xasprintf("%s/api/v1/streaming/%s", m->streaming, m->stream);
 
-	drop_stream(m);
+	stream_drop(m->st);
 	sse_reset(m->sse);
-	m->live = curl_easy_init();
-	m->live_headers = curlev_bearer(NULL, m->token);
-	curl_easy_setopt(m->live, CURLOPT_URL, url);
-	curl_easy_setopt(m->live, CURLOPT_HTTPHEADER, m->live_headers);
-	curl_easy_setopt(m->live, CURLOPT_USERAGENT, "deflectd/0.1");
-	curl_easy_setopt(m->live, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(m->live, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(m->live, CURLOPT_CONNECTTIMEOUT, (long)m->stall);
-	curl_easy_setopt(m->live, CURLOPT_HEADERFUNCTION, on_stream_header);
-	curl_easy_setopt(m->live, CURLOPT_HEADERDATA, m);
-	curl_easy_setopt(m->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
-	curl_easy_setopt(m->live, CURLOPT_WRITEDATA, m);
-	free(url);
 	if (m->connections++ > 0)
 		log_info("source %s: reconnecting to the stream", m->name);
-	if (curlev_add(m->cv, m->live, on_stream_done, m) != 0) {
-		curl_easy_cleanup(m->live);
-		m->live = NULL;
+	if (stream_connect(m->st, url, m->token) != 0)
 		schedule_reconnect(m);
-		return;
-	}
-	alive(m);
+	free(url);
 }
 
 /* Starts the stream at base (an http(s) URL without a trailing slash). */
@@ -493,7 +434,7 @@ next_account(struct masto *m)
 	m->cursor[0] = '\0';
 	if (m->round >= m->naccts)
 		return;
-	pos = store_position_get(m->d->store, m->accts[m->round].key);
+	pos = ingest_position(m->in, m->accts[m->round].key);
 	if (pos != NULL && plausible_id(pos))
 		snprintf(m->cursor, sizeof m->cursor, "%s", pos);
 	else if (pos != NULL)
@@ -717,7 +658,7 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (m->contexts == 0)
-		tracker_foreach(pipeline_tracker(m->d->pl), follow_case, m);
+		ingest_foreach_case(m->in, follow_case, m);
 	catchup(m);
 }
 
@@ -743,7 +684,7 @@ duration(const struct config_section *sec, const char *key, int64_t dflt)
 static void
 masto_free(struct masto *m)
 {
-	drop_stream(m);
+	stream_free(m->st);
 	while (m->out != NULL) {
 		struct req *r = m->out;
 
@@ -751,10 +692,6 @@ masto_free(struct masto *m)
 		curlev_remove(m->cv, r->easy);
 		req_free(r);
 	}
-	if (m->idle)
-		event_free(m->idle);
-	if (m->retry)
-		event_free(m->retry);
 	if (m->follow)
 		event_free(m->follow);
 	if (m->kick)
@@ -826,72 +763,90 @@ stream_base(const char *v)
 	return s;
 }
 
-int
-source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen)
+/* Does v start with scheme:// and have something after it? */
+static int
+has_scheme(const char *v, const char *scheme)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
-		const char *streaming = config_value(sec, "streaming_url");
-		struct masto *m;
+	size_t n = strlen(scheme);
 
-		if (type == NULL || strcmp(type, "mastodon") != 0)
-			continue;
-		m = xcalloc(1, sizeof *m);
-		m->d = d;
-		m->name = xstrdup(sec->name);
-		m->url = xstrdup(url);
-		trim_slashes(m->url);
-		/* Local accounts come without a host: theirs is the instance's. */
-		const char *h = strstr(m->url, "://");
-		h = h ? h + 3 : m->url;
-		m->host = config_value(sec, "instance") ? xstrdup(config_value(sec, "instance"))
-		                              : xstrndup(h, strcspn(h, "/:"));
-		m->stream = xstrdup(config_value(sec, "stream") ? config_value(sec, "stream") : "user");
-		m->stall = duration(sec, "stall_timeout", 30);
-		m->poll = duration(sec, "poll_interval", 60);
-		m->backoff_base = duration(sec, "backoff_base", 5);
-		m->backoff_max = duration(sec, "backoff_max", 320); /* config.c checked them */
-		m->token = daemon_source_token(d->cfg, sec, err, errlen);
-		if (m->token == NULL) {
-			masto_free(m);
-			return -1;
-		}
-		char *stat = xasprintf("mastodon:%s", sec->name);
-		m->stats = daemon_source(d, stat);
-		m->stats->network = 1;
-		free(stat);
-		m->cv = curlev_new(d->base);
-		m->sse = sse_new(SSE_DEFAULT_MAX, on_event, NULL, m);
-		m->conv = json_object();
-		m->idle = evtimer_new(d->base, on_idle, m);
-		m->retry = evtimer_new(d->base, on_retry, m);
-		m->kick = evtimer_new(d->base, on_kick, m);
-		m->follow = event_new(d->base, -1, EV_PERSIST, on_follow, m);
-		struct timeval tv = {(time_t)m->poll, 0};
-		event_add(m->follow, &tv);
-		take_accounts(m, d->cfg);
-		d->masto = xreallocarray(d->masto, d->nmasto + 1, sizeof *d->masto);
-		d->masto[d->nmasto++] = m;
-		if (streaming != NULL) {
-			char *base = stream_base(streaming);
+	return strncmp(v, scheme, n) == 0 && strncmp(v + n, "://", 3) == 0 && v[n + 3] != '\0' &&
+	    v[n + 3] != '/';
+}
 
-			start_stream(m, base);
-			free(base);
-		} else if (rest_get(m, REQ_INSTANCE, "instance", "/api/v2/instance") == NULL) {
-			start_stream(m, m->url);
-		}
-		catchup(m);
+/*
+ * A Mastodon source's url is the instance's HTTP(S) base; its streaming_url
+ * may also be written as the instance reports it, ws:// or wss://.
+ */
+void
+source_mastodon_check(const struct config_section *sec, const char *file, struct diag *d)
+{
+	int line = sec->line;
+	const char *v;
+
+	if ((v = config_value_at(sec, "url", &line)) != NULL && !has_scheme(v, "http") &&
+	    !has_scheme(v, "https"))
+		diag_add(d, file, line, 1, "[source %s]: url must start with http:// or "
+		    "https://", sec->name);
+	if ((v = config_value_at(sec, "streaming_url", &line)) != NULL && !has_scheme(v, "http") &&
+	    !has_scheme(v, "https") && !has_scheme(v, "ws") && !has_scheme(v, "wss"))
+		diag_add(d, file, line, 1, "[source %s]: streaming_url must start with "
+		    "https://, http://, wss:// or ws://", sec->name);
+}
+
+void *
+source_mastodon_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen)
+{
+	struct event_base *base = ingest_base(in);
+	const char *url = config_value(sec, "url");
+	const char *streaming = config_value(sec, "streaming_url");
+	struct masto *m;
+
+	m = xcalloc(1, sizeof *m);
+	m->in = in;
+	m->name = xstrdup(sec->name);
+	m->url = xstrdup(url);
+	trim_slashes(m->url);
+	/* Local accounts come without a host: theirs is the instance's. */
+	const char *h = strstr(m->url, "://");
+	h = h ? h + 3 : m->url;
+	m->host = config_value(sec, "instance") ? xstrdup(config_value(sec, "instance"))
+	                              : xstrndup(h, strcspn(h, "/:"));
+	m->stream = xstrdup(config_value(sec, "stream") ? config_value(sec, "stream") : "user");
+	m->stall = duration(sec, "stall_timeout", 30);
+	m->poll = duration(sec, "poll_interval", 60);
+	m->backoff_base = duration(sec, "backoff_base", 5);
+	m->backoff_max = duration(sec, "backoff_max", 320); /* config.c checked them */
+	m->token = ingest_token(in, sec, err, errlen);
+	if (m->token == NULL) {
+		masto_free(m);
+		return NULL;
 	}
-	return 0;
+	m->stats = ingest_stats(in);
+	m->stats->network = 1;
+	m->cv = curlev_new(base);
+	m->sse = sse_new(SSE_DEFAULT_MAX, on_event, NULL, m);
+	m->conv = json_object();
+	m->st = stream_new(base, m->cv, m->name, m->stats, m->stall, &masto_stream_ops, m);
+	m->kick = evtimer_new(base, on_kick, m);
+	m->follow = event_new(base, -1, EV_PERSIST, on_follow, m);
+	struct timeval tv = {(time_t)m->poll, 0};
+	event_add(m->follow, &tv);
+	take_accounts(m, ingest_config(in));
+	if (streaming != NULL) {
+		char *sb = stream_base(streaming);
+
+		start_stream(m, sb);
+		free(sb);
+	} else if (rest_get(m, REQ_INSTANCE, "instance", "/api/v2/instance") == NULL) {
+		start_stream(m, m->url);
+	}
+	catchup(m);
+	return m;
 }
 
 void
-source_mastodon_stop_all(struct deflectd *d)
+source_mastodon_stop(void *src)
 {
-	for (size_t i = 0; i < d->nmasto; i++)
-		masto_free(d->masto[i]);
-	free(d->masto);
-	d->masto = NULL;
-	d->nmasto = 0;
+	masto_free(src);
 }

@@ -19,6 +19,10 @@
  * every older one of the gap precedes, and another round follows. Ids grow
  * with time, which is what makes an id a position. Posts seen twice are
  * refused by the state database.
+ *
+ * Owns: the rules, the catch-up and follow-up requests, X's backoff and what
+ * a stream line means. The transfer, stall timer and line framing are
+ * stream.c's; the daemon is reached only through the ingest handle.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +35,14 @@
 
 #include "buf.h"
 #include "curlev.h"
-#include "daemon.h"
+#include "source.h"
 #include "log.h"
+#include "map.h"
 #include "map_x.h"
 #include "post.h"
 #include "reader.h"
 #include "source_x.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 #define FIELDS "tweet.fields=conversation_id,in_reply_to_user_id,referenced_tweets," \
@@ -52,7 +58,7 @@ enum catchup { CATCHUP_NONE, CATCHUP_DUE, CATCHUP_OUT };
 #define SEARCH_LAG 30
 
 struct xsrc {
-	struct deflectd *d;
+	struct ingest *in;
 	char *name;
 	char *url;
 	char *token;
@@ -61,11 +67,8 @@ struct xsrc {
 	double scale; /* backoff_scale: tests shrink X's schedules */
 	struct source_stats *stats;
 	struct curlev *cv;
-	CURL *live;
-	struct curl_slist *live_headers;
-	struct buf line;  /* the stream's unfinished line */
-	int skipping;     /* inside a line over the cap */
-	struct event *idle, *retry, *follow;
+	struct stream *st; /* the filtered stream */
+	struct event *follow;
 	int tries;        /* consecutive failures of the current kind */
 	enum failure last;
 	struct req *out;  /* rules and search requests in flight */
@@ -108,26 +111,6 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 1;
 }
 
-/* Raises top to the newest tweet id among lines. */
-static void
-newest_id(struct xsrc *x, const struct buf *lines, char top[24])
-{
-	for (const char *p = lines->s; p != NULL && p < lines->s + lines->len;) {
-		const char *nl = memchr(p, '\n', (size_t)(lines->s + lines->len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(lines->s + lines->len - p);
-		struct post post;
-		char err[64];
-
-		if (post_parse(x->d->pp, p, n, &post, err, sizeof err) == 0) {
-			if (strlen(post.id) < 24 && strspn(post.id, "0123456789") == strlen(post.id) &&
-			    post_id_cmp(post.id, top) > 0)
-				strcpy(top, post.id);
-			post_release(&post);
-		}
-		p += n + 1;
-	}
-}
-
 /*
  * Takes tweets in, saving since = to with them when to is newer (to may be
  * NULL: nothing to save). 0 once durable.
@@ -138,9 +121,9 @@ take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
 	char pos[24];
 
 	if (to == NULL || post_id_cmp(to, x->since) <= 0)
-		return daemon_ingest_lines(x->d, x->stats, lines, what, NULL, NULL);
+		return ingest_lines(x->in, lines, what, NULL, NULL);
 	strcpy(pos, to);
-	if (daemon_ingest_lines(x->d, x->stats, lines, what, x->posname, pos) != 0)
+	if (ingest_lines(x->in, lines, what, x->posname, pos) != 0)
 		return -1;
 	strcpy(x->since, pos);
 	return 0;
@@ -148,11 +131,10 @@ take(struct xsrc *x, const struct buf *lines, const char *what, const char *to)
 
 /* Streamed tweets: they move since only while no gap waits to be read. */
 static void
-take_streamed(struct xsrc *x, const struct buf *lines)
+take_streamed(struct xsrc *x, const struct buf *lines, const struct map_span *span)
 {
-	char top[24] = "";
+	const char *top = span->newest_id;
 
-	newest_id(x, lines, top);
 	if (post_id_cmp(top, x->high) > 0)
 		strcpy(x->high, top);
 	/* Refused while the state database fails: a gap for catch-up to read. */
@@ -177,6 +159,7 @@ static void
 stream_line(struct xsrc *x, const char *s, size_t len)
 {
 	struct buf lines = BUF_INIT;
+	struct map_span span;
 	char err[256];
 	size_t skipped = 0;
 	int rc;
@@ -185,7 +168,7 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		len--;
 	if (len == 0)
 		return; /* keep-alive */
-	rc = map_x(s, len, &lines, &skipped, err, sizeof err);
+	rc = map_x_span(s, len, &lines, &skipped, &span, err, sizeof err);
 	if (rc == -2) {
 		x->stats->errors++;
 		log_warnx("source %s: stream error: %s", x->name, err);
@@ -193,32 +176,17 @@ stream_line(struct xsrc *x, const char *s, size_t len)
 		x->stats->bad++;
 		log_warning("source %s: malformed stream line: %s", x->name, err);
 	} else {
-		take_streamed(x, &lines);
+		take_streamed(x, &lines, &span);
 	}
 	buf_free(&lines);
 }
 
+/* Bytes of a stream that answered 200: it is up; they are split into capped lines. */
 static void
-alive(struct xsrc *x)
-{
-	struct timeval tv = {(time_t)x->stall, 0};
-
-	event_add(x->idle, &tv);
-}
-
-/* Bytes of the stream: split into capped lines as they come. */
-static size_t
-on_stream_bytes(char *data, size_t size, size_t n, void *arg)
+on_stream_bytes(void *arg, const char *data, size_t len)
 {
 	struct xsrc *x = arg;
-	size_t len = size * n;
-	long status = 0;
 
-	alive(x);
-	x->stats->last_byte = (int64_t)time(NULL);
-	curl_easy_getinfo(x->live, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200)
-		return len; /* an error body: the status decides, in on_stream_done */
 	if (x->up_since == 0) {
 		/* Up: once search has caught up with this moment, read the gap. */
 		struct timeval tv = {(time_t)(SEARCH_LAG * x->scale),
@@ -231,30 +199,14 @@ on_stream_bytes(char *data, size_t size, size_t n, void *arg)
 	}
 	x->stats->connected = 1;
 	x->tries = 0;
-	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t k = nl ? (size_t)(nl - (data + i)) : len - i;
+	stream_lines(x->st, data, len, READER_DEFAULT_MAX);
+}
 
-		if (!x->skipping) {
-			if (x->line.len + k > READER_DEFAULT_MAX) {
-				x->stats->bad++;
-				log_warning("source %s: stream line over %d bytes skipped", x->name,
-				    READER_DEFAULT_MAX);
-				x->skipping = 1;
-				buf_reset(&x->line);
-			} else {
-				buf_add(&x->line, data + i, k);
-			}
-		}
-		if (nl == NULL)
-			break;
-		if (!x->skipping)
-			stream_line(x, x->line.s, x->line.len);
-		x->skipping = 0;
-		buf_reset(&x->line);
-		i += k + 1;
-	}
-	return len;
+/* stream.c's line callback. */
+static void
+on_stream_line(void *arg, const char *s, size_t len)
+{
+	stream_line(arg, s, len);
 }
 
 /* X's reconnect schedules, in milliseconds, scaled for tests. */
@@ -275,8 +227,7 @@ schedule_reconnect(struct xsrc *x, enum failure f)
 	else
 		ms = 60000.0 * (1 << (x->tries > 10 ? 10 : x->tries - 1));
 	ms *= x->scale;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((long)ms % 1000 * 1000)};
-	evtimer_add(x->retry, &tv);
+	stream_retry_in(x->st, ms);
 	gap_begins(x);
 	x->stats->reconnects++;
 	x->stats->connected = 0;
@@ -285,32 +236,12 @@ schedule_reconnect(struct xsrc *x, enum failure f)
 	log_info("source %s: reconnecting in %.0f ms", x->name, ms);
 }
 
+/* The stream ended: what it answered decides the schedule. */
 static void
-drop_stream(struct xsrc *x)
-{
-	if (x->live != NULL) {
-		curlev_remove(x->cv, x->live);
-		curl_easy_cleanup(x->live);
-		x->live = NULL;
-	}
-	curl_slist_free_all(x->live_headers);
-	x->live_headers = NULL;
-	buf_reset(&x->line);
-	x->skipping = 0;
-	if (x->idle != NULL) /* NULL when the source failed before it started */
-		event_del(x->idle);
-}
-
-static void
-on_stream_done(void *arg, CURL *e, CURLcode result)
+on_stream_ended(void *arg, CURLcode result, long status)
 {
 	struct xsrc *x = arg;
-	long status = 0;
 
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(e);
-	x->live = NULL;
-	drop_stream(x);
 	if (result != CURLE_OK || status == 0) {
 		log_warnx("source %s: stream: %s", x->name, curl_easy_strerror(result));
 		schedule_reconnect(x, FAIL_NETWORK);
@@ -326,51 +257,34 @@ on_stream_done(void *arg, CURL *e, CURLcode result)
 	}
 }
 
+/* The stream went silent (stream.c has cut it). */
 static void
-on_idle(evutil_socket_t fd, short what, void *arg)
+on_stream_stalled(void *arg)
 {
-	struct xsrc *x = arg;
-
-	(void)fd;
-	(void)what;
-	x->stats->stalls++;
-	log_warnx("source %s: no byte for %llds: stream stalled", x->name, (long long)x->stall);
-	drop_stream(x);
-	schedule_reconnect(x, FAIL_NETWORK);
+	schedule_reconnect(arg, FAIL_NETWORK);
 }
 
+/* The backoff is over. */
 static void
-on_retry(evutil_socket_t fd, short what, void *arg)
+on_stream_retry(void *arg)
 {
-	(void)fd;
-	(void)what;
 	connect_stream(arg);
 }
+
+static const struct stream_ops x_stream_ops = {
+    NULL, on_stream_bytes, on_stream_line, on_stream_ended, on_stream_stalled,
+    on_stream_retry,
+};
 
 static void
 connect_stream(struct xsrc *x)
 {
 	char *url = xasprintf("%s/2/tweets/search/stream?" FIELDS, x->url);
+	int rc = stream_connect(x->st, url, x->token);
 
-	drop_stream(x);
-	x->live = curl_easy_init();
-	x->live_headers = curlev_bearer(NULL, x->token);
-	curl_easy_setopt(x->live, CURLOPT_URL, url);
-	curl_easy_setopt(x->live, CURLOPT_HTTPHEADER, x->live_headers);
-	curl_easy_setopt(x->live, CURLOPT_USERAGENT, "deflectd/0.1");
-	curl_easy_setopt(x->live, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->live, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x->live, CURLOPT_CONNECTTIMEOUT, (long)x->stall);
-	curl_easy_setopt(x->live, CURLOPT_WRITEFUNCTION, on_stream_bytes);
-	curl_easy_setopt(x->live, CURLOPT_WRITEDATA, x);
 	free(url);
-	if (curlev_add(x->cv, x->live, on_stream_done, x) != 0) {
-		curl_easy_cleanup(x->live);
-		x->live = NULL;
+	if (rc != 0)
 		schedule_reconnect(x, FAIL_NETWORK);
-		return;
-	}
-	alive(x);
 }
 
 static void
@@ -435,12 +349,15 @@ catchup_page(struct xsrc *x, struct req *r)
 	json_t *doc = json_loadb(r->body.s ? r->body.s : "", r->body.len, 0, NULL);
 	const char *next = json_string_value(json_object_get(json_object_get(doc, "meta"),
 	    "next_token"));
-	int rc = map_x(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, err, sizeof err);
+	struct map_span span;
+	int rc = map_x_span(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, &span, err,
+	    sizeof err);
 
 	if (rc < 0) {
 		give_up(x, err);
 	} else {
-		newest_id(x, &lines, x->found);
+		if (post_id_cmp(span.newest_id, x->found) > 0)
+			strcpy(x->found, span.newest_id);
 		free(x->resume);
 		x->resume = NULL;
 		if (next == NULL) {
@@ -503,7 +420,7 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 
 		if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, &skipped, err,
 		    sizeof err) >= 0)
-			daemon_ingest_lines(x->d, x->stats, &lines, r->what, NULL, NULL);
+			ingest_lines(x->in, &lines, r->what, NULL, NULL);
 		else
 			log_warnx("source %s: %s: %s", x->name, r->what, err);
 		buf_free(&lines);
@@ -571,7 +488,7 @@ catch_up(struct xsrc *x, const char *next_token)
 	CURL *esc;
 	struct req *r;
 
-	brand_query(x->d->cfg, &q);
+	brand_query(ingest_config(x->in), &q);
 	if (x->since[0] == '\0' || q.len == 0) {
 		buf_free(&q);
 		x->catchup = CATCHUP_NONE;
@@ -640,7 +557,7 @@ set_rules(struct xsrc *x)
 	json_t *doc;
 	char *s;
 
-	brand_query(x->d->cfg, &q);
+	brand_query(ingest_config(x->in), &q);
 	if (q.len == 0) {
 		buf_free(&q);
 		return;
@@ -683,13 +600,13 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	catch_up_due(x);
 	if (x->inflight == 0)
-		tracker_foreach(pipeline_tracker(x->d->pl), follow_case, x);
+		ingest_foreach_case(x->in, follow_case, x);
 }
 
 static void
 xsrc_free(struct xsrc *x)
 {
-	drop_stream(x);
+	stream_free(x->st);
 	while (x->out != NULL) {
 		struct req *r = x->out;
 
@@ -697,17 +614,12 @@ xsrc_free(struct xsrc *x)
 		curlev_remove(x->cv, r->easy);
 		req_free(r);
 	}
-	if (x->idle)
-		event_free(x->idle);
-	if (x->retry)
-		event_free(x->retry);
 	if (x->follow)
 		event_free(x->follow);
 	if (x->kick)
 		event_free(x->kick);
 	curlev_free(x->cv);
 	free(x->resume);
-	buf_free(&x->line);
 	free(x->name);
 	free(x->url);
 	free(x->token);
@@ -715,69 +627,56 @@ xsrc_free(struct xsrc *x)
 	free(x);
 }
 
-int
-source_x_start_all(struct deflectd *d, char *err, size_t errlen)
+void *
+source_x_start(const struct config_section *sec, struct ingest *in, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < d->cfg->nsources; i++) {
-		const struct config_section *sec = &d->cfg->sources[i];
-		const char *type = config_value(sec, "type"), *url = config_value(sec, "url");
-		const char *st = config_value(sec, "stall_timeout"), *pi = config_value(sec, "poll_interval");
-		const char *sc = config_value(sec, "backoff_scale");
-		struct xsrc *x;
+	struct event_base *base = ingest_base(in);
+	const char *url = config_value(sec, "url");
+	const char *st = config_value(sec, "stall_timeout"), *pi = config_value(sec, "poll_interval");
+	const char *sc = config_value(sec, "backoff_scale");
+	struct xsrc *x;
 
-		if (type == NULL || strcmp(type, "x") != 0)
-			continue;
-		x = xcalloc(1, sizeof *x);
-		x->d = d;
-		x->name = xstrdup(sec->name);
-		x->url = xstrdup(url ? url : "https://api.x.com");
-		while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
-			x->url[strlen(x->url) - 1] = '\0';
-		x->stall = st ? parse_duration(st) : 30;
-		x->poll = pi ? parse_duration(pi) : 300;
-		x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */
-		x->token = daemon_source_token(d->cfg, sec, err, errlen);
-		if (x->token == NULL) {
-			xsrc_free(x);
-			return -1;
-		}
-		char *stat = xasprintf("x:%s", sec->name);
-		x->stats = daemon_source(d, stat);
-		x->stats->network = 1;
-		free(stat);
-		x->posname = xasprintf("x:%s/since_id", sec->name);
-		char *since = store_position_get(d->store, x->posname);
-		if (since != NULL && strlen(since) < sizeof x->since &&
-		    strspn(since, "0123456789") == strlen(since)) {
-			strcpy(x->since, since);
-			x->catchup = CATCHUP_DUE; /* the time it was down is a gap */
-		} else if (since != NULL) {
-			log_warnx("source %s: saved since_id \"%s\" is damaged; starting from the "
-			    "stream", x->name, since);
-		}
-		free(since);
-		x->cv = curlev_new(d->base);
-		x->idle = evtimer_new(d->base, on_idle, x);
-		x->retry = evtimer_new(d->base, on_retry, x);
-		x->kick = evtimer_new(d->base, on_kick, x);
-		x->follow = event_new(d->base, -1, EV_PERSIST, on_follow, x);
-		struct timeval tv = {(time_t)x->poll, 0};
-		event_add(x->follow, &tv);
-		d->xs = xreallocarray(d->xs, d->nxs + 1, sizeof *d->xs);
-		d->xs[d->nxs++] = x;
-		log_info("source %s: filtered stream at %s", x->name, x->url);
-		set_rules(x);
-		connect_stream(x);
+	x = xcalloc(1, sizeof *x);
+	x->in = in;
+	x->name = xstrdup(sec->name);
+	x->url = xstrdup(url ? url : "https://api.x.com");
+	while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
+		x->url[strlen(x->url) - 1] = '\0';
+	x->stall = st ? parse_duration(st) : 30;
+	x->poll = pi ? parse_duration(pi) : 300;
+	x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */
+	x->token = ingest_token(in, sec, err, errlen);
+	if (x->token == NULL) {
+		xsrc_free(x);
+		return NULL;
 	}
-	return 0;
+	x->stats = ingest_stats(in);
+	x->stats->network = 1;
+	x->posname = xasprintf("x:%s/since_id", sec->name);
+	char *since = ingest_position(in, x->posname);
+	if (since != NULL && strlen(since) < sizeof x->since &&
+	    strspn(since, "0123456789") == strlen(since)) {
+		strcpy(x->since, since);
+		x->catchup = CATCHUP_DUE; /* the time it was down is a gap */
+	} else if (since != NULL) {
+		log_warnx("source %s: saved since_id \"%s\" is damaged; starting from the "
+		    "stream", x->name, since);
+	}
+	free(since);
+	x->cv = curlev_new(base);
+	x->st = stream_new(base, x->cv, x->name, x->stats, x->stall, &x_stream_ops, x);
+	x->kick = evtimer_new(base, on_kick, x);
+	x->follow = event_new(base, -1, EV_PERSIST, on_follow, x);
+	struct timeval tv = {(time_t)x->poll, 0};
+	event_add(x->follow, &tv);
+	log_info("source %s: filtered stream at %s", x->name, x->url);
+	set_rules(x);
+	connect_stream(x);
+	return x;
 }
 
 void
-source_x_stop_all(struct deflectd *d)
+source_x_stop(void *src)
 {
-	for (size_t i = 0; i < d->nxs; i++)
-		xsrc_free(d->xs[i]);
-	free(d->xs);
-	d->xs = NULL;
-	d->nxs = 0;
+	xsrc_free(src);
 }

@@ -103,10 +103,28 @@ const char *config_value_at(const struct config_section *sec, const char *key, i
 struct config *config_default(void);
 /* A log level's name ("error" ... "debug") to its journald priority (3 ... 7); -1 if unknown. */
 int config_log_level(const char *name);
-/* Parses buf as the config file path (used for messages and relative paths). */
-struct config *config_parse(const char *path, const char *buf, size_t len, struct diag *d);
+/*
+ * A type of [source] as the config checks it (a row of source.c's table):
+ * its name, the keys it reads (space-separated) and those it needs
+ * (comma-separated, NULL: none), and any further check of a section of it
+ * (NULL: none), errors added to d.
+ */
+struct config_source_type {
+	const char *type;
+	const char *keys;
+	const char *needs;
+	void (*check)(const struct config_section *sec, const char *file, struct diag *d);
+};
+/* The i-th source type, NULL past the last; the order is the one messages list them in. */
+typedef const struct config_source_type *(*config_source_types_fn)(size_t i);
+/*
+ * Parses buf as the config file path (used for messages and relative paths);
+ * types says which [source] types exist (NULL: none).
+ */
+struct config *config_parse(const char *path, const char *buf, size_t len,
+    config_source_types_fn types, struct diag *d);
 /* Reads and parses path; NULL with errors in d. */
-struct config *config_load(const char *path, struct diag *d);
+struct config *config_load(const char *path, config_source_types_fn types, struct diag *d);
 void config_free(struct config *c);
 /* Adds brand accounts named on the command line ("a,b,c"): each its own brand. */
 void config_add_brand_list(struct config *c, const char *list);

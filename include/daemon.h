@@ -1,8 +1,9 @@
 /*
- * The running daemon's one context, and what its sources and admin listener
- * may call. Input enters through daemon_ingest_*: every batch of lines is
- * one state-database transaction, so a post is acknowledged (HTTP 200, or a
- * file offset saved) only once it and everything it caused are on disk.
+ * The running daemon's one context, and what its admin listener may call.
+ * Input enters through daemon_ingest_* (sources reach them through their
+ * ingest handle, source.h): every batch of lines is one state-database
+ * transaction, so a post is acknowledged (HTTP 200, or a file offset saved)
+ * only once it and everything it caused are on disk.
  */
 #ifndef DEFLECTD_DAEMON_H
 #define DEFLECTD_DAEMON_H
@@ -16,25 +17,12 @@
 #include "config.h"
 #include "pipeline.h"
 #include "rules.h"
+#include "source.h"
 #include "store.h"
 
-struct source_file;
 struct admin;
 struct webhooks;
-struct bsky;
-struct masto;
-struct xsrc;
-
-/* Counters of one input (push, or a [source]); shown in /metrics and status. */
-struct source_stats {
-	char *name;
-	uint64_t posts, duplicates, bad;
-	uint64_t future; /* of bad: dated more than clock_skew ahead */
-	int network;       /* a network source: the fields below mean something */
-	int connected;     /* streaming, or the last poll answered */
-	int64_t last_byte; /* wall clock of the last byte received, 0 = never */
-	uint64_t reconnects, stalls, errors;
-};
+struct running_source;
 
 struct deflectd {
 	struct event_base *base;
@@ -46,14 +34,8 @@ struct deflectd {
 	struct store *store;
 	struct admin *admin;
 	struct webhooks *hooks;
-	struct source_file **files;
-	size_t nfiles;
-	struct bsky **bsky;
-	size_t nbsky;
-	struct masto **masto;
-	size_t nmasto;
-	struct xsrc **xs;
-	size_t nxs;
+	struct running_source *running; /* the started [source]s (source.h's table) */
+	size_t nrunning;
 	struct event *tick;
 	struct event *more; /* a backlog of posts to track goes on at the next turn */
 	struct event *watchdog;
@@ -128,8 +110,8 @@ int daemon_ingest_lines(struct deflectd *d, struct source_stats *src, const stru
  */
 char *daemon_read_secret(const struct config *cfg, const char *name, char *err, size_t errlen);
 /*
- * Reads the token of a source that has one (x: bearer_token_file, x.token
- * unless set; mastodon: token_file). NULL with "FILE:LINE: [source NAME]:
+ * Reads the token of a source whose type has one (its row in source.c names
+ * the key and the default file). NULL with "FILE:LINE: [source NAME]:
  * KEY: reason" in err; NULL with err empty for a type that needs none.
  */
 char *daemon_source_token(const struct config *cfg, const struct config_section *sec,

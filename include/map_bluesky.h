@@ -30,6 +30,10 @@
  */
 int map_bluesky_feed(const char *json, size_t len, struct buf *out, char *cursor,
     size_t cursorlen, size_t *skipped, char *err, size_t errlen);
+struct map_span;
+/* map_bluesky_feed() that also fills span (map.h) with the posts it appended. */
+int map_bluesky_feed_span(const char *json, size_t len, struct buf *out, char *cursor,
+    size_t cursorlen, size_t *skipped, struct map_span *span, char *err, size_t errlen);
 
 /*
  * Maps a getPostThread response: the ancestors root first, then the post

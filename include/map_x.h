@@ -27,5 +27,9 @@
  */
 int map_x(const char *json, size_t len, struct buf *out, size_t *skipped, char *err,
     size_t errlen);
+struct map_span;
+/* map_x() that also fills span (map.h) with the tweets it appended. */
+int map_x_span(const char *json, size_t len, struct buf *out, size_t *skipped,
+    struct map_span *span, char *err, size_t errlen);
 
 #endif

@@ -7,10 +7,12 @@
 
 #include <stddef.h>
 
-struct deflectd;
+#include "source.h"
 
-/* Starts every [source] of type bluesky (config.c has checked their keys). */
-void source_bluesky_start_all(struct deflectd *d);
-void source_bluesky_stop_all(struct deflectd *d);
+/* Starts one [source] of type bluesky (config.c has checked its keys): never NULL. */
+void *source_bluesky_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen);
+/* Stops it; requests in flight are abandoned. */
+void source_bluesky_stop(void *src);
 
 #endif

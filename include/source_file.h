@@ -8,10 +8,12 @@
 
 #include <stddef.h>
 
-struct deflectd;
+#include "source.h"
 
-/* Starts every [source] of type file; -1 with a message in err. */
-int source_file_start_all(struct deflectd *d, char *err, size_t errlen);
-void source_file_stop_all(struct deflectd *d);
+/* Starts one [source] of type file; NULL with a message in err. */
+void *source_file_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen);
+/* Stops it; the saved offset stays for the next start. */
+void source_file_stop(void *src);
 
 #endif

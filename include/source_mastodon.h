@@ -7,10 +7,15 @@
 
 #include <stddef.h>
 
-struct deflectd;
+#include "source.h"
 
-/* Starts every [source] of type mastodon; -1 with a message in err. */
-int source_mastodon_start_all(struct deflectd *d, char *err, size_t errlen);
-void source_mastodon_stop_all(struct deflectd *d);
+/* Starts one [source] of type mastodon; NULL with a message in err. */
+void *source_mastodon_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen);
+/* Stops it; requests in flight are abandoned. */
+void source_mastodon_stop(void *src);
+/* The config's check of a [source] of type mastodon: its urls' schemes. */
+void source_mastodon_check(const struct config_section *sec, const char *file,
+    struct diag *d);
 
 #endif

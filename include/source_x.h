@@ -7,10 +7,12 @@
 
 #include <stddef.h>
 
-struct deflectd;
+#include "source.h"
 
-/* Starts every [source] of type x; -1 with a message in err. */
-int source_x_start_all(struct deflectd *d, char *err, size_t errlen);
-void source_x_stop_all(struct deflectd *d);
+/* Starts one [source] of type x; NULL with a message in err. */
+void *source_x_start(const struct config_section *sec, struct ingest *in, char *err,
+    size_t errlen);
+/* Stops it; requests in flight are abandoned. */
+void source_x_stop(void *src);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "map.h"
 #include "map_bluesky.h"
 #include "post.h"
 #include "xmalloc.h"
@@ -652,12 +653,64 @@ test_malformed(void **state)
 	    AT(DANA, "3kb") ": field \"replies[0]\" is not a thread item");
 }
 
+/*
+ * The span a mapping tells back is what reading its lines back gives: the
+ * greatest all-digit id, the oldest and newest time, the number of posts.
+ */
+static void
+check_span(const struct buf *out, size_t from, const struct map_span *span)
+{
+	struct map_span want;
+	char err[256];
+
+	memset(&want, 0, sizeof want);
+	for (const char *s = out->s + from; s < out->s + out->len;) {
+		const char *nl = strchr(s, '\n');
+		struct post p;
+
+		assert_non_null(nl);
+		assert_int_equal(post_parse(NULL, s, (size_t)(nl - s), &p, err, sizeof err), 0);
+		map_span_add(&want, p.id, p.created_at);
+		post_release(&p);
+		s = nl + 1;
+	}
+	assert_int_equal(span->posts, want.posts);
+	assert_string_equal(span->newest_id, want.newest_id);
+	assert_true(span->oldest == want.oldest);
+	assert_true(span->newest == want.newest);
+}
+
+/* map_bluesky_feed_span() tells back the page's time span; a malformed page tells nothing. */
+static void
+test_feed_span(void **state)
+{
+	struct buf doc = BUF_INIT, out = BUF_INIT;
+	struct map_span span;
+	char err[256], cursor[64];
+	static const char bad[] = "{\"feed\":[{\"post\":{}}, 7]}";
+
+	(void)state;
+	feed_page(&doc);
+	buf_adds(&out, "before\n");
+	assert_int_equal(map_bluesky_feed_span(doc.s, doc.len, &out, cursor, sizeof cursor, NULL,
+	    &span, err, sizeof err), 3);
+	assert_int_equal(span.posts, 3);
+	assert_true(span.oldest < span.newest);
+	check_span(&out, 7, &span);
+	assert_int_equal(map_bluesky_feed_span(bad, strlen(bad), &out, cursor, sizeof cursor, NULL,
+	    &span, err, sizeof err), -1);
+	assert_int_equal(span.posts, 0);
+	buf_free(&doc);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_feed),
 	    cmocka_unit_test(test_feed_last_page),
+	    cmocka_unit_test(test_feed_span),
 	    cmocka_unit_test(test_thread),
 	    cmocka_unit_test(test_thread_gone_or_cut),
 	    cmocka_unit_test(test_deep_thread),

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "map.h"
 #include "map_x.h"
 #include "post.h"
 #include "xmalloc.h"
@@ -534,6 +535,60 @@ test_id_limits(void **state)
 	buf_free(&out);
 }
 
+/*
+ * The span a mapping tells back is what reading its lines back gives: the
+ * greatest all-digit id, the oldest and newest time, the number of posts.
+ */
+static void
+check_span(const struct buf *out, size_t from, const struct map_span *span)
+{
+	struct map_span want;
+	char err[256];
+
+	memset(&want, 0, sizeof want);
+	for (const char *s = out->s + from; s < out->s + out->len;) {
+		const char *nl = strchr(s, '\n');
+		struct post p;
+
+		assert_non_null(nl);
+		assert_int_equal(post_parse(NULL, s, (size_t)(nl - s), &p, err, sizeof err), 0);
+		map_span_add(&want, p.id, p.created_at);
+		post_release(&p);
+		s = nl + 1;
+	}
+	assert_int_equal(span->posts, want.posts);
+	assert_string_equal(span->newest_id, want.newest_id);
+	assert_true(span->oldest == want.oldest);
+	assert_true(span->newest == want.newest);
+}
+
+/* map_x_span() tells back the tweets it appended, so the X source never reads them again. */
+static void
+test_span(void **state)
+{
+	struct buf out = BUF_INIT;
+	struct map_span span;
+	char err[256];
+
+	(void)state;
+	int n = map_x_span(search_page, strlen(search_page), &out, NULL, &span, err, sizeof err);
+
+	assert_true(n > 1);
+	assert_int_equal(span.posts, n);
+	assert_true(span.oldest < span.newest);
+	check_span(&out, 0, &span);
+	buf_reset(&out);
+	assert_int_equal(map_x_span(stream_reply, strlen(stream_reply), &out, NULL, &span, err,
+	    sizeof err), 1);
+	assert_string_equal(span.newest_id, "1790013344455566677");
+	check_span(&out, 0, &span);
+	/* A keep-alive appends nothing and leaves nothing from before. */
+	assert_int_equal(map_x_span("", 0, &out, NULL, &span, err, sizeof err), 0);
+	assert_int_equal(span.posts, 0);
+	assert_string_equal(span.newest_id, "");
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -550,6 +605,7 @@ main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_page_skips_bad_tweets),
 	    cmocka_unit_test(test_id_limits),
+	    cmocka_unit_test(test_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
