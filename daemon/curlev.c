@@ -5,6 +5,7 @@
  * after every action.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "curlev.h"
@@ -206,4 +207,14 @@ curlev_bearer(struct curl_slist *h, const char *token)
 	h = curl_slist_append(h, line);
 	free(line);
 	return h;
+}
+
+/* Drops a base URL's trailing slashes in place, so that a path starting with '/' can follow. */
+void
+curlev_trim_slashes(char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		url[--n] = '\0';
 }

@@ -396,8 +396,7 @@ source_bluesky_start(const struct config_section *sec, struct ingest *in, char *
 	b->in = in;
 	b->name = xstrdup(sec->name);
 	b->url = xstrdup(url ? url : "https://public.api.bsky.app");
-	while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
-		b->url[strlen(b->url) - 1] = '\0';
+	curlev_trim_slashes(b->url);
 	b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
 	b->stats = ingest_stats(in);
 	b->stats->network = 1;

@@ -734,16 +734,6 @@ take_accounts(struct masto *m, const struct config *cfg)
 	m->round = m->naccts;
 }
 
-/* Trims the trailing slashes of a base URL in place. */
-static void
-trim_slashes(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && s[n - 1] == '/')
-		s[--n] = '\0';
-}
-
 /*
  * A configured streaming_url may be written as the instance reports it
  * (wss://...); the streaming API serves SSE over HTTP(S) on the same base.
@@ -759,7 +749,7 @@ stream_base(const char *v)
 		s = xasprintf("http://%s", v + 5);
 	else
 		s = xstrdup(v);
-	trim_slashes(s);
+	curlev_trim_slashes(s);
 	return s;
 }
 
@@ -806,7 +796,7 @@ source_mastodon_start(const struct config_section *sec, struct ingest *in, char 
 	m->in = in;
 	m->name = xstrdup(sec->name);
 	m->url = xstrdup(url);
-	trim_slashes(m->url);
+	curlev_trim_slashes(m->url);
 	/* Local accounts come without a host: theirs is the instance's. */
 	const char *h = strstr(m->url, "://");
 	h = h ? h + 3 : m->url;

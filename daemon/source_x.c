@@ -640,8 +640,7 @@ source_x_start(const struct config_section *sec, struct ingest *in, char *err, s
 	x->in = in;
 	x->name = xstrdup(sec->name);
 	x->url = xstrdup(url ? url : "https://api.x.com");
-	while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
-		x->url[strlen(x->url) - 1] = '\0';
+	curlev_trim_slashes(x->url);
 	x->stall = st ? parse_duration(st) : 30;
 	x->poll = pi ? parse_duration(pi) : 300;
 	x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */

@@ -25,6 +25,8 @@ void curlev_remove(struct curlev *cv, CURL *easy);
 size_t curlev_collect(char *data, size_t size, size_t n, void *buf);
 /* Appends "Authorization: Bearer TOKEN" to a header list. */
 struct curl_slist *curlev_bearer(struct curl_slist *h, const char *token);
+/* Drops a base URL's trailing slashes in place (X, Mastodon and Bluesky append paths). */
+void curlev_trim_slashes(char *url);
 /* Transfers running now. */
 int curlev_running(const struct curlev *cv);
 
