@@ -5,6 +5,7 @@
  * after every action.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "curlev.h"
@@ -206,4 +207,78 @@ curlev_bearer(struct curl_slist *h, const char *token)
 	h = curl_slist_append(h, line);
 	free(line);
 	return h;
+}
+
+/* The options every REST request of a source shares. */
+void
+curlev_req_init(struct curlev_req *r, const char *url, const char *token)
+{
+	r->easy = curl_easy_init();
+	if (token != NULL) {
+		r->h = curlev_bearer(NULL, token);
+		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->h);
+	}
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
+}
+
+/* On the list only once libcurl took it, so the list holds transfers that will call back. */
+int
+curlev_req_start(struct curlev *cv, struct curlev_req **out, struct curlev_req *r,
+    curlev_done_fn fn, void *arg)
+{
+	if (curlev_add(cv, r->easy, fn, arg) != 0)
+		return -1;
+	r->next = *out;
+	*out = r;
+	return 0;
+}
+
+/* Lists are a handful of requests long: a walk is enough. */
+void
+curlev_req_unlink(struct curlev_req **out, struct curlev_req *r)
+{
+	for (struct curlev_req **p = out; *p != NULL; p = &(*p)->next) {
+		if (*p == r) {
+			*p = r->next;
+			break;
+		}
+	}
+}
+
+/* The easy handle may be NULL when curl_easy_init failed. */
+void
+curlev_req_clear(struct curlev_req *r)
+{
+	if (r->easy != NULL)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->h);
+	buf_free(&r->body);
+}
+
+/* For a source that stops: its requests end without their callbacks. */
+struct curlev_req *
+curlev_req_abandon(struct curlev *cv, struct curlev_req **out)
+{
+	struct curlev_req *r = *out;
+
+	if (r != NULL) {
+		*out = r->next;
+		curlev_remove(cv, r->easy);
+	}
+	return r;
+}
+
+/* Drops a base URL's trailing slashes in place, so that a path starting with '/' can follow. */
+void
+curlev_trim_slashes(char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		url[--n] = '\0';
 }

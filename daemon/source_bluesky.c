@@ -57,36 +57,21 @@ struct bsky {
 	struct source_stats *stats;
 	struct curlev *cv;
 	struct event *timer;
-	struct request *out; /* requests in flight, freed with the source */
+	struct curlev_req *out; /* requests in flight, freed with the source */
 };
 
 struct request {
-	struct request *next;
+	struct curlev_req req; /* first: on b->out */
 	struct bsky *b;
 	struct feed *feed; /* getAuthorFeed for this account; NULL for getPostThread */
 	char *what;
-	struct buf body;
-	CURL *easy;
 };
 
-/* Takes a finished request off the in-flight list. */
-static void
-unlink_request(struct bsky *b, struct request *r)
-{
-	for (struct request **p = &b->out; *p != NULL; p = &(*p)->next) {
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
-	}
-}
-
+/* Frees a request that is no longer in flight. */
 static void
 request_free(struct request *r)
 {
-	buf_free(&r->body);
-	if (r->easy != NULL)
-		curl_easy_cleanup(r->easy);
+	curlev_req_clear(&r->req);
 	free(r->what);
 	free(r);
 }
@@ -227,7 +212,7 @@ on_done(void *arg, CURL *e, CURLcode result)
 	long status = 0;
 	int rc;
 
-	unlink_request(b, r);
+	curlev_req_unlink(&b->out, &r->req);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (result == CURLE_OK)
 		b->stats->last_byte = (int64_t)time(NULL);
@@ -248,8 +233,10 @@ on_done(void *arg, CURL *e, CURLcode result)
 		    result != CURLE_OK ? curl_easy_strerror(result) : status == 429 ?
 		    "HTTP 429 (rate limited): trying again next poll" : "HTTP error");
 	} else {
-		rc = r->feed == NULL ? map_bluesky_thread(r->body.s, r->body.len, &lines, &skipped,
-		    err, sizeof err) : map_bluesky_feed_span(r->body.s, r->body.len, &lines, cursor,
+		const struct buf *body = &r->req.body;
+
+		rc = r->feed == NULL ? map_bluesky_thread(body->s, body->len, &lines, &skipped, err,
+		    sizeof err) : map_bluesky_feed_span(body->s, body->len, &lines, cursor,
 		    sizeof cursor, &skipped, &span, err, sizeof err);
 		if (rc < 0) {
 			b->stats->errors++;
@@ -278,21 +265,11 @@ fetch(struct bsky *b, const char *path, struct feed *feed, const char *what)
 	r->b = b;
 	r->feed = feed;
 	r->what = xstrdup(what);
-	r->easy = curl_easy_init();
-	curl_easy_setopt(r->easy, CURLOPT_URL, url);
-	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "deflectd/0.1");
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
+	curlev_req_init(&r->req, url, NULL);
+	curl_easy_setopt(r->req.easy, CURLOPT_USERAGENT, "deflectd/0.1");
 	free(url);
-	if (curlev_add(b->cv, r->easy, on_done, r) != 0) {
+	if (curlev_req_start(b->cv, &b->out, &r->req, on_done, r) != 0)
 		request_free(r);
-		return;
-	}
-	r->next = b->out;
-	b->out = r;
 }
 
 struct open_threads {
@@ -338,10 +315,13 @@ fetch_feed(struct bsky *b, struct feed *f)
 static int
 out_already(const struct bsky *b, const struct feed *feed, const char *root)
 {
-	for (const struct request *r = b->out; r != NULL; r = r->next)
+	for (const struct curlev_req *q = b->out; q != NULL; q = q->next) {
+		const struct request *r = (const struct request *)q;
+
 		if (feed != NULL ? r->feed == feed :
 		    r->feed == NULL && root != NULL && strcmp(r->what, root) == 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -396,8 +376,7 @@ source_bluesky_start(const struct config_section *sec, struct ingest *in, char *
 	b->in = in;
 	b->name = xstrdup(sec->name);
 	b->url = xstrdup(url ? url : "https://public.api.bsky.app");
-	while (strlen(b->url) > 0 && b->url[strlen(b->url) - 1] == '/')
-		b->url[strlen(b->url) - 1] = '\0';
+	curlev_trim_slashes(b->url);
 	b->interval = iv ? parse_duration(iv) : 60; /* config.c checked it */
 	b->stats = ingest_stats(in);
 	b->stats->network = 1;
@@ -427,16 +406,12 @@ void
 source_bluesky_stop(void *src)
 {
 	struct bsky *b = src;
+	struct curlev_req *q;
 
 	event_free(b->timer);
 	/* Abandoned: the next start polls again. */
-	while (b->out != NULL) {
-		struct request *r = b->out;
-
-		b->out = r->next;
-		curlev_remove(b->cv, r->easy);
-		request_free(r);
-	}
+	while ((q = curlev_req_abandon(b->cv, &b->out)) != NULL)
+		request_free((struct request *)q);
 	curlev_free(b->cv);
 	for (size_t k = 0; k < b->nfeeds; k++) {
 		free(b->feeds[k].account);

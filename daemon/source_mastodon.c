@@ -55,13 +55,10 @@ enum req_kind { REQ_INSTANCE, REQ_LOOKUP, REQ_STATUSES, REQ_CONTEXT };
 
 /* One REST request to the instance, on the source's list until it ends. */
 struct req {
-	struct req *next;
+	struct curlev_req req; /* first: on m->out */
 	struct masto *m;
 	enum req_kind kind;
 	char *what; /* the focal status (context) or the account, for messages */
-	CURL *easy;
-	struct curl_slist *h;
-	struct buf body;
 };
 
 /* A brand account the source catches up on. */
@@ -92,7 +89,7 @@ struct masto {
 	uint64_t connections;
 	json_t *conv;    /* status id -> conversation id */
 	struct buf lines;
-	struct req *out; /* REST requests in flight */
+	struct curlev_req *out; /* REST requests in flight */
 	int contexts;    /* context requests among them */
 
 	struct acct *accts;
@@ -159,10 +156,7 @@ failure(CURLcode result, long status, char *buf, size_t len)
 static void
 req_free(struct req *r)
 {
-	if (r->easy != NULL)
-		curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->h);
-	buf_free(&r->body);
+	curlev_req_clear(&r->req);
 	free(r->what);
 	free(r);
 }
@@ -171,12 +165,7 @@ req_free(struct req *r)
 static void
 req_unlink(struct masto *m, struct req *r)
 {
-	for (struct req **p = &m->out; *p != NULL; p = &(*p)->next) {
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
-	}
+	curlev_req_unlink(&m->out, &r->req);
 	if (r->kind == REQ_CONTEXT)
 		m->contexts--;
 }
@@ -196,24 +185,14 @@ rest_get(struct masto *m, enum req_kind kind, const char *what, const char *path
 	r->m = m;
 	r->kind = kind;
 	r->what = xstrdup(what);
-	r->h = curlev_bearer(NULL, m->token);
-	r->easy = curl_easy_init();
-	curl_easy_setopt(r->easy, CURLOPT_URL, url);
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->h);
-	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "deflectd/0.1");
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
+	curlev_req_init(&r->req, url, m->token);
+	curl_easy_setopt(r->req.easy, CURLOPT_USERAGENT, "deflectd/0.1");
 	free(url);
-	if (curlev_add(m->cv, r->easy, on_req_done, r) != 0) {
+	if (curlev_req_start(m->cv, &m->out, &r->req, on_req_done, r) != 0) {
 		log_warnx("source %s: %s: request refused by libcurl", m->name, path);
 		req_free(r);
 		return NULL;
 	}
-	r->next = m->out;
-	m->out = r;
 	if (kind == REQ_CONTEXT)
 		m->contexts++;
 	return r;
@@ -366,8 +345,8 @@ instance_done(struct masto *m, struct req *r, CURLcode result, long status)
 		start_stream(m, m->url);
 		return;
 	}
-	rc = map_mastodon_streaming_url(r->body.s ? r->body.s : "", r->body.len, base, sizeof base,
-	    err, sizeof err);
+	rc = map_mastodon_streaming_url(r->req.body.s ? r->req.body.s : "", r->req.body.len, base,
+	    sizeof base, err, sizeof err);
 	if (rc < 0) {
 		m->stats->errors++;
 		log_warnx("source %s: GET /api/v2/instance: %s; streaming from %s", m->name, err,
@@ -523,8 +502,8 @@ lookup_done(struct masto *m, struct req *r, CURLcode result, long status)
 			end_round(m); /* the limit is the token's: the next round tries again */
 		else
 			next_account(m);
-	} else if (map_mastodon_account_id(r->body.s ? r->body.s : "", r->body.len, a->id,
-	    sizeof a->id, err, sizeof err) != 0) {
+	} else if (map_mastodon_account_id(r->req.body.s ? r->req.body.s : "", r->req.body.len,
+	    a->id, sizeof a->id, err, sizeof err) != 0) {
 		acct_failed(m, a, err);
 		next_account(m);
 	} else {
@@ -558,8 +537,8 @@ statuses_done(struct masto *m, struct req *r, CURLcode result, long status)
 		return;
 	}
 	buf_reset(&m->lines);
-	n = map_mastodon_statuses(r->body.s ? r->body.s : "", r->body.len, m->host,
-	    conversation_of, m, &m->lines, newest, sizeof newest, &bad, err, sizeof err);
+	n = map_mastodon_statuses(r->req.body.s ? r->req.body.s : "", r->req.body.len,
+	    m->host, conversation_of, m, &m->lines, newest, sizeof newest, &bad, err, sizeof err);
 	if (n < 0) {
 		acct_failed(m, a, err);
 		next_account(m);
@@ -609,8 +588,8 @@ context_done(struct masto *m, struct req *r, CURLcode result, long status)
 		return;
 	}
 	buf_reset(&m->lines);
-	if (map_mastodon_context(r->body.s ? r->body.s : "", r->body.len, r->what, m->host,
-	    &m->lines, &bad, err, sizeof err) >= 0)
+	if (map_mastodon_context(r->req.body.s ? r->req.body.s : "", r->req.body.len, r->what,
+	    m->host, &m->lines, &bad, err, sizeof err) >= 0)
 		ingest(m, &m->lines, "context", NULL, NULL);
 	else
 		log_warnx("source %s: context of %s: %s", m->name, r->what, err);
@@ -684,14 +663,11 @@ duration(const struct config_section *sec, const char *key, int64_t dflt)
 static void
 masto_free(struct masto *m)
 {
-	stream_free(m->st);
-	while (m->out != NULL) {
-		struct req *r = m->out;
+	struct curlev_req *q;
 
-		m->out = r->next;
-		curlev_remove(m->cv, r->easy);
-		req_free(r);
-	}
+	stream_free(m->st);
+	while ((q = curlev_req_abandon(m->cv, &m->out)) != NULL)
+		req_free((struct req *)q);
 	if (m->follow)
 		event_free(m->follow);
 	if (m->kick)
@@ -734,16 +710,6 @@ take_accounts(struct masto *m, const struct config *cfg)
 	m->round = m->naccts;
 }
 
-/* Trims the trailing slashes of a base URL in place. */
-static void
-trim_slashes(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && s[n - 1] == '/')
-		s[--n] = '\0';
-}
-
 /*
  * A configured streaming_url may be written as the instance reports it
  * (wss://...); the streaming API serves SSE over HTTP(S) on the same base.
@@ -759,7 +725,7 @@ stream_base(const char *v)
 		s = xasprintf("http://%s", v + 5);
 	else
 		s = xstrdup(v);
-	trim_slashes(s);
+	curlev_trim_slashes(s);
 	return s;
 }
 
@@ -806,7 +772,7 @@ source_mastodon_start(const struct config_section *sec, struct ingest *in, char 
 	m->in = in;
 	m->name = xstrdup(sec->name);
 	m->url = xstrdup(url);
-	trim_slashes(m->url);
+	curlev_trim_slashes(m->url);
 	/* Local accounts come without a host: theirs is the instance's. */
 	const char *h = strstr(m->url, "://");
 	h = h ? h + 3 : m->url;

@@ -71,7 +71,7 @@ struct xsrc {
 	struct event *follow;
 	int tries;        /* consecutive failures of the current kind */
 	enum failure last;
-	struct req *out;  /* rules and search requests in flight */
+	struct curlev_req *out; /* rules and search requests in flight */
 	int inflight;
 	char *posname;    /* the saved since_id's name in the state database */
 	char since[24];   /* newest tweet id read with nothing missed before it */
@@ -88,11 +88,8 @@ struct xsrc {
 };
 
 struct req {
-	struct req *next;
+	struct curlev_req req; /* first: on x->out */
 	struct xsrc *x;
-	CURL *easy;
-	struct curl_slist *h;
-	struct buf body;
 	char *what;
 	enum req_kind kind;
 	char *token; /* a catch-up page's next_token; NULL for the first */
@@ -290,10 +287,7 @@ connect_stream(struct xsrc *x)
 static void
 req_free(struct req *r)
 {
-	if (r->easy)
-		curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->h);
-	buf_free(&r->body);
+	curlev_req_clear(&r->req);
 	free(r->what);
 	free(r->token);
 	free(r);
@@ -346,11 +340,12 @@ catchup_page(struct xsrc *x, struct req *r)
 {
 	struct buf lines = BUF_INIT;
 	char err[256];
-	json_t *doc = json_loadb(r->body.s ? r->body.s : "", r->body.len, 0, NULL);
+	const struct buf *body = &r->req.body;
+	json_t *doc = json_loadb(body->s ? body->s : "", body->len, 0, NULL);
 	const char *next = json_string_value(json_object_get(json_object_get(doc, "meta"),
 	    "next_token"));
 	struct map_span span;
-	int rc = map_x_span(r->body.s ? r->body.s : "", r->body.len, &lines, NULL, &span, err,
+	int rc = map_x_span(body->s ? body->s : "", body->len, &lines, NULL, &span, err,
 	    sizeof err);
 
 	if (rc < 0) {
@@ -388,13 +383,8 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 
 	(void)e;
 	x->inflight--;
-	for (struct req **p = &x->out; *p != NULL; p = &(*p)->next) {
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
-	}
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	curlev_req_unlink(&x->out, &r->req);
+	curl_easy_getinfo(r->req.easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->kind == REQ_CATCHUP && result == CURLE_OK && status >= 400 && status < 500 &&
 	    status != 429) {
 		/* Refused for good (a since_id past search's 7 days, a bad token). */
@@ -418,8 +408,8 @@ on_req_done(void *arg, CURL *e, CURLcode result)
 		char err[256];
 		size_t skipped = 0;
 
-		if (map_x(r->body.s ? r->body.s : "", r->body.len, &lines, &skipped, err,
-		    sizeof err) >= 0)
+		if (map_x(r->req.body.s ? r->req.body.s : "", r->req.body.len, &lines, &skipped,
+		    err, sizeof err) >= 0)
 			ingest_lines(x->in, &lines, r->what, NULL, NULL);
 		else
 			log_warnx("source %s: %s: %s", x->name, r->what, err);
@@ -440,26 +430,17 @@ request(struct xsrc *x, const char *path, const char *body, enum req_kind kind, 
 	r->x = x;
 	r->kind = kind;
 	r->what = xstrdup(what);
-	r->h = curlev_bearer(NULL, x->token);
-	r->easy = curl_easy_init();
+	curlev_req_init(&r->req, url, x->token);
 	if (body != NULL) {
-		r->h = curl_slist_append(r->h, "Content-Type: application/json");
-		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+		r->req.h = curl_slist_append(r->req.h, "Content-Type: application/json");
+		curl_easy_setopt(r->req.easy, CURLOPT_HTTPHEADER, r->req.h);
+		curl_easy_setopt(r->req.easy, CURLOPT_COPYPOSTFIELDS, body);
 	}
-	curl_easy_setopt(r->easy, CURLOPT_URL, url);
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->h);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, curlev_collect);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &r->body);
 	free(url);
-	if (curlev_add(x->cv, r->easy, on_req_done, r) != 0) {
+	if (curlev_req_start(x->cv, &x->out, &r->req, on_req_done, r) != 0) {
 		req_free(r);
 		return NULL;
 	}
-	r->next = x->out;
-	x->out = r;
 	x->inflight++;
 	return r;
 }
@@ -606,14 +587,11 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 static void
 xsrc_free(struct xsrc *x)
 {
-	stream_free(x->st);
-	while (x->out != NULL) {
-		struct req *r = x->out;
+	struct curlev_req *q;
 
-		x->out = r->next;
-		curlev_remove(x->cv, r->easy);
-		req_free(r);
-	}
+	stream_free(x->st);
+	while ((q = curlev_req_abandon(x->cv, &x->out)) != NULL)
+		req_free((struct req *)q);
 	if (x->follow)
 		event_free(x->follow);
 	if (x->kick)
@@ -640,8 +618,7 @@ source_x_start(const struct config_section *sec, struct ingest *in, char *err, s
 	x->in = in;
 	x->name = xstrdup(sec->name);
 	x->url = xstrdup(url ? url : "https://api.x.com");
-	while (strlen(x->url) > 0 && x->url[strlen(x->url) - 1] == '/')
-		x->url[strlen(x->url) - 1] = '\0';
+	curlev_trim_slashes(x->url);
 	x->stall = st ? parse_duration(st) : 30;
 	x->poll = pi ? parse_duration(pi) : 300;
 	x->scale = sc ? strtod(sc, NULL) : 1.0; /* config.c checked these values */
