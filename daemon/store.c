@@ -834,30 +834,9 @@ int
 store_rows(struct store *st, const char *q, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg)
 {
-	sqlite3_stmt *s;
-	const char *vals[16];
-	int rc;
+	const struct store_arg args[2] = {STORE_TEXT(arg), STORE_TEXT(arg2)};
 
-	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	if (arg != NULL)
-		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
-	if (arg2 != NULL && sqlite3_bind_parameter_count(s) >= 2)
-		sqlite3_bind_text(s, 2, arg2, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int n = sqlite3_column_count(s);
-
-		if (n > 16)
-			n = 16;
-		for (int i = 0; i < n; i++)
-			vals[i] = (const char *)sqlite3_column_text(s, i);
-		if (fn != NULL)
-			fn(cbarg, n, vals);
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return store_query(st, q, args, arg2 != NULL ? 2 : arg != NULL ? 1 : 0, fn, cbarg);
 }
 
 int
@@ -904,7 +883,7 @@ store_query(struct store *st, const char *q, const struct store_arg *args, int n
 		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
-	for (int i = 0; i < nargs; i++) {
+	for (int i = 0; i < nargs && i < sqlite3_bind_parameter_count(s); i++) {
 		if (args[i].text != NULL)
 			sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_STATIC);
 		else if (args[i].is_int)
@@ -919,7 +898,8 @@ store_query(struct store *st, const char *q, const struct store_arg *args, int n
 			n = 24;
 		for (int i = 0; i < n; i++)
 			vals[i] = (const char *)sqlite3_column_text(s, i);
-		fn(cbarg, n, vals);
+		if (fn != NULL)
+			fn(cbarg, n, vals);
 	}
 	if (rc != SQLITE_DONE)
 		log_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));

@@ -111,7 +111,7 @@ int store_webhook_disable(struct store *st, const char *name, int64_t at, const 
 char *store_webhook_disabled(struct store *st, const char *name);
 /* Counts one reply by a brand account at event time at (the scorecard's replies seen). */
 int store_brand_reply(struct store *st, const char *brand, int64_t at);
-/* Runs a query with up to two text parameters (NULL binds NULL), calling fn per row. */
+/* store_query with up to two text parameters (NULL binds NULL); fn may be NULL. */
 int store_rows(struct store *st, const char *sql, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
 /*
