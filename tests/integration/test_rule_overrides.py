@@ -38,6 +38,18 @@ def local_dir(t, text, name="99-local.rules"):
     """The operator's own rules directory with one file."""
     return write_rules(t, text, name, sub="rules.d")
 
+def call_and_dm_posts(t):
+    """Two conversations: one deflected by call-us (a), one by a DM ask (b)."""
+    return write_posts(t, [
+        post("1", "my order is broken", "2024-01-01T00:00:00Z", conv="a"),
+        post("2", "@cust please call us at 555", "2024-01-01T00:01:00Z",
+             author="Acme", brand_flag=True, conv="a", reply="1"),
+        post("3", "my parcel is lost", "2024-01-01T00:00:00Z", author="kim", conv="b"),
+        post("4", "@kim please DM us your order number", "2024-01-01T00:01:00Z",
+             author="Acme", brand_flag=True, conv="b", reply="3"),
+    ])
+
+
 
 class Overrides(unittest.TestCase):
     def test_local_file_disables_call_us_and_check_says_where(self):
@@ -76,14 +88,7 @@ class Overrides(unittest.TestCase):
             conf = os.path.join(t, "deflectd.conf")
             with open(conf, "w") as f:
                 f.write(f"[daemon]\nrules_dir = {SHIPPED}, rules.d   # shipped, then ours\n")
-            posts = write_posts(t, [
-                post("1", "my order is broken", "2024-01-01T00:00:00Z", conv="a"),
-                post("2", "@cust please call us at 555", "2024-01-01T00:01:00Z",
-                     author="Acme", brand_flag=True, conv="a", reply="1"),
-                post("3", "my parcel is lost", "2024-01-01T00:00:00Z", author="kim", conv="b"),
-                post("4", "@kim please DM us your order number", "2024-01-01T00:01:00Z",
-                     author="Acme", brand_flag=True, conv="b", reply="3"),
-            ])
+            posts = call_and_dm_posts(t)
             rc, out, err = run("replay", "-c", conf, "--drain", posts)
             self.assertEqual(rc, 0, err)
             rules = {f["conversation_id"]: f["rule"] for f in findings(out)
@@ -99,14 +104,7 @@ class Overrides(unittest.TestCase):
         """report reads --rules DIR --rules DIR as replay does: the local override holds."""
         with tmpdir() as t:
             local = local_dir(t, "[deflection call-us]\nenabled = no\n")
-            posts = write_posts(t, [
-                post("1", "my order is broken", "2024-01-01T00:00:00Z", conv="a"),
-                post("2", "@cust please call us at 555", "2024-01-01T00:01:00Z",
-                     author="Acme", brand_flag=True, conv="a", reply="1"),
-                post("3", "my parcel is lost", "2024-01-01T00:00:00Z", author="kim", conv="b"),
-                post("4", "@kim please DM us your order number", "2024-01-01T00:01:00Z",
-                     author="Acme", brand_flag=True, conv="b", reply="3"),
-            ])
+            posts = call_and_dm_posts(t)
             deflections = {}
             for args in (("--rules", SHIPPED), ("--rules", SHIPPED, "--rules", local)):
                 rc, out, err = run("report", *args, "--format", "json", posts)

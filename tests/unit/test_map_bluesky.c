@@ -15,6 +15,8 @@
 #include "post.h"
 #include "xmalloc.h"
 
+#include "check_span.h"
+
 #define ACME "did:plc:acmesupportqzvk7ybx3lwea"
 #define DANA "did:plc:dana4kq2xw7ztm3rbv5e6yhc"
 #define SAM "did:plc:sam6zq3w4ey7rkxt2bnv5mfa"
@@ -651,33 +653,6 @@ test_malformed(void **state)
 	malformed(0, "{\"thread\":{" TVP ",\"post\":" GOOD_POST ",\"replies\":[{\"post\":"
 		     "{\"uri\":\"at://" DANA "/app.bsky.feed.post/3kb\"},\"replies\":[{}]}]}}",
 	    AT(DANA, "3kb") ": field \"replies[0]\" is not a thread item");
-}
-
-/*
- * The span a mapping tells back is what reading its lines back gives: the
- * greatest all-digit id, the oldest and newest time, the number of posts.
- */
-static void
-check_span(const struct buf *out, size_t from, const struct map_span *span)
-{
-	struct map_span want;
-	char err[256];
-
-	memset(&want, 0, sizeof want);
-	for (const char *s = out->s + from; s < out->s + out->len;) {
-		const char *nl = strchr(s, '\n');
-		struct post p;
-
-		assert_non_null(nl);
-		assert_int_equal(post_parse(NULL, s, (size_t)(nl - s), &p, err, sizeof err), 0);
-		map_span_add(&want, p.id, p.created_at);
-		post_release(&p);
-		s = nl + 1;
-	}
-	assert_int_equal(span->posts, want.posts);
-	assert_string_equal(span->newest_id, want.newest_id);
-	assert_true(span->oldest == want.oldest);
-	assert_true(span->newest == want.newest);
 }
 
 /* map_bluesky_feed_span() tells back the page's time span; a malformed page tells nothing. */

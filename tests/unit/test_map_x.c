@@ -15,6 +15,8 @@
 #include "post.h"
 #include "xmalloc.h"
 
+#include "check_span.h"
+
 /*
  * A customer's reply to a brand as the filtered stream sends it, with the
  * fields and expansions the source requests (shape from the X API v2 tweet
@@ -533,33 +535,6 @@ test_id_limits(void **state)
 	map_ok(doc, strlen(doc), 1, &out);
 	check_line(&out, 0, &w);
 	buf_free(&out);
-}
-
-/*
- * The span a mapping tells back is what reading its lines back gives: the
- * greatest all-digit id, the oldest and newest time, the number of posts.
- */
-static void
-check_span(const struct buf *out, size_t from, const struct map_span *span)
-{
-	struct map_span want;
-	char err[256];
-
-	memset(&want, 0, sizeof want);
-	for (const char *s = out->s + from; s < out->s + out->len;) {
-		const char *nl = strchr(s, '\n');
-		struct post p;
-
-		assert_non_null(nl);
-		assert_int_equal(post_parse(NULL, s, (size_t)(nl - s), &p, err, sizeof err), 0);
-		map_span_add(&want, p.id, p.created_at);
-		post_release(&p);
-		s = nl + 1;
-	}
-	assert_int_equal(span->posts, want.posts);
-	assert_string_equal(span->newest_id, want.newest_id);
-	assert_true(span->oldest == want.oldest);
-	assert_true(span->newest == want.newest);
 }
 
 /* map_x_span() tells back the tweets it appended, so the X source never reads them again. */
