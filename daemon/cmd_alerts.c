@@ -130,10 +130,8 @@ cmd_alerts(int argc, char **argv)
 		rc = store_rows(st,
 		    "SELECT d.alert_id, o.type, d.webhook, d.state, d.attempts, d.last_status,"
 		    " d.last_error, datetime(o.created_at, 'unixepoch') AS created,"
-		    " CASE WHEN d.digest_id IS NOT NULL THEN d.reason || ' (' || coalesce(g.state,"
-		    " 'waiting') || ')' ELSE d.reason END FROM deliveries d"
-		    " JOIN outbox o ON o.id = d.alert_id"
-		    " LEFT JOIN deliveries g ON g.alert_id = d.digest_id AND g.webhook = d.webhook"
+		    STORE_SQL_DELIVERY_REASON " FROM deliveries d"
+		    " JOIN outbox o ON o.id = d.alert_id" STORE_SQL_DIGEST_JOIN
 		    " WHERE ?1 IS NULL OR d.state = ?1"
 		    " UNION ALL SELECT id, type, '-', st, 0, NULL, NULL, created, why FROM"
 		    " (SELECT o.id, o.type, CASE WHEN o.silence_id IS NOT NULL THEN 'silenced'"

@@ -351,10 +351,10 @@ listing_alerts(struct store *st, const struct listing_query *q)
 	if (store_query(st, "SELECT d.rowid, d.alert_id, o.type, d.webhook, d.state, d.attempts,"
 	    " d.last_error, strftime('%Y-%m-%dT%H:%M:%SZ', o.created_at, 'unixepoch'), o.created_at,"
 	    " json_extract(o.body, '$.case.brand'), json_extract(o.body, '$.case.customer'),"
-	    " json_extract(o.body, '$.deflection.rule'), CASE WHEN d.digest_id IS NOT NULL"
-	    " THEN d.reason || ' (' || coalesce(g.state, 'waiting') || ')' ELSE d.reason END,"
+	    " json_extract(o.body, '$.deflection.rule'),"
+	    STORE_SQL_DELIVERY_REASON ","
 	    " o.silence_id, d.digest_id FROM deliveries d JOIN outbox o ON o.id = d.alert_id"
-	    " LEFT JOIN deliveries g ON g.alert_id = d.digest_id AND g.webhook = d.webhook"
+	    STORE_SQL_DIGEST_JOIN
 	    " WHERE (?1 IS NULL OR json_extract(o.body, '$.case.brand') = ?1)"
 	    " AND (?2 IS NULL OR json_extract(o.body, '$.case.customer') = ?2)"
 	    " AND (?3 IS NULL OR json_extract(o.body, '$.deflection.rule') = ?3)"

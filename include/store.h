@@ -111,6 +111,15 @@ int store_webhook_disable(struct store *st, const char *name, int64_t at, const 
 char *store_webhook_disabled(struct store *st, const char *name);
 /* Counts one reply by a brand account at event time at (the scorecard's replies seen). */
 int store_brand_reply(struct store *st, const char *brand, int64_t at);
+/*
+ * Why a delivery d was not sent, and for one grouped into a digest that
+ * digest's state: a column over "deliveries d", with STORE_SQL_DIGEST_JOIN.
+ */
+#define STORE_SQL_DELIVERY_REASON \
+	" CASE WHEN d.digest_id IS NOT NULL THEN d.reason || ' (' ||" \
+	" coalesce(g.state, 'waiting') || ')' ELSE d.reason END"
+#define STORE_SQL_DIGEST_JOIN \
+	" LEFT JOIN deliveries g ON g.alert_id = d.digest_id AND g.webhook = d.webhook"
 /* store_query with up to two text parameters (NULL binds NULL); fn may be NULL. */
 int store_rows(struct store *st, const char *sql, const char *arg, const char *arg2,
     void (*fn)(void *cbarg, int ncol, const char *const *vals), void *cbarg);
