@@ -187,6 +187,10 @@ class Overrides(unittest.TestCase):
             d.push([live_post("a1", "my order is broken", author="ann", conv="a"),
                     live_post("a2", "@ann sorry, DM us", author="Acme", brand=True, conv="a",
                          reply="a1")])
+            # a1 and a2 are matched when tracked (the next tick), not when pushed:
+            # the reload must come after that, or they meet the reloaded rules.
+            d.wait_db("SELECT count(*) FROM posts WHERE json IS NULL AND id IN ('a1', 'a2')",
+                      [(2,)])
             # Without the override the rule is back after a reload.
             os.remove(os.path.join(local, "99-local.rules"))
             with open(os.path.join(local, "50-notes.rules"), "w") as f:
