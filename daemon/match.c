@@ -22,13 +22,21 @@ struct match_scratch {
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	pcre2_jit_stack *js;
-	uint32_t *seen; /* prefilter literal id -> stamp of the last post holding it */
+	uint32_t *seen; /* literal id (the rule set's) -> stamp of the last post holding it */
 	size_t nseen;
+	uint32_t *lseen; /* the same, by the id in the automaton of the post's role */
+	size_t nlseen;
 	uint32_t stamp;
 	uint32_t *found; /* the literal ids this post holds */
 	size_t nfound;
 	uint32_t *cand;  /* rule -> stamp of the last post that may match it */
 	size_t ncand;
+	uint32_t *cand_any; /* "any" matcher -> stamp of the last post it may match */
+	size_t ncand_any;
+	uint32_t *req_known; /* requirement slot -> stamp of the last post it was checked for */
+	size_t nreq_known;
+	unsigned char *req_met; /* requirement slot -> met, when checked for this post */
+	size_t nreq_met;
 };
 
 struct match_scratch *
@@ -58,8 +66,12 @@ match_scratch_free(struct match_scratch *ms)
 	pcre2_match_context_free(ms->mc);
 	pcre2_jit_stack_free(ms->js);
 	free(ms->seen);
+	free(ms->lseen);
 	free(ms->found);
 	free(ms->cand);
+	free(ms->cand_any);
+	free(ms->req_known);
+	free(ms->req_met);
 	free(ms);
 }
 
@@ -82,48 +94,55 @@ matcher_run(const struct matcher *m, pcre2_match_data *md, pcre2_match_context *
 	return -1;
 }
 
-/* Is every requirement of a branch met by a literal the prefilter saw? */
+/* Makes a stamp array hold at least n entries, the new ones never stamped. */
+static void
+grow_stamps(uint32_t **v, size_t *have, size_t n)
+{
+	if (*have >= n)
+		return;
+	*v = xreallocarray(*v, n, sizeof **v);
+	memset(*v + *have, 0, (n - *have) * sizeof **v);
+	*have = n;
+}
+
+/*
+ * Is every requirement of a branch met by a literal the prefilter saw? Each
+ * requirement is checked once per post: several branches share word lists.
+ */
 static int
-branch_met(const struct malt *a, const struct match_scratch *ms)
+branch_met(const struct malt *a, struct match_scratch *ms)
 {
 	for (size_t r = 0; r < a->n; r++) {
-		size_t i;
+		const struct mreq *q = &a->reqs[r];
 
-		for (i = 0; i < a->reqs[r].n; i++)
-			if (ms->seen[a->reqs[r].ids[i]] == ms->stamp)
-				break;
-		if (i == a->reqs[r].n)
+		if (ms->req_known[q->slot] != ms->stamp) {
+			size_t i = 0;
+
+			while (i < q->n && ms->seen[q->ids[i]] != ms->stamp)
+				i++;
+			ms->req_known[q->slot] = ms->stamp;
+			ms->req_met[q->slot] = i < q->n;
+		}
+		if (!ms->req_met[q->slot])
 			return 0;
 	}
 	return 1;
 }
 
-/* Could the matcher match, given the literals the prefilter saw? */
-static int
-may_match(const struct matcher *m, const struct match_scratch *ms, int filtered)
-{
-	if (!filtered || m->nalts == 0)
-		return 1;
-	for (size_t a = 0; a < m->nalts; a++)
-		if (branch_met(&m->alts[a], ms))
-			return 1;
-	return 0;
-}
-
 /*
  * The text part of a rule: one "any" matcher, every "require", no "unless".
- * The span is the first matching "any" matcher's. With filtered set, "any"
- * matchers whose literals are absent are skipped.
+ * The span is the first matching "any" matcher's. With woken set (the stamps
+ * of the rule's "any" matchers), matchers whose literals are absent are skipped.
  */
 static int
 rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len, size_t *start,
-    size_t *end, int filtered)
+    size_t *end, const uint32_t *woken)
 {
 	size_t s, e;
 	int rc = 0;
 
 	for (size_t i = 0; i < r->nany && rc == 0; i++)
-		if (may_match(r->any[i], ms, filtered))
+		if (woken == NULL || r->any[i]->nalts == 0 || woken[i] == ms->stamp)
 			rc = matcher_run(r->any[i], ms->md, ms->mc, text, len, start, end);
 	if (rc != 1)
 		return rc;
@@ -144,7 +163,7 @@ int
 match_rule_text(struct rule *r, struct match_scratch *ms, const char *text, size_t len,
     size_t *start, size_t *end)
 {
-	return rule_text(r, ms, text, len, start, end, 0);
+	return rule_text(r, ms, text, len, start, end, NULL);
 }
 
 /* Is s (case-insensitively) in the list? */
@@ -197,6 +216,23 @@ rule_applies(const struct rule *r, const struct match_input *in)
 	return rule_scope_misses(r, in) == 0;
 }
 
+/* Wakes the "any" matchers (and their rules) with a branch the post's nf literals meet. */
+static void
+wake(const struct ruleset *rs, struct match_scratch *ms, size_t nf)
+{
+	for (size_t f = 0; f < nf; f++) {
+		const struct lit_use *u = rs->lit_uses[ms->found[f]];
+
+		for (size_t k = 0; k < rs->lit_nuses[ms->found[f]]; k++) {
+			if (ms->cand_any[u[k].any] == ms->stamp ||
+			    (u[k].alt != NULL && !branch_met(u[k].alt, ms)))
+				continue;
+			ms->cand_any[u[k].any] = ms->stamp;
+			ms->cand[u[k].rule] = ms->stamp;
+		}
+	}
+}
+
 size_t
 match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input *in,
     struct match *out, size_t max)
@@ -207,32 +243,37 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 	if (filtered) {
 		size_t need = prefilter_count(rs->pf);
 
-		if (ms->nseen < need) {
-			ms->seen = xreallocarray(ms->seen, need, sizeof *ms->seen);
-			memset(ms->seen + ms->nseen, 0, (need - ms->nseen) * sizeof *ms->seen);
-			ms->nseen = need;
-		}
-		if (ms->nfound < need) {
-			ms->found = xreallocarray(ms->found, need, sizeof *ms->found);
-			ms->nfound = need;
-		}
-		if (ms->ncand < rs->n) {
-			ms->cand = xreallocarray(ms->cand, rs->n, sizeof *ms->cand);
-			memset(ms->cand + ms->ncand, 0, (rs->n - ms->ncand) * sizeof *ms->cand);
-			ms->ncand = rs->n;
+		grow_stamps(&ms->seen, &ms->nseen, need);
+		grow_stamps(&ms->lseen, &ms->nlseen, need);
+		grow_stamps(&ms->found, &ms->nfound, need);
+		grow_stamps(&ms->cand, &ms->ncand, rs->n);
+		grow_stamps(&ms->cand_any, &ms->ncand_any, rs->nanys);
+		grow_stamps(&ms->req_known, &ms->nreq_known, rs->nreqs);
+		if (ms->nreq_met < rs->nreqs) {
+			ms->req_met = xrealloc(ms->req_met, rs->nreqs);
+			ms->nreq_met = rs->nreqs;
 		}
 		/* A new stamp per post forgets the last post's literals without clearing. */
 		if (++ms->stamp == 0) {
 			memset(ms->seen, 0, ms->nseen * sizeof *ms->seen);
+			memset(ms->lseen, 0, ms->nlseen * sizeof *ms->lseen);
 			memset(ms->cand, 0, ms->ncand * sizeof *ms->cand);
+			memset(ms->cand_any, 0, ms->ncand_any * sizeof *ms->cand_any);
+			memset(ms->req_known, 0, ms->nreq_known * sizeof *ms->req_known);
 			ms->stamp = 1;
 		}
-		size_t nf = prefilter_scan(rs->pf, in->text, in->len, ms->seen, ms->stamp, ms->found,
-		    ms->nfound);
-		/* Candidates: rules needing a literal the post holds. */
-		for (size_t f = 0; f < nf && f < ms->nfound; f++)
-			for (size_t k = 0; k < rs->lit_nrules[ms->found[f]]; k++)
-				ms->cand[rs->lit_rules[ms->found[f]][k]] = ms->stamp;
+		const struct prefilter *pf = rs->role_pf[in->role];
+		size_t nf = pf ? prefilter_scan(pf, in->text, in->len, ms->lseen, ms->stamp,
+		                     ms->found, ms->nfound)
+		               : 0;
+
+		if (nf > ms->nfound)
+			nf = ms->nfound;
+		for (size_t f = 0; f < nf; f++) {
+			ms->found[f] = rs->role_lit[in->role][ms->found[f]];
+			ms->seen[ms->found[f]] = ms->stamp;
+		}
+		wake(rs, ms, nf);
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->rules[i];
@@ -243,7 +284,8 @@ match_run(struct ruleset *rs, struct match_scratch *ms, const struct match_input
 			continue;
 		if (done[r->kind] || !rule_applies(r, in))
 			continue;
-		rc = rule_text(r, ms, in->text, in->len, &s, &e, filtered);
+		rc = rule_text(r, ms, in->text, in->len, &s, &e,
+		    filtered ? ms->cand_any + rs->any_base[i] : NULL);
 		if (rc < 0) {
 			rs->limit_hits++;
 			continue;

@@ -21,6 +21,11 @@
  */
 #define BOUNDARY "\x01"
 
+/* In a compiled transition: literals end at the target state. */
+#define HAS_OUT 0x80000000u
+#define HAS_OUT16 0x8000u
+#define NARROW_STATES 0x7fffu
+
 /* Bounds that keep literal sets small; past them a node means "anything". */
 #define MAX_SET 64
 #define MAX_PRODUCT 64
@@ -692,9 +697,15 @@ struct prefilter {
 	char **lits;
 	size_t nlits;
 	uint8_t cls[256];
+	uint8_t kind[256]; /* per byte, kind_of() */
 	size_t nclasses;
-	/* Trie under construction, then the full DFA: next[state * nclasses + class]. */
+	/*
+	 * Trie under construction, then the full DFA: next[state * nclasses +
+	 * class]. Once compiled an entry holds the target's row offset
+	 * (state * nclasses), with HAS_OUT set when literals end there.
+	 */
 	uint32_t *next;
+	uint16_t *next16; /* the compiled DFA when its states fit in 15 bits; next is then NULL */
 	size_t nstates, capstates;
 	uint32_t *fail;
 	/* Per state, the literal ids ending there (own and through failure links). */
@@ -719,6 +730,7 @@ prefilter_free(struct prefilter *pf)
 		free(pf->lits[i]);
 	free(pf->lits);
 	free(pf->next);
+	free(pf->next16);
 	free(pf->fail);
 	free(pf->out_start);
 	free(pf->out_len);
@@ -886,6 +898,31 @@ prefilter_compile(struct prefilter *pf)
 	free(own);
 	free(nown);
 	free(queue);
+	/*
+	 * An output flag in each transition spares the scan a load per byte.
+	 * The table is what the scan waits on, so it is halved to 16 bits when
+	 * the states fit, and otherwise holds row offsets, sparing a multiply.
+	 */
+	if (pf->nstates <= NARROW_STATES) {
+		pf->next16 = xcalloc(pf->nstates * pf->nclasses, sizeof *pf->next16);
+		for (size_t i = 0; i < pf->nstates * pf->nclasses; i++) {
+			uint32_t t = pf->next[i];
+
+			pf->next16[i] = (uint16_t)(t | (pf->out_len[t] ? HAS_OUT16 : 0));
+		}
+		free(pf->next);
+		pf->next = NULL;
+	} else {
+		if (pf->nstates * pf->nclasses >= HAS_OUT)
+			abort(); /* two billion transitions: not a rule set that loads */
+		for (size_t i = 0; i < pf->nstates * pf->nclasses; i++) {
+			uint32_t t = pf->next[i];
+
+			pf->next[i] = (uint32_t)(t * pf->nclasses) | (pf->out_len[t] ? HAS_OUT : 0);
+		}
+	}
+	for (int c = 0; c < 256; c++)
+		pf->kind[c] = (uint8_t)kind_of((unsigned char)c);
 	pf->compiled = 1;
 }
 
@@ -907,11 +944,10 @@ struct scan {
 	size_t max, n;
 };
 
-/* Advances the automaton by one class, marking the literals that end there. */
-static uint32_t
-step(const struct prefilter *pf, uint32_t st, uint8_t cl, struct scan *sc)
+/* Marks the literals ending at state st. */
+static void
+emit(const struct prefilter *pf, uint32_t st, struct scan *sc)
 {
-	st = pf->next[st * pf->nclasses + cl];
 	for (uint32_t k = 0; k < pf->out_len[st]; k++) {
 		uint32_t id = pf->outs[pf->out_start[st] + k];
 
@@ -922,30 +958,61 @@ step(const struct prefilter *pf, uint32_t st, uint8_t cl, struct scan *sc)
 			sc->list[sc->n] = id;
 		sc->n++;
 	}
-	return st;
+}
+
+/*
+ * One step of the automaton from cur (a state with the 16-bit table, else a
+ * row offset), marking the literals that end where it lands.
+ */
+static inline uint32_t
+advance(const struct prefilter *pf, int narrow, uint32_t cur, uint8_t cl, struct scan *sc)
+{
+	if (narrow) {
+		uint32_t t = pf->next16[(cur & ~HAS_OUT16) * pf->nclasses + cl];
+
+		if (t & HAS_OUT16)
+			emit(pf, t & ~HAS_OUT16, sc);
+		return t;
+	}
+	uint32_t t = pf->next[(cur & ~HAS_OUT) + cl];
+
+	if (t & HAS_OUT)
+		emit(pf, (t & ~HAS_OUT) / (uint32_t)pf->nclasses, sc);
+	return t;
+}
+
+/* The scan over one table width, so each loop is compiled for its own. */
+static inline void
+scan_bytes(const struct prefilter *pf, int narrow, const unsigned char *s, size_t len,
+    struct scan *sc)
+{
+	const uint8_t mark = pf->cls[(unsigned char)BOUNDARY[0]];
+	int prev = 1; /* the start behaves like a non-word byte */
+	uint32_t cur = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int k = pf->kind[s[i]];
+
+		if (mark != 0 && (k == 2 || k != prev))
+			cur = advance(pf, narrow, cur, mark, sc);
+		cur = advance(pf, narrow, cur, pf->cls[s[i]], sc);
+		prev = k;
+	}
+	if (mark != 0 && prev != 1)
+		advance(pf, narrow, cur, mark, sc);
 }
 
 size_t
 prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint32_t *seen,
     uint32_t stamp, uint32_t *list, size_t max)
 {
-	const unsigned char *s = (const unsigned char *)text;
-	const uint8_t mark = pf->cls[(unsigned char)BOUNDARY[0]];
 	struct scan sc = {seen, stamp, list, max, 0};
-	int prev = 1; /* the start behaves like a non-word byte */
 
 	if (pf->nlits == 0)
 		return 0;
-	uint32_t st = 0;
-	for (size_t i = 0; i < len; i++) {
-		int k = kind_of(s[i]);
-
-		if (mark != 0 && (k == 2 || prev == 2 || k != prev))
-			st = step(pf, st, mark, &sc);
-		st = step(pf, st, pf->cls[s[i]], &sc);
-		prev = k;
-	}
-	if (mark != 0 && prev != 1)
-		step(pf, st, mark, &sc);
+	if (pf->next16 != NULL)
+		scan_bytes(pf, 1, (const unsigned char *)text, len, &sc);
+	else
+		scan_bytes(pf, 0, (const unsigned char *)text, len, &sc);
 	return sc.n;
 }

@@ -87,6 +87,16 @@ parse_duration(const char *s)
 	return parts ? total : -1;
 }
 
+/* Frees the literals of a requirement. */
+static void
+mreq_clear(struct mreq *r)
+{
+	for (size_t k = 0; k < r->n; k++)
+		free(r->lits[k]);
+	free(r->lits);
+	free(r->ids);
+}
+
 /* Appends s to a growable string array. */
 static void
 strv_add(char ***v, size_t *n, const char *s, size_t len)
@@ -105,7 +115,7 @@ matcher_free(struct matcher *m)
 	free(m->src);
 	for (size_t a = 0; a < m->nalts; a++) {
 		for (size_t i = 0; i < m->alts[a].n; i++)
-			free(m->alts[a].reqs[i].ids);
+			mreq_clear(&m->alts[a].reqs[i]);
 		free(m->alts[a].reqs);
 	}
 	free(m->alts);
@@ -193,11 +203,16 @@ ruleset_free(struct ruleset *rs)
 	if (rs == NULL)
 		return;
 	prefilter_free(rs->pf);
+	for (int role = 0; role < 2; role++) {
+		prefilter_free(rs->role_pf[role]);
+		free(rs->role_lit[role]);
+	}
 	rule_lists_free(rs->lists);
 	for (size_t i = 0; i < rs->nlits; i++)
-		free(rs->lit_rules[i]);
-	free(rs->lit_rules);
-	free(rs->lit_nrules);
+		free(rs->lit_uses[i]);
+	free(rs->lit_uses);
+	free(rs->lit_nuses);
+	free(rs->any_base);
 	free(rs->always);
 	for (size_t i = 0; i < rs->n; i++)
 		rule_clear(&rs->rules[i]);
@@ -255,8 +270,6 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 	m->code = c;
 	struct prefilter_alt *alts;
 	m->nalts = prefilter_alternatives(re, &alts);
-	if (m->nalts > 0 && ps->rs->pf == NULL)
-		ps->rs->pf = prefilter_new();
 	m->alts = m->nalts ? xcalloc(m->nalts, sizeof *m->alts) : NULL;
 	for (size_t a = 0; a < m->nalts; a++) {
 		m->alts[a].n = alts[a].n;
@@ -264,10 +277,12 @@ matcher_compile(struct parse_state *ps, enum matcher_type type, const char *re,
 		for (size_t i = 0; i < alts[a].n; i++) {
 			struct mreq *r = &m->alts[a].reqs[i];
 
+			/* The literals move here; ids come once the final matchers are known. */
 			r->n = alts[a].reqs[i].n;
+			r->lits = alts[a].reqs[i].lits;
 			r->ids = xcalloc(r->n, sizeof *r->ids);
-			for (size_t k = 0; k < r->n; k++)
-				r->ids[k] = prefilter_add(ps->rs->pf, alts[a].reqs[i].lits[k]);
+			alts[a].reqs[i].lits = NULL;
+			alts[a].reqs[i].n = 0;
 		}
 	}
 	prefilter_alternatives_free(alts, m->nalts);
@@ -938,12 +953,12 @@ ruleset_add_buffer(struct ruleset *rs, const char *file, const char *buf, size_t
  * shortest one, since a longer literal occurs in fewer posts.
  */
 static size_t
-req_rarity(const struct ruleset *rs, const struct mreq *q)
+req_rarity(const struct mreq *q)
 {
 	size_t best = SIZE_MAX;
 
 	for (size_t k = 0; k < q->n; k++) {
-		size_t n = strlen(prefilter_literal(rs->pf, q->ids[k]));
+		size_t n = strlen(q->lits[k]);
 
 		if (n < best)
 			best = n;
@@ -951,54 +966,182 @@ req_rarity(const struct ruleset *rs, const struct mreq *q)
 	return best;
 }
 
+/* Notes that literal id may wake "any" matcher slot of rule i through branch alt. */
+static void
+add_use(struct ruleset *rs, size_t id, size_t i, size_t slot, const struct malt *alt)
+{
+	size_t n = rs->lit_nuses[id];
+	struct lit_use *last = n > 0 ? &rs->lit_uses[id][n - 1] : NULL;
+
+	/* A branch needing nothing else already wakes the matcher on its own. */
+	if (last != NULL && last->any == slot && (last->alt == NULL || alt == NULL)) {
+		last->alt = NULL;
+		return;
+	}
+	rs->lit_uses[id] = xreallocarray(rs->lit_uses[id], n + 1, sizeof **rs->lit_uses);
+	rs->lit_uses[id][n] = (struct lit_use){(uint32_t)i, (uint32_t)slot, alt};
+	rs->lit_nuses[id] = n + 1;
+}
+
+/* The distinct literal sets of requirements numbered so far. */
+struct req_sets {
+	struct req_set {
+		size_t *ids; /* sorted */
+		size_t n, slot;
+	} *v;
+	size_t n;
+};
+
+/* qsort comparator for literal ids. */
+static int
+cmp_ids(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * Inverts the prefilter: for each literal, the rules that may need it, so a
- * post's candidate rules come from the literals it holds, not from a walk
- * over every rule. A branch needs all of its requirements, so it is indexed
- * under one, the rarest: a rule whose branches all share a common word
- * ("dm") with many others is not woken by every post holding that word.
+ * Gives a requirement its slot. Requirements with the same literals (a word
+ * list used in several patterns) share one, so the match step checks them
+ * once per post.
+ */
+static void
+number_req(struct ruleset *rs, struct mreq *r, struct req_sets *seen)
+{
+	size_t *ids = xcalloc(r->n, sizeof *ids);
+
+	memcpy(ids, r->ids, r->n * sizeof *ids);
+	qsort(ids, r->n, sizeof *ids, cmp_ids);
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->v[i].n == r->n && memcmp(seen->v[i].ids, ids, r->n * sizeof *ids) == 0) {
+			r->slot = seen->v[i].slot;
+			free(ids);
+			return;
+		}
+	r->slot = rs->nreqs++;
+	seen->v = xreallocarray(seen->v, seen->n + 1, sizeof *seen->v);
+	seen->v[seen->n++] = (struct req_set){ids, r->n, r->slot};
+}
+
+/* Puts a branch's rarest requirement first, where the index looks for it. */
+static void
+order_alt(struct malt *alt)
+{
+	size_t pick = 0;
+
+	for (size_t q = 1; q < alt->n; q++) {
+		size_t rq = req_rarity(&alt->reqs[q]);
+		size_t rp = req_rarity(&alt->reqs[pick]);
+
+		if (rq > rp || (rq == rp && alt->reqs[q].n < alt->reqs[pick].n))
+			pick = q;
+	}
+	struct mreq first = alt->reqs[pick];
+
+	alt->reqs[pick] = alt->reqs[0];
+	alt->reqs[0] = first;
+}
+
+/* Numbers a literal of rule r and adds it to the automaton of each role r applies to. */
+static size_t
+add_literal(struct ruleset *rs, const struct rule *r, const char *lit)
+{
+	size_t id;
+
+	if (rs->pf == NULL)
+		rs->pf = prefilter_new();
+	id = prefilter_add(rs->pf, lit);
+	for (int role = ROLE_BRAND; role <= ROLE_CUSTOMER; role++) {
+		struct prefilter **pf = &rs->role_pf[role];
+
+		if ((role == ROLE_BRAND && r->by == BY_CUSTOMER) ||
+		    (role == ROLE_CUSTOMER && r->by == BY_BRAND))
+			continue;
+		if (*pf == NULL)
+			*pf = prefilter_new();
+		size_t local = prefilter_add(*pf, lit);
+
+		rs->role_lit[role] = xreallocarray(rs->role_lit[role], prefilter_count(*pf),
+		    sizeof *rs->role_lit[role]);
+		rs->role_lit[role][local] = (uint32_t)id;
+	}
+	return id;
+}
+
+/*
+ * Builds the prefilters from the literals of every rule's "any" matchers, as
+ * loaded and overridden ("require" and "unless" matchers always run, so
+ * their literals would only slow the scan). A post is scanned only for the
+ * literals of rules that apply to its author: brand posts, the most of them,
+ * skip the words of the customer rules.
+ */
+static void
+build_prefilter(struct ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		for (size_t j = 0; j < rs->rules[i].nany; j++) {
+			struct matcher *m = rs->rules[i].any[j];
+
+			for (size_t a = 0; a < m->nalts; a++) {
+				order_alt(&m->alts[a]);
+				for (size_t q = 0; q < m->alts[a].n; q++) {
+					struct mreq *r = &m->alts[a].reqs[q];
+
+					for (size_t k = 0; k < r->n; k++)
+						r->ids[k] = add_literal(rs, &rs->rules[i], r->lits[k]);
+				}
+			}
+		}
+	for (int role = ROLE_BRAND; role <= ROLE_CUSTOMER; role++)
+		if (rs->role_pf[role] != NULL)
+			prefilter_compile(rs->role_pf[role]);
+}
+
+/*
+ * Inverts the prefilter: for each literal, the "any" matchers that may need
+ * it, so a post's candidate matchers come from the literals it holds, not
+ * from a walk over every rule. A branch needs all of its requirements, so it
+ * is indexed under one, the rarest (a matcher whose branches all share a
+ * common word, "dm", is not woken by every post holding that word), and the
+ * others are checked when it shows.
  */
 static void
 index_literals(struct ruleset *rs)
 {
+	struct req_sets seen = {NULL, 0};
+
+	build_prefilter(rs);
 	rs->nlits = rs->pf ? prefilter_count(rs->pf) : 0;
-	rs->lit_rules = xcalloc(rs->nlits, sizeof *rs->lit_rules);
-	rs->lit_nrules = xcalloc(rs->nlits, sizeof *rs->lit_nrules);
+	rs->lit_uses = xcalloc(rs->nlits, sizeof *rs->lit_uses);
+	rs->lit_nuses = xcalloc(rs->nlits, sizeof *rs->lit_nuses);
 	rs->always = xcalloc(rs->n, 1);
+	rs->any_base = xcalloc(rs->n, sizeof *rs->any_base);
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->rules[i];
 
+		rs->any_base[i] = rs->nanys;
 		for (size_t j = 0; j < r->nany; j++) {
 			struct matcher *m = r->any[j];
+			size_t slot = rs->nanys++;
 
 			if (m->nalts == 0)
 				rs->always[i] = 1;
 			for (size_t a = 0; a < m->nalts; a++) {
 				const struct malt *alt = &m->alts[a];
-				size_t pick = 0;
 
-				/* A branch has requirements; one without makes nalts 0 above. */
-				for (size_t q = 1; q < alt->n; q++) {
-					size_t rq = req_rarity(rs, &alt->reqs[q]);
-					size_t rp = req_rarity(rs, &alt->reqs[pick]);
-
-					if (rq > rp || (rq == rp && alt->reqs[q].n < alt->reqs[pick].n))
-						pick = q;
-				}
-				for (size_t k = 0; k < alt->reqs[pick].n; k++) {
-					size_t id = alt->reqs[pick].ids[k];
-					size_t n = rs->lit_nrules[id];
-
-					if (n > 0 && rs->lit_rules[id][n - 1] == i)
-						continue;
-					rs->lit_rules[id] = xreallocarray(rs->lit_rules[id], n + 1,
-					    sizeof **rs->lit_rules);
-					rs->lit_rules[id][n] = (uint32_t)i;
-					rs->lit_nrules[id] = n + 1;
-				}
+				/* The rarest requirement comes first (prune_alt). */
+				for (size_t k = 0; k < alt->reqs[0].n; k++)
+					add_use(rs, alt->reqs[0].ids[k], i, slot,
+					    alt->n > 1 ? alt : NULL);
+				for (size_t q = 0; q < alt->n && alt->n > 1; q++)
+					number_req(rs, &alt->reqs[q], &seen);
 			}
 		}
 	}
+	for (size_t i = 0; i < seen.n; i++)
+		free(seen.v[i].ids);
+	free(seen.v);
 }
 
 /* Warns about a rule without an example: nothing then shows that it can fire. */
@@ -1050,8 +1193,6 @@ ruleset_finish(struct ruleset *rs, struct diag *d)
 	buf_free(&norm);
 	match_scratch_free(ms);
 	rule_lists_check_unused(rs->lists, d);
-	if (rs->pf != NULL)
-		prefilter_compile(rs->pf);
 	index_literals(rs);
 }
 

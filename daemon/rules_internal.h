@@ -17,10 +17,16 @@ struct matcher {
 	size_t nalts;      /* ... (0: nothing is known, always run) */
 };
 
-/* One requirement: prefilter literal ids, one of which a match holds. */
+/*
+ * One requirement: literals, one of which a match holds, with their
+ * prefilter ids, and its number among the requirements the match step
+ * checks (those of branches with more than one).
+ */
 struct mreq {
+	char **lits;
 	size_t *ids;
 	size_t n;
+	size_t slot;
 };
 
 /* One branch: every requirement must be met. */

@@ -74,15 +74,34 @@ struct rule {
 	uint64_t hits; /* counted by the matcher */
 };
 
+/*
+ * A literal waking one "any" matcher of a rule: the matcher may match when
+ * the branch's other requirements hold too (alt NULL: it has none).
+ */
+struct lit_use {
+	uint32_t rule;
+	uint32_t any;
+	const struct malt *alt;
+};
+
 struct ruleset {
 	struct rule *rules; /* in load order: file order, then position in file */
 	size_t n;
 	int jit; /* 1 when PCRE2's JIT compiled every pattern */
-	struct prefilter *pf; /* literals of every "any" matcher */
-	/* Per literal id, the rules one of whose "any" matchers needs it. */
-	uint32_t **lit_rules;
-	size_t *lit_nrules;
+	struct prefilter *pf; /* literals of every "any" matcher, numbered; NULL: none */
+	/*
+	 * Per author role (enum author_role), the automaton over the literals
+	 * of the rules that apply to it, and its literal ids mapped to pf's.
+	 */
+	struct prefilter *role_pf[2];
+	uint32_t *role_lit[2];
+	/* Per literal id, the "any" matchers it may wake. */
+	struct lit_use **lit_uses;
+	size_t *lit_nuses;
 	size_t nlits;
+	size_t nreqs; /* distinct requirements of branches needing several literals */
+	size_t *any_base; /* per rule: the number of its first "any" matcher */
+	size_t nanys;     /* "any" matchers of every rule, numbered in rule order */
 	unsigned char *always; /* per rule: a matcher needs no literal, so it always runs */
 	uint64_t limit_hits; /* matches abandoned at the match limit */
 	struct diag warnings; /* "file:line:col: warning: ..." found while loading */
