@@ -20,7 +20,7 @@ struct cs_case {
 
 struct cs_label {
 	char *conv, *post_id, *label;
-	char *author; /* NULL for a brand post */
+	char *customer; /* whose case it speaks of; NULL: any in its conversation */
 	int64_t at;
 };
 
@@ -71,7 +71,7 @@ case_score_free(struct case_score *cs)
 		free(cs->labels[i].conv);
 		free(cs->labels[i].post_id);
 		free(cs->labels[i].label);
-		free(cs->labels[i].author);
+		free(cs->labels[i].customer);
 	}
 	free(cs->cases);
 	free(cs->labels);
@@ -80,7 +80,7 @@ case_score_free(struct case_score *cs)
 
 void
 case_score_label(struct case_score *cs, const char *conversation_id, const char *post_id,
-    const char *author, int is_brand, int64_t at, const char *label)
+    const char *customer, int64_t at, const char *label)
 {
 	struct cs_label *l;
 
@@ -89,7 +89,7 @@ case_score_label(struct case_score *cs, const char *conversation_id, const char 
 	l->conv = xstrdup(conversation_id);
 	l->post_id = xstrdup(post_id);
 	l->label = xstrdup(label);
-	l->author = is_brand || author == NULL ? NULL : xstrdup(author);
+	l->customer = customer ? xstrdup(customer) : NULL;
 	l->at = at;
 }
 
@@ -180,8 +180,9 @@ case_score_count(struct case_score *cs, struct case_counts *out)
 
 			if (lb->at < x->deflected_at || same(lb->post_id, x->post_id))
 				continue;
-			/* Another customer's post in the same thread says nothing of this case. */
-			if (lb->author != NULL && x->customer != NULL && strcmp(lb->author, x->customer) != 0)
+			/* A post by or to another customer in the same thread says nothing of this case. */
+			if (lb->customer != NULL && x->customer != NULL &&
+			    strcmp(lb->customer, x->customer) != 0)
 				continue;
 			seen = 1;
 			res |= strcmp(lb->label, "resolution") == 0;

@@ -75,6 +75,7 @@ struct tr {
 	unsigned split_out; /* labels left out as the other half */
 	struct pipeline *pl; /* the tracker's view, for the case-level scores */
 	struct case_score *cs;
+	json_t *customer_of; /* customer posts' id -> author: whom a brand post replies to */
 };
 
 static const char tr_usage[] =
@@ -296,8 +297,13 @@ label_post(struct tr *t, struct label *l, const struct post *p, const struct mat
 		return;
 	}
 	score_post(t, l, m, nm, is_brand);
-	if (l->followup)
-		case_score_label(t->cs, conv, p->id, p->author, is_brand, p->created_at, l->label);
+	if (l->followup) {
+		const char *customer = is_brand && p->in_reply_to_id
+		    ? json_string_value(json_object_get(t->customer_of, p->in_reply_to_id))
+		    : is_brand ? NULL : p->author;
+
+		case_score_label(t->cs, conv, p->id, customer, p->created_at, l->label);
+	}
 }
 
 /* Pipeline callback: the findings of cases in the half asked for. */
@@ -357,6 +363,8 @@ test_post(struct tr *t, const struct post *p)
 		}
 		t->unmatched_total++;
 	}
+	if (t->nlabels && !is_brand && p->author != NULL)
+		json_object_set_new(t->customer_of, p->id, json_string(p->author));
 	if (t->nlabels) {
 		struct label key = {(char *)p->id, NULL, NULL, 0, 0};
 		struct label *l = bsearch(&key, t->labels, t->nlabels, sizeof key, cmp_label);
@@ -716,6 +724,7 @@ cmd_test_rules(int argc, char **argv)
 		config_pipeline(cfg, &pc, 1);
 		t.pl = pipeline_new(&pc, t.rs, on_event, &t);
 		t.cs = case_score_new();
+		t.customer_of = json_object();
 		t.ms = match_scratch_new();
 		t.pp = post_parser_new();
 		t.samples = xcalloc(t.rs->n, sizeof *t.samples);
@@ -741,6 +750,7 @@ cmd_test_rules(int argc, char **argv)
 		post_parser_free(t.pp);
 		pipeline_free(t.pl);
 		case_score_free(t.cs);
+		json_decref(t.customer_of);
 	}
 	for (size_t i = 0; i < t.nunmatched; i++)
 		free(t.unmatched[i]);

@@ -35,12 +35,14 @@ struct case_score;
 struct case_score *case_score_new(void);
 void case_score_free(struct case_score *cs);
 /*
- * Records the hand label of a follow-up post (copied). A customer's post
- * counts only for that customer's cases; a brand post for every case of its
+ * Records the hand label of a follow-up post (copied). customer is the
+ * post's author for a customer's post, and for a brand post the customer it
+ * replies to: the label then counts only for that customer's cases. A brand
+ * post replying to no known customer (NULL) counts for every case of its
  * conversation.
  */
 void case_score_label(struct case_score *cs, const char *conversation_id, const char *post_id,
-    const char *author, int is_brand, int64_t at, const char *label);
+    const char *customer, int64_t at, const char *label);
 /* Records a tracker finding (what it needs is copied). */
 void case_score_finding(struct case_score *cs, const struct finding *f);
 /*

@@ -56,13 +56,13 @@ test_counts(void **state)
 	feed(cs, FINDING_DEFLECTION, &d, 100);
 	feed(cs, FINDING_RESOLVED_LATE, &d, 300); /* resolved late, labelled none */
 	feed(cs, FINDING_DEFLECTION, &e, 100); /* no label after the deflection */
-	case_score_label(cs, "c1", "x1", NULL, 1, 150, "resolution");
-	case_score_label(cs, "c2", "x2", NULL, 1, 120, "escalation");
-	case_score_label(cs, "c2", "x3", NULL, 1, 130, "resolution");
-	case_score_label(cs, "c3", "x4", NULL, 1, 150, "escalation");
-	case_score_label(cs, "c4", "x5", NULL, 1, 150, "none");
-	case_score_label(cs, "c5", "x6", NULL, 1, 50, "resolution"); /* before the deflection */
-	case_score_label(cs, "c5", "p5", NULL, 1, 100, "deflection"); /* the deflecting post itself */
+	case_score_label(cs, "c1", "x1", NULL, 150, "resolution");
+	case_score_label(cs, "c2", "x2", NULL, 120, "escalation");
+	case_score_label(cs, "c2", "x3", NULL, 130, "resolution");
+	case_score_label(cs, "c3", "x4", NULL, 150, "escalation");
+	case_score_label(cs, "c4", "x5", NULL, 150, "none");
+	case_score_label(cs, "c5", "x6", NULL, 50, "resolution"); /* before the deflection */
+	case_score_label(cs, "c5", "p5", NULL, 100, "deflection"); /* the deflecting post itself */
 	case_score_count(cs, &cc);
 	assert_int_equal(cc.cases, 5);
 	assert_int_equal(cc.unlabeled, 1);
@@ -74,7 +74,7 @@ test_counts(void **state)
 	case_score_free(cs);
 }
 
-/* Two cases in one conversation (two customers) both see its labels. */
+/* Two cases in one conversation (two customers) both see a brand label addressed to no one known. */
 static void
 test_shared_conversation(void **state)
 {
@@ -86,11 +86,33 @@ test_shared_conversation(void **state)
 	feed(cs, FINDING_DEFLECTION, &a, 100);
 	feed(cs, FINDING_DEFLECTION, &b, 200);
 	feed(cs, FINDING_RESOLUTION, &b, 250);
-	case_score_label(cs, "c1", "x1", NULL, 1, 250, "resolution");
+	case_score_label(cs, "c1", "x1", NULL, 250, "resolution");
 	case_score_count(cs, &cc);
 	assert_int_equal(cc.cases, 2);
 	assert_int_equal(cc.n[CV_RESOLVED][CV_RESOLVED], 1);
 	assert_int_equal(cc.n[CV_RESOLVED][CV_UNRESOLVED], 1);
+	case_score_free(cs);
+}
+
+/* A brand post replying to one customer speaks of that customer's case only. */
+static void
+test_brand_reply_to_one_customer(void **state)
+{
+	(void)state;
+	struct case_score *cs = case_score_new();
+	struct tcase a = mkcase("c1", "u1", "p1", 100), b = mkcase("c1", "u2", "p2", 200);
+	struct case_counts cc;
+
+	feed(cs, FINDING_DEFLECTION, &a, 100);
+	feed(cs, FINDING_DEFLECTION, &b, 200);
+	feed(cs, FINDING_RESOLUTION, &b, 250);
+	case_score_label(cs, "c1", "x1", "u2", 250, "resolution");
+	case_score_label(cs, "c1", "x2", "u1", 260, "none");
+	case_score_count(cs, &cc);
+	assert_int_equal(cc.cases, 2);
+	assert_int_equal(cc.n[CV_RESOLVED][CV_RESOLVED], 1);    /* u2's */
+	assert_int_equal(cc.n[CV_UNRESOLVED][CV_UNRESOLVED], 1); /* u1's */
+	assert_int_equal(cc.n[CV_RESOLVED][CV_UNRESOLVED], 0);
 	case_score_free(cs);
 }
 
@@ -123,8 +145,8 @@ test_label_author(void **state)
 
 	feed(cs, FINDING_DEFLECTION, &a, 100);
 	feed(cs, FINDING_DEFLECTION, &b, 100);
-	case_score_label(cs, "c1", "x1", "u1", 0, 150, "escalation");
-	case_score_label(cs, "c1", "x2", "brand", 1, 160, "none");
+	case_score_label(cs, "c1", "x1", "u1", 150, "escalation");
+	case_score_label(cs, "c1", "x2", NULL, 160, "none");
 	case_score_count(cs, &cc);
 	assert_int_equal(cc.n[CV_ESCALATED][CV_UNRESOLVED], 1); /* u1's case */
 	assert_int_equal(cc.n[CV_UNRESOLVED][CV_UNRESOLVED], 1); /* u2's: only the brand post */
@@ -137,6 +159,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_counts),
 	    cmocka_unit_test(test_shared_conversation),
+	    cmocka_unit_test(test_brand_reply_to_one_customer),
 	    cmocka_unit_test(test_split),
 	    cmocka_unit_test(test_label_author),
 	};
