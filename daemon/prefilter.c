@@ -1,7 +1,8 @@
 /*
  * The literal prefilter: a conservative reading of PCRE2 syntax that only
  * ever widens (a pattern may be run when it cannot match, never skipped when
- * it can), and an Aho-Corasick automaton over every literal.
+ * it can), and an Aho-Corasick automaton over every literal. It reads the
+ * patterns as they apply to normalized text, where whitespace is ' '.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct info {
 	int exact;
 	size_t n;
 	char *s[MAX_SET];
+	int edges; /* not exact, but every match starts and ends with s[0] ("\\d{3,4}") */
 };
 
 struct parser {
@@ -63,6 +65,7 @@ info_clear(struct info *x)
 		free(x->s[i]);
 	x->n = 0;
 	x->exact = 0;
+	x->edges = 0;
 }
 
 static void
@@ -80,13 +83,22 @@ info_exact1(struct info *x, const char *s, size_t len)
 	x->s[0] = xstrndup(s, len);
 }
 
+/* Is s in the set? */
+static int
+has(const struct info *x, const char *s)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->s[i], s) == 0)
+			return 1;
+	return 0;
+}
+
 /* Adds s to a set unless present; returns -1 when the set is full. */
 static int
 set_add(struct info *x, const char *s)
 {
-	for (size_t i = 0; i < x->n; i++)
-		if (strcmp(x->s[i], s) == 0)
-			return 0;
+	if (has(x, s))
+		return 0;
 	if (x->n == MAX_SET)
 		return -1;
 	x->s[x->n++] = xstrdup(s);
@@ -145,7 +157,7 @@ static void
 concat(struct info *a, struct info *b)
 {
 	if (a->exact && b->exact && a->n * b->n <= MAX_PRODUCT) {
-		struct info r = {1, 0, {NULL}};
+		struct info r = {1, 0, {NULL}, 0};
 
 		for (size_t i = 0; i < a->n; i++) {
 			for (size_t j = 0; j < b->n; j++) {
@@ -235,6 +247,8 @@ parse_class(struct parser *ps, struct info *out)
 			}
 			if (ispunct((unsigned char)p[1]) && n < sizeof members)
 				members[n++] = p[1];
+			else if (p[1] == 's' && n < sizeof members)
+				members[n++] = ' '; /* whitespace is ' ' once normalized */
 			else
 				simple = 0;
 			p += 2;
@@ -294,7 +308,11 @@ parse_escape(struct parser *ps, struct info *out)
 	case 'd':
 		info_exact1(out, "0", 1); /* any digit: digits are one symbol to the scan */
 		return;
-	case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
+	case 's':
+		/* The normalizer turns every whitespace run into one ' '. */
+		info_exact1(out, " ", 1);
+		return;
+	case 'D': case 'w': case 'W': case 'S': case 'h': case 'H':
 	case 'v': case 'V': case 'R': case 'N': case 'X': case 'C':
 		info_any(out);
 		return;
@@ -355,7 +373,7 @@ parse_atom(struct parser *ps, struct info *out)
 				ps->p = q + 1;
 			} else if (*q == '=' || *q == '!' || (*q == '<' && (q[1] == '=' || q[1] == '!'))) {
 				/* Lookaround: zero-width here, whatever it holds. */
-				struct info ignored = {0, 0, {NULL}};
+				struct info ignored = {0, 0, {NULL}, 0};
 
 				ps->p = q + (*q == '<' ? 2 : 1);
 				parse_alt(ps, &ignored, NULL);
@@ -461,8 +479,10 @@ parse_quantifier(struct parser *ps, struct info *x)
 			buf_adds(&rep, x->s[0]);
 		info_exact1(x, rep.s ? rep.s : "", rep.len);
 		buf_free(&rep);
-		if (max != min)
+		if (max != min) {
 			to_required(x);
+			x->edges = x->n == 1;
+		}
 		return;
 	}
 	if (min >= 1) {
@@ -470,7 +490,7 @@ parse_quantifier(struct parser *ps, struct info *x)
 		return;
 	}
 	if (max == 1 && x->exact) {
-		struct info empty = {1, 0, {NULL}};
+		struct info empty = {1, 0, {NULL}, 0};
 
 		set_add(&empty, "");
 		alternate(x, &empty);
@@ -484,11 +504,28 @@ parse_quantifier(struct parser *ps, struct info *x)
  * run of literal text; an inexact atom ends the run, and the best
  * requirement seen so far is kept.
  */
+/* Does the AND list hold a requirement with x's literals ("(dm)+" holds "dm" twice)? */
+static int
+and_has(const struct andlist *al, const struct info *x)
+{
+	for (size_t i = 0; i < al->n; i++) {
+		size_t k = 0;
+
+		if (al->set[i].n != x->n)
+			continue;
+		while (k < x->n && has(&al->set[i], x->s[k]))
+			k++;
+		if (k == x->n)
+			return 1;
+	}
+	return 0;
+}
+
 /* Adds a copy of requirement x to the AND list, keeping the strongest MAX_AND. */
 static void
 and_add(struct andlist *al, const struct info *x)
 {
-	struct info c = {0, 0, {NULL}};
+	struct info c = {0, 0, {NULL}, 0};
 	size_t weakest = 0;
 
 	if (al == NULL || x->n == 0)
@@ -496,7 +533,7 @@ and_add(struct andlist *al, const struct info *x)
 	for (size_t i = 0; i < x->n; i++)
 		set_add(&c, x->s[i]);
 	to_required(&c);
-	if (c.n == 0 || min_len(&c) < PREFILTER_MIN_LITERAL) {
+	if (c.n == 0 || min_len(&c) < PREFILTER_MIN_LITERAL || and_has(al, &c)) {
 		info_clear(&c);
 		return;
 	}
@@ -523,12 +560,12 @@ and_add(struct andlist *al, const struct info *x)
 static void
 parse_seq(struct parser *ps, struct info *out, struct andlist *al)
 {
-	struct info run = {0, 0, {NULL}}, best = {0, 0, {NULL}};
+	struct info run = {0, 0, {NULL}, 0}, best = {0, 0, {NULL}, 0};
 	int inexact = 0;
 
 	info_exact1(&run, "", 0);
 	while (!ps->failed && *ps->p != '\0' && *ps->p != '|' && *ps->p != ')') {
-		struct info atom = {0, 0, {NULL}};
+		struct info atom = {0, 0, {NULL}, 0};
 
 		parse_atom(ps, &atom);
 		if (ps->failed) {
@@ -537,7 +574,7 @@ parse_seq(struct parser *ps, struct info *out, struct andlist *al)
 		}
 		parse_quantifier(ps, &atom);
 		if (atom.exact) {
-			struct info saved = {0, 0, {NULL}};
+			struct info saved = {0, 0, {NULL}, 0};
 
 			/* A run too wide to extend is kept as a requirement; the atom starts anew. */
 			for (size_t k = 0; k < run.n; k++)
@@ -557,6 +594,28 @@ parse_seq(struct parser *ps, struct info *out, struct andlist *al)
 			continue;
 		}
 		inexact = 1;
+		if (atom.edges) {
+			/* The run goes on into the atom's head, and on from its tail. */
+			struct info head = {0, 0, {NULL}, 0}, saved = {0, 0, {NULL}, 0};
+
+			for (size_t k = 0; k < run.n; k++)
+				set_add(&saved, run.s[k]);
+			saved.exact = 1;
+			info_exact1(&head, atom.s[0], strlen(atom.s[0]));
+			concat(&run, &head);
+			if (run.exact) {
+				and_add(al, &run);
+				keep_better(&best, &run);
+				info_clear(&saved);
+			} else {
+				info_clear(&run);
+				and_add(al, &saved);
+				keep_better(&best, &saved);
+			}
+			info_exact1(&run, atom.s[0], strlen(atom.s[0]));
+			info_clear(&atom);
+			continue;
+		}
 		and_add(al, &run);
 		and_add(al, &atom);
 		keep_better(&best, &run);
@@ -579,7 +638,7 @@ parse_alt(struct parser *ps, struct info *out, struct andlist *al)
 {
 	parse_seq(ps, out, al);
 	while (!ps->failed && *ps->p == '|') {
-		struct info b = {0, 0, {NULL}};
+		struct info b = {0, 0, {NULL}, 0};
 
 		if (al != NULL)
 			al->off = 1;
@@ -624,7 +683,7 @@ prefilter_alternatives(const char *re, struct prefilter_alt **alts)
 		return 0;
 	for (;;) {
 		struct andlist al;
-		struct info x = {0, 0, {NULL}};
+		struct info x = {0, 0, {NULL}, 0};
 
 		memset(&al, 0, sizeof al);
 		parse_seq(&ps, &x, &al);

@@ -65,36 +65,37 @@ static void
 test_literals(void **state)
 {
 	(void)state;
-	lits("\\bdm\\s+us\\b", "^dm & us^");
+	lits("\\bdm\\s+us\\b", "^dm  &  us^");   /* whitespace is one ' ' once normalized */
 	lits("Direct Message", "direct message");
 	lits("e-?mail", "e-mail|email");
 	lits("colou?r", "colour|color");
 	lits("a(b|c)d", "abd|acd");
-	lits("(send|drop)\\s+us", "send|drop & us");
-	lits("(send|x)\\s+us", "us");          /* a branch too short to use */
+	lits("(send|drop)\\s+us", "send |drop  &  us");
+	lits("(send|x)\\s+us", "send |x  &  us");
 	lits("(?:[\\w-]+\\.)*twitter\\.com(?::\\d+)?/messages/compose\\S*", "twitter.com & /messages/compose");
-	lits("(?<!\\w)send\\s+us\\s+a\\s+DM(?!\\w)", "send & us & dm");
+	lits("(?<!\\w)send\\s+us\\s+a\\s+DM(?!\\w)", "send  &  us  &  a  &  dm");
 	lits("[Dd][Mm] us", "dm us");
 	lits("(?i)DM(?-i)s", "dms");
 	lits("caf\xc3\xa9s", "caf");                  /* non-ASCII is PCRE2's to fold */
 	lits("dms?", "dms|dm");
 	lits("(dm)+", "dm");
-	lits("\\bx{2,}", "xx");                  /* at least two x */
+	lits("\\bx{2,}", "^xx & xx");            /* at least two x: starts and ends with "xx" */
 	lits("x{1,3}", "*");                     /* "x" alone is too short */
 	lits("\\d{3}-[0-9]{4}", "000-0000");     /* any digit is "0" */
-	lits("ab{2,3}cd", "bb & cd");
+	lits("ab{2,3}cd", "abb & bbcd");
 	lits("dm*", "*");
 	lits("(a)\\1", "*");                     /* backreferences are not modelled */
 	lits("(*UTF)dm", "*");
 	lits("(?x) d m", "*");
 	lits("\\Qdm\\E", "*");
 	lits("a|", "*");                         /* one branch matches empty */
-	lits("\\bdm\\s+us\\b|\\bcall\\s+us", "^dm & us^ || ^call & us");
+	lits("\\bdm\\s+us\\b|\\bcall\\s+us", "^dm  &  us^ || ^call  &  us");
 	lits("xy|z", "*");                       /* a branch too short to use */
 	lits("(?=dm)\\w+", "*");                 /* lookarounds require nothing */
 	lits("[^a]bc", "bc");
 	lits("a.bc", "bc");
 	lits("\\.com", ".com");
+	lits("\\d{1,4}[\\s.-]\\d{3,4}", "0 000|0.000|0-000 & 000");  /* a repeat's head and tail join the run */
 }
 
 /* Case-insensitive ASCII substring test. */
