@@ -361,6 +361,11 @@ def bootstrap_delta(items, score, thr, cls, n=2000, seed=16):
 
 
 def main():
+    with tempfile.TemporaryDirectory(prefix="model16-") as tmp:
+        run(tmp)
+
+
+def run(tmp):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--deflectd", default="build/deflectd")
     ap.add_argument("--rules", default="rules")
@@ -379,7 +384,6 @@ def main():
             name, len(s), len(cust), sum(it.label == "resolution" for it in cust),
             sum(it.label == "escalation" for it in cust)))
 
-    tmp = tempfile.mkdtemp(prefix="model16-")
     chosen, oof, thr = {}, {}, {}
     print("\n## Fit-half 5-fold CV (folds by conversation): average precision of the model alone, customer posts\n")
     print("| class | features | solver | C | AP |")
