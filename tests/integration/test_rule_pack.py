@@ -25,6 +25,11 @@ CHECK_TARGETS = (("dm", "0.99"), ("dm+channel", "0.96"), ("resolution", "0.85"),
 CHECK_PRECISION = (("dm", 0.93), ("dm+channel", 0.93), ("resolution", 0.93),
                    ("escalation", 0.85))
 CHECK_CASES_RESOLVED_FOUND = 0.80
+# The check half's round-2 labels: no rule of this pack or of the one before
+# it was read from them (round 1 was, on both halves), so they say best how
+# the rules do on conversations nobody tuned for. The pack before issue 16
+# scored resolution 0.500 and escalation 0.489 there.
+CHECK_R2_TARGETS = (("dm+channel", "0.90"), ("resolution", "0.62"), ("escalation", "0.58"))
 SCORE = r"^\s*%s\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$"
 
 
@@ -44,12 +49,14 @@ class RulePack(unittest.TestCase):
     runs = {}
 
     def run_half(self, half):
-        """test-rules over the dev corpus: half None (full set), "fit" or "check"."""
+        """test-rules over the dev corpus: half None (full set), "fit", "check", or
+        "check-r2" (the check half of the round-2 label files)."""
         if half not in self.runs:
-            targets = {None: TARGETS, "check": CHECK_TARGETS, "fit": ()}[half]
+            targets = {None: TARGETS, "check": CHECK_TARGETS, "fit": (),
+                       "check-r2": CHECK_R2_TARGETS}[half]
             args = ["test-rules", "--rules", RULES_DIR, "--list", "10"]
-            args += ["--split", half] if half else []
-            for f in LABELS:
+            args += ["--split", half[:5]] if half else []
+            for f in LABELS if half != "check-r2" else LABELS[2:]:
                 args += ["--labels", os.path.join(CORPUS, f)]
             for cls, f1 in targets:
                 args += ["--min-f1", "%s=%s" % (cls, f1)]
@@ -89,6 +96,13 @@ class RulePack(unittest.TestCase):
         missed, resolved = int(m.group(1)), int(m.group(2))
         self.assertGreater(resolved, 10, report)
         self.assertGreaterEqual(1 - missed / resolved, CHECK_CASES_RESOLVED_FOUND, report)
+
+    def test_targets_on_round_two_check_labels(self):
+        """The labels no rule was read from: the round-2 files' check half."""
+        if corpus_files() is None:
+            self.skipTest("corpus not present")
+        out, _ = self.score("check-r2", CHECK_R2_TARGETS)
+        self.assertIn("Split: check half only", out)
 
     def test_halves_partition_the_labels(self):
         """Every scored label is in exactly one half: the fit and check counts add up."""
