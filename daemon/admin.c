@@ -746,6 +746,29 @@ on_silences(struct evhttp_request *req, void *arg)
 	}
 	if (!read_allowed(a, req))
 		return;
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	struct evkeyval *kv;
+
+	if (q != NULL && evhttp_parse_query_str(q, &params) != 0) {
+		reply_error(req, 400, status_reason(400), "the query string is not well formed");
+		return;
+	}
+	if (q != NULL) {
+		/* As the other listings: a misspelt filter is an error, not "everything". */
+		TAILQ_FOREACH(kv, &params, next) {
+			if (strcmp(kv->key, "state") != 0) {
+				char err[256];
+
+				snprintf(err, sizeof err,
+				    "unknown parameter: %.64s (this endpoint takes state)", kv->key);
+				evhttp_clear_headers(&params);
+				reply_error(req, 400, status_reason(400), err);
+				return;
+			}
+		}
+		evhttp_clear_headers(&params);
+	}
 	char *state = query_param(req, "state");
 	if (!silence_state_known(state))
 		reply_error(req, 400, status_reason(400), "state must be active, pending or expired");

@@ -254,6 +254,9 @@ class Silences(unittest.TestCase):
         self.assertIn("no silence sil_0000000000000000", answer["error"])
         code, answer = self.api("GET", "/v1/silences?state=gone")
         self.assertEqual(code, 400)
+        code, answer = self.api("GET", "/v1/silences?stat=active")
+        self.assertEqual(code, 400)
+        self.assertIn("unknown parameter: stat", answer["error"])
         self.assertEqual(self.d.db("SELECT count(*) FROM silences"), [(0,)])
         # And nothing was silenced by any of it.
         self.d.push(deflection(1))
