@@ -20,7 +20,7 @@ TARGETS = (("dm", "0.99"), ("dm+channel", "0.96"), ("resolution", "0.88"),
            ("escalation", "0.82"))
 # The check half: F1 floors, precision floors, and the share of cases resolved
 # in public that the tracker finds.
-CHECK_TARGETS = (("dm", "0.99"), ("dm+channel", "0.96"), ("resolution", "0.85"),
+CHECK_TARGETS = (("dm", "0.99"), ("dm+channel", "0.96"), ("resolution", "0.88"),
                  ("escalation", "0.80"))
 CHECK_PRECISION = (("dm", 0.93), ("dm+channel", 0.93), ("resolution", 0.93),
                    ("escalation", 0.85))
