@@ -324,6 +324,9 @@ class MastodonSource(unittest.TestCase):
         d.start()
         wait(lambda: d.db("SELECT value FROM positions WHERE source = ?", (KEY,))
              == [(missed[-1]["id"],)], what="the position to reach the missed statuses")
+        # The page that brings nothing is asked for after the second page is
+        # stored, so the position can get there first.
+        wait(lambda: len(srv.statuses_requests(mark)) >= 3, what="the third page request")
         asked = srv.statuses_requests(mark)
         # The restart asks for what follows the newest id seen before stopping,
         # then for what follows each page, until a page brings nothing.
