@@ -468,23 +468,6 @@ read_allowed(struct admin *a, struct evhttp_request *req)
 	return 1;
 }
 
-/* A query parameter, copied (NULL when absent); the caller frees it. */
-static char *
-query_param(struct evhttp_request *req, const char *name)
-{
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	struct evkeyvalq params;
-	char *v = NULL;
-
-	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
-		return NULL;
-	const char *x = evhttp_find_header(&params, name);
-	if (x != NULL && *x != '\0')
-		v = xstrdup(x);
-	evhttp_clear_headers(&params);
-	return v;
-}
-
 /* GET /metrics: Prometheus text format. */
 static void
 on_metrics(struct evhttp_request *req, void *arg)
@@ -749,32 +732,33 @@ on_silences(struct evhttp_request *req, void *arg)
 	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
 	struct evkeyval *kv;
+	const char *state;
 
+	TAILQ_INIT(&params);
 	if (q != NULL && evhttp_parse_query_str(q, &params) != 0) {
 		reply_error(req, 400, status_reason(400), "the query string is not well formed");
 		return;
 	}
-	if (q != NULL) {
-		/* As the other listings: a misspelt filter is an error, not "everything". */
-		TAILQ_FOREACH(kv, &params, next) {
-			if (strcmp(kv->key, "state") != 0) {
-				char err[256];
+	/* As the other listings: a misspelt filter is an error, not "everything". */
+	TAILQ_FOREACH(kv, &params, next) {
+		if (strcmp(kv->key, "state") != 0) {
+			char err[256];
 
-				snprintf(err, sizeof err,
-				    "unknown parameter: %.64s (this endpoint takes state)", kv->key);
-				evhttp_clear_headers(&params);
-				reply_error(req, 400, status_reason(400), err);
-				return;
-			}
+			snprintf(err, sizeof err,
+			    "unknown parameter: %.64s (this endpoint takes state)", kv->key);
+			reply_error(req, 400, status_reason(400), err);
+			evhttp_clear_headers(&params);
+			return;
 		}
-		evhttp_clear_headers(&params);
 	}
-	char *state = query_param(req, "state");
+	state = evhttp_find_header(&params, "state");
+	if (state != NULL && *state == '\0')
+		state = NULL;
 	if (!silence_state_known(state))
 		reply_error(req, 400, status_reason(400), "state must be active, pending or expired");
 	else
 		reply_json(req, 200, "OK", silence_list(a->d->store, now, state));
-	free(state);
+	evhttp_clear_headers(&params);
 }
 
 /* DELETE /v1/silences/ID: ends a silence now. */
