@@ -1062,9 +1062,12 @@ add_literal(struct ruleset *rs, const struct rule *r, const char *lit)
 			*pf = prefilter_new();
 		size_t local = prefilter_add(*pf, lit);
 
-		rs->role_lit[role] = xreallocarray(rs->role_lit[role], prefilter_count(*pf),
-		    sizeof *rs->role_lit[role]);
-		rs->role_lit[role][local] = (uint32_t)id;
+		if (local + 1 == prefilter_count(*pf)) {
+			/* A new literal for this role: one more entry, none for a repeat. */
+			rs->role_lit[role] = xreallocarray(rs->role_lit[role], local + 1,
+			    sizeof *rs->role_lit[role]);
+			rs->role_lit[role][local] = (uint32_t)id;
+		}
 	}
 	return id;
 }
