@@ -74,18 +74,30 @@ test_counts(void **state)
 	case_score_free(cs);
 }
 
+/*
+ * One conversation, two customers' cases: u1's deflected at 100, u2's at 200
+ * and closed by a resolution at 250.
+ */
+static struct case_score *
+two_customers(void)
+{
+	struct case_score *cs = case_score_new();
+	struct tcase a = mkcase("c1", "u1", "p1", 100), b = mkcase("c1", "u2", "p2", 200);
+
+	feed(cs, FINDING_DEFLECTION, &a, 100);
+	feed(cs, FINDING_DEFLECTION, &b, 200);
+	feed(cs, FINDING_RESOLUTION, &b, 250);
+	return cs;
+}
+
 /* Two cases in one conversation (two customers) both see a brand label addressed to no one known. */
 static void
 test_shared_conversation(void **state)
 {
 	(void)state;
-	struct case_score *cs = case_score_new();
-	struct tcase a = mkcase("c1", "u1", "p1", 100), b = mkcase("c1", "u2", "p2", 200);
+	struct case_score *cs = two_customers();
 	struct case_counts cc;
 
-	feed(cs, FINDING_DEFLECTION, &a, 100);
-	feed(cs, FINDING_DEFLECTION, &b, 200);
-	feed(cs, FINDING_RESOLUTION, &b, 250);
 	case_score_label(cs, "c1", "x1", NULL, 250, "resolution");
 	case_score_count(cs, &cc);
 	assert_int_equal(cc.cases, 2);
@@ -99,13 +111,9 @@ static void
 test_brand_reply_to_one_customer(void **state)
 {
 	(void)state;
-	struct case_score *cs = case_score_new();
-	struct tcase a = mkcase("c1", "u1", "p1", 100), b = mkcase("c1", "u2", "p2", 200);
+	struct case_score *cs = two_customers();
 	struct case_counts cc;
 
-	feed(cs, FINDING_DEFLECTION, &a, 100);
-	feed(cs, FINDING_DEFLECTION, &b, 200);
-	feed(cs, FINDING_RESOLUTION, &b, 250);
 	case_score_label(cs, "c1", "x1", "u2", 250, "resolution");
 	case_score_label(cs, "c1", "x2", "u1", 260, "none");
 	case_score_count(cs, &cc);
